@@ -1,0 +1,2 @@
+/** Entry point for notebooks and scripts: `import { ... } from "./lib"` (see lib/index.ts). */
+export * from "./lib/index";

@@ -1,0 +1,11 @@
+/**
+ * fedtune's public API. Notebooks import it as `./lib` (the root file lib.ts re-exports this one,
+ * because tslab resolves `./x` to `x.ts` only, never to a folder's index). For the same reason,
+ * files inside lib/ import each other by file (`./viz/index`), never by folder (`./viz`).
+ */
+export * from "./backend";
+export * from "./util/rng";
+export * from "./data/dataset";
+export * from "./model/weights";
+export * from "./federation/types";
+export * from "./viz/index";
