@@ -5,7 +5,8 @@
  */
 export * from "./backend";
 export * from "./util/rng";
-export * from "./data/dataset";
+export * from "./data/index";
 export * from "./model/weights";
 export * from "./federation/types";
 export * from "./viz/index";
+export * from "./scenario/index";

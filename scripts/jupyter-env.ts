@@ -34,5 +34,5 @@ export function findPython(modules: readonly string[]): string | undefined {
 export function jupyterEnv(): NodeJS.ProcessEnv {
   const own = path.join(ROOT, "jupyter");
   const prev = process.env.JUPYTER_PATH;
-  return { ...process.env, JUPYTER_PATH: prev ? `${own}${path.delimiter}${prev}` : own };
+  return { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1", JUPYTER_PATH: prev ? `${own}${path.delimiter}${prev}` : own };
 }

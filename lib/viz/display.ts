@@ -87,3 +87,8 @@ export function showTable(table: ColumnTable, options: { limit?: number; digits?
     console.log(table.toMarkdown(fmt));
   }
 }
+
+/** Show raw HTML inline (in a notebook) — outside a notebook, nothing. */
+export function showHtml(html: string): void {
+  displayBundle({ "text/html": html });
+}

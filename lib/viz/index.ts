@@ -3,3 +3,5 @@ export * from "./figure";
 export * from "./charts";
 export * from "./html";
 export * from "./display";
+export * from "./labelDistribution";
+export * from "./images";

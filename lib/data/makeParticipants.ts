@@ -1,0 +1,129 @@
+/**
+ * One-call construction of federated participants: load (or take) a dataset, partition it with a
+ * named partitioner, split each participant's share into train / validation / test.
+ * Also the by-dataset scenario: one participant per source dataset.
+ */
+import { Dataset, ParticipantData, subsetDataset } from "./dataset";
+import { loadDataset } from "./loadDataset";
+import { splitParticipant } from "./splitParticipant";
+import { dirichletPartition } from "./partition/dirichletPartition";
+import { iidPartition } from "./partition/iidPartition";
+import { Partition } from "./partition/partitionArgs";
+import { quantitySkewPartition } from "./partition/quantitySkewPartition";
+import { shardPartition } from "./partition/shardPartition";
+import { deriveSeed, Rng } from "../util/rng";
+import { stratifiedSplit } from "./stratifiedSplit";
+
+/** Which partitioner to use and its own parameters. */
+export type PartitionSpec =
+  | { readonly kind: "iid" }
+  | { readonly kind: "dirichlet"; readonly alpha: number; readonly minSize?: number }
+  | { readonly kind: "shard"; readonly shardsPerParticipant: number }
+  | {
+      readonly kind: "quantity";
+      readonly distribution?: "lognormal" | "power-law";
+      readonly sigma?: number;
+      readonly exponent?: number;
+      readonly minSize?: number;
+    };
+
+/** Run the partitioner named by `spec` on `labels`. */
+export function partitionLabels(labels: ArrayLike<number>, spec: PartitionSpec, options: { numParticipants: number; seed: number }): Partition {
+  switch (spec.kind) {
+    case "iid":
+      return iidPartition(labels, options);
+    case "dirichlet":
+      return dirichletPartition(labels, { ...options, alpha: spec.alpha, minSize: spec.minSize });
+    case "shard":
+      return shardPartition(labels, { ...options, shardsPerParticipant: spec.shardsPerParticipant });
+    case "quantity":
+      return quantitySkewPartition(labels, { ...options, distribution: spec.distribution, sigma: spec.sigma, exponent: spec.exponent, minSize: spec.minSize });
+    default: {
+      const unknown: never = spec;
+      throw new Error(`partitionLabels: unknown partition kind ${JSON.stringify((unknown as { kind?: unknown }).kind)}`);
+    }
+  }
+}
+
+/** Options of `makeParticipants`. */
+export interface MakeParticipantsOptions {
+  /** A shipped dataset name (its train split is partitioned) or a dataset in memory. */
+  readonly dataset: string | Dataset;
+  readonly partition: PartitionSpec;
+  readonly numParticipants: number;
+  readonly seed: number;
+  /** Per participant (defaults 0.1 and 0.2, see splitParticipant). */
+  readonly validationFraction?: number;
+  readonly testFraction?: number;
+  /** When loading by name: keep the first `limit` training samples, resize images, data directory. */
+  readonly limit?: number;
+  readonly resizeTo?: readonly [number, number];
+  readonly dataDir?: string;
+}
+
+/** Partition a dataset among participants and split each share into train / validation / test. */
+export function makeParticipants(options: MakeParticipantsOptions): ParticipantData[] {
+  const ds =
+    typeof options.dataset === "string"
+      ? loadDataset(options.dataset, { split: "train", limit: options.limit, resizeTo: options.resizeTo, dataDir: options.dataDir })
+      : options.dataset;
+  const base = typeof options.dataset === "string" ? options.dataset : ds.name;
+  const partition = partitionLabels(ds.y, options.partition, { numParticipants: options.numParticipants, seed: options.seed });
+  return partition.map((indices, i) =>
+    splitParticipant(ds, indices, {
+      validationFraction: options.validationFraction,
+      testFraction: options.testFraction,
+      seed: deriveSeed(options.seed, "split", i),
+      name: `${base}/participant-${i}`,
+    }),
+  );
+}
+
+/** Options of `byDatasetParticipants`. */
+export interface ByDatasetParticipantsOptions {
+  /** Shipped dataset names, one participant each (default: mnist, fashion-mnist, digits). */
+  readonly datasets?: readonly string[];
+  /** Common image size (default [28, 28]) so that one model fits every participant. */
+  readonly resizeTo?: readonly [number, number];
+  /** Share of each participant's training file kept for validation (default 0.1). */
+  readonly validationFraction?: number;
+  /** Keep at most this many training / test samples per participant (default: all). */
+  readonly trainLimit?: number;
+  readonly testLimit?: number;
+  readonly seed: number;
+  readonly dataDir?: string;
+}
+
+/**
+ * The three-participant domain-shift scenario: each participant owns one whole dataset, trains on
+ * its train file (minus a stratified validation share) and tests on its own test file.
+ */
+export function byDatasetParticipants(options: ByDatasetParticipantsOptions): ParticipantData[] {
+  const names = options.datasets ?? ["mnist", "fashion-mnist", "digits"];
+  const resizeTo = options.resizeTo ?? [28, 28];
+  const vf = options.validationFraction ?? 0.1;
+  if (!(vf >= 0 && vf < 1)) throw new Error(`byDatasetParticipants: validationFraction must be in [0, 1), got ${vf}`);
+  const loaded = names.map((name) => ({
+    name,
+    train: loadDataset(name, { split: "train", limit: options.trainLimit, resizeTo, dataDir: options.dataDir }),
+    test: loadDataset(name, { split: "test", limit: options.testLimit, resizeTo, dataDir: options.dataDir }),
+  }));
+  const shape = loaded[0]?.train.sampleShape.join("x");
+  for (const l of loaded) {
+    if (l.train.sampleShape.join("x") !== shape) {
+      throw new Error(`byDatasetParticipants: ${l.name} has sample shape [${l.train.sampleShape.join(", ")}], expected ${shape}; pass a common resizeTo`);
+    }
+  }
+  return loaded.map((l, i) => {
+    const n = l.train.y.length;
+    const nVal = vf > 0 ? Math.max(1, Math.round(n * vf)) : 0;
+    const all = Array.from({ length: n }, (_, k) => k);
+    const [train, validation] = stratifiedSplit(l.train.y, all, [n - nVal, nVal], new Rng(deriveSeed(options.seed, "by-dataset", i)));
+    const prefix = `${l.name}/participant-${i}`;
+    return {
+      train: subsetDataset(l.train, train, `${prefix}/train`),
+      validation: subsetDataset(l.train, validation, `${prefix}/validation`),
+      test: { ...l.test, name: `${prefix}/test` },
+    };
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * Privacy for federated fine-tuning: update clipping, Gaussian noise, DP strategy wrappers with
+ * fixed and adaptive clipping, the RDP accountant, and secure aggregation by pairwise masking.
+ */
+export { clipUpdate, clipLocalWeights } from "./clipping";
+export type { ClippedUpdate } from "./clipping";
+export { addGaussianNoise } from "./gaussianNoise";
+export {
+  RdpAccountant,
+  DEFAULT_RDP_ORDERS,
+  computeRdp,
+  sampledGaussianRdp,
+  rdpToEpsilon,
+  findNoiseMultiplier,
+  logErfc,
+} from "./rdpAccountant";
+export type { RdpConversion, PrivacySpent, RdpHistoryEntry, RdpAccountantOptions } from "./rdpAccountant";
+export { DpStrategy, clipNormOf } from "./dpStrategy";
+export type { DpSide, DpFitConfig, DpStrategyOptions, DpRoundRecord } from "./dpStrategy";
+export { DpFixedClipping } from "./dpFixedClipping";
+export type { DpFixedClippingOptions } from "./dpFixedClipping";
+export { DpAdaptiveClipping } from "./dpAdaptiveClipping";
+export type { DpAdaptiveClippingOptions } from "./dpAdaptiveClipping";
+export {
+  SecAggParticipant,
+  SecAggServer,
+  createFixedPointCodec,
+  encodeFixedPoint,
+  decodeFixedPoint,
+  sumMod32,
+  expandMask,
+  simulateSecureSum,
+} from "./secureAggregation";
+export type { FixedPointCodec, PublicKeyDirectory, SecAggServerOptions, SecureSumResult } from "./secureAggregation";

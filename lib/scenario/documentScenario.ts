@@ -1,0 +1,127 @@
+/**
+ * The scenario of the document fedtune started from: a network pretrained centrally on public data,
+ * then three participants holding *different* datasets — MNIST digits, Fashion-MNIST clothes and
+ * the UCI 8×8 handwritten digits (upscaled to 28×28, a domain shift) — each replacing the last layer
+ * with its own 10-class head, fine-tuning with SGD (lr 0.001, momentum 0.9) and early stopping, and
+ * jointly fine-tuning by weighted averaging.
+ *
+ * Public and private data never overlap: the pretraining set is taken from the *end* of the MNIST
+ * and Fashion-MNIST training files, the participants' data from the *start*; the UCI digits are
+ * never seen in pretraining.
+ */
+import * as path from "path";
+import type { Dataset, ParticipantData } from "../data/dataset";
+import { subsetDataset } from "../data/dataset";
+import { loadDataset } from "../data/loadDataset";
+import { stratifiedSplit } from "../data/stratifiedSplit";
+import { deriveSeed, Rng } from "../util/rng";
+
+/** The repository root (lib/scenario/../..). */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Where `npm run pretrain` writes, and the notebooks read, the pretrained CNN. */
+export const PRETRAINED_CNN_DIR = path.join(REPO_ROOT, "models", "pretrained-cnn");
+
+/** Options of `publicPretrainingData`. */
+export interface PublicDataOptions {
+  /** MNIST samples taken from the end of its training file (default 4000). */
+  readonly mnistCount?: number;
+  /** Fashion-MNIST samples taken from the end of its training file (default 4000). */
+  readonly fashionCount?: number;
+  /** Seed of the validation split. */
+  readonly seed?: number;
+  /** Share kept for validation (default 0.1). */
+  readonly validationFraction?: number;
+}
+
+/**
+ * The "large public dataset" for central pretraining: MNIST and Fashion-MNIST samples as one
+ * 20-class task (digits 0–9, clothes 10–19), so the body learns strokes and textures alike.
+ */
+export function publicPretrainingData(options: PublicDataOptions = {}): { train: Dataset; validation: Dataset } {
+  const mnist = loadDataset("mnist", { split: "train" });
+  const fashion = loadDataset("fashion-mnist", { split: "train" });
+  const nm = options.mnistCount ?? 4000;
+  const nf = options.fashionCount ?? 4000;
+  for (const [name, ds, n] of [["mnist", mnist, nm], ["fashion-mnist", fashion, nf]] as const) {
+    if (!(Number.isInteger(n) && n > 0 && n <= ds.y.length - PARTICIPANT_TRAIN_MAX)) {
+      throw new Error(`publicPretrainingData: ${name} count must be an integer in [1, ${ds.y.length - PARTICIPANT_TRAIN_MAX}], got ${n}`);
+    }
+  }
+  const tail = (ds: Dataset, n: number): number[] => Array.from({ length: n }, (_, i) => ds.y.length - n + i);
+  const a = subsetDataset(mnist, tail(mnist, nm));
+  const b = subsetDataset(fashion, tail(fashion, nf));
+  const len = a.x.length / a.y.length;
+  const x = new Float32Array((nm + nf) * len);
+  x.set(a.x, 0);
+  x.set(b.x, a.x.length);
+  const y = new Int32Array(nm + nf);
+  y.set(a.y, 0);
+  for (let i = 0; i < nf; i++) y[nm + i] = b.y[i] + 10;
+  const all: Dataset = {
+    name: "public (mnist + fashion-mnist)",
+    x,
+    y,
+    sampleShape: a.sampleShape,
+    numClasses: 20,
+    classNames: [...mnist.classNames.map((c) => `digit ${c}`), ...fashion.classNames],
+  };
+  const n = y.length;
+  const nVal = Math.round(n * (options.validationFraction ?? 0.1));
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const [tr, va] = stratifiedSplit(y, idx, [n - nVal, nVal], new Rng(deriveSeed(options.seed ?? 0, "public-split")));
+  return { train: subsetDataset(all, tr, "public/train"), validation: subsetDataset(all, va, "public/validation") };
+}
+
+/** Participants take at most this many samples from the start of a training file (disjoint from the public tail). */
+export const PARTICIPANT_TRAIN_MAX = 2000;
+
+/** A participant of the scenario: an id and its local splits. */
+export interface ScenarioParticipant {
+  readonly id: string;
+  readonly data: ParticipantData;
+}
+
+/** Options of `documentParticipants`. */
+export interface DocumentParticipantsOptions {
+  /** Local training samples per participant (train + validation), at most 2000 (default 600: small, as in the document). */
+  readonly trainSize?: number;
+  /** Test samples per participant (default 500). */
+  readonly testSize?: number;
+  /** Share of the local training data kept for early stopping (default 0.2). */
+  readonly validationFraction?: number;
+  /** Seed of the validation split. */
+  readonly seed?: number;
+}
+
+/** The three participants: "mnist", "fashion", "digits", each with its own dataset at 28×28. */
+export function documentParticipants(options: DocumentParticipantsOptions = {}): ScenarioParticipant[] {
+  const trainSize = options.trainSize ?? 600;
+  const testSize = options.testSize ?? 500;
+  const vf = options.validationFraction ?? 0.2;
+  if (!(Number.isInteger(trainSize) && trainSize >= 10 && trainSize <= PARTICIPANT_TRAIN_MAX)) {
+    throw new Error(`documentParticipants: trainSize must be an integer in [10, ${PARTICIPANT_TRAIN_MAX}], got ${trainSize}`);
+  }
+  if (!(vf > 0 && vf < 1)) throw new Error(`documentParticipants: validationFraction must be in (0, 1), got ${vf}`);
+  const sources: Array<[string, string]> = [
+    ["mnist", "mnist"],
+    ["fashion", "fashion-mnist"],
+    ["digits", "digits"],
+  ];
+  return sources.map(([id, name]) => {
+    const train = loadDataset(name, { split: "train", limit: trainSize, resizeTo: [28, 28] });
+    const test = loadDataset(name, { split: "test", limit: testSize, resizeTo: [28, 28] });
+    const n = train.y.length;
+    const nVal = Math.max(1, Math.round(n * vf));
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const [tr, va] = stratifiedSplit(train.y, idx, [n - nVal, nVal], new Rng(deriveSeed(options.seed ?? 0, "participant", id)));
+    return {
+      id,
+      data: {
+        train: subsetDataset(train, tr, `${id}/train`),
+        validation: subsetDataset(train, va, `${id}/validation`),
+        test: { ...test, name: `${id}/test` },
+      },
+    };
+  });
+}

@@ -1,0 +1,3 @@
+/** Ready-made scenarios: the document's three-participant setting, self-supervised pretext tasks. */
+export * from "./documentScenario";
+export * from "./rotationPretext";
