@@ -11,6 +11,7 @@
  * an error, never a silent fallback.
  */
 import * as tf from "@tensorflow/tfjs";
+import { registerWasmTrainingKernels } from "./kernels/index";
 
 /** The backends fedtune knows, fastest first. */
 export const BACKEND_NAMES = ["node-gpu", "node", "wasm", "cpu"] as const;
@@ -73,10 +74,7 @@ async function activate(name: BackendName): Promise<BackendInfo> {
         throw new BackendUnavailable(`wasm backend failed to start: ${e instanceof Error ? e.message : String(e)}`);
       }
       if (!ok) throw new BackendUnavailable("wasm backend failed to start");
-      // Loaded lazily so that a broken kernels module cannot stop the cpu fallback.
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const kernels = require("./kernels") as { registerWasmTrainingKernels: () => string[] };
-      const extra = kernels.registerWasmTrainingKernels();
+      const extra = registerWasmTrainingKernels();
       return {
         name,
         tfjsName: "wasm",

@@ -1,3 +1,4 @@
 /** Ready-made scenarios: the document's three-participant setting, self-supervised pretext tasks. */
 export * from "./documentScenario";
 export * from "./rotationPretext";
+export * from "./transfer";

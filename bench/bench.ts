@@ -1,0 +1,206 @@
+/**
+ * `npm run bench`: fedtune's performance figures (issue 8), each a ratio of two things measured side by side in this
+ * run on this machine. Prints a table and writes out/bench.json. A benchmark, not a test: it asserts nothing.
+ *
+ * Flags: --quick (shorter timing windows), --no-torch (skip the PyTorch baseline), --out=<path>.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from "../lib/kernels/index";
+import { buildCnn } from "../lib/model/cnn";
+import { BenchItem, Measurement, notYetMeasured, Ratio } from "./benchTypes";
+import { fitThroughput, Throughput, Workload, WORKLOADS } from "./trainingThroughput";
+import { torchBaseline } from "./torchBaseline";
+import { aggregationThroughput } from "./aggregationThroughput";
+import { formatReport } from "./report";
+
+interface Options {
+  quick: boolean;
+  torch: boolean;
+  out: string;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json") };
+  for (const arg of argv) {
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--no-torch") options.torch = false;
+    else if (arg.startsWith("--out=")) options.out = arg.slice("--out=".length);
+    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>)`);
+  }
+  return options;
+}
+
+const SEED = 8;
+const TRAINING_WORKLOADS: Workload[] = ["mlp", "cnn", "head", "head-cached"];
+
+function throughputNote(t: Throughput): string {
+  return t.includesWarmup
+    ? `1 batch (${t.seconds.toFixed(1)} s, time-boxed, includes first-call costs)`
+    : `${t.batchesTimed} batches in ${t.seconds.toFixed(1)} s`;
+}
+
+function ratio(label: string, value: number, target: string, threshold?: number): Ratio {
+  return { label, value, target, met: threshold === undefined ? undefined : value >= threshold };
+}
+
+/** Median-free, single-run timing of one kernel call (ms), after one warm-up call. */
+function kernelMs(run: () => tf.Tensor, reps: number): number {
+  run().dispose();
+  const start = performance.now();
+  for (let i = 0; i < reps; i++) {
+    const out = run();
+    out.dataSync();
+    out.dispose();
+  }
+  return (performance.now() - start) / reps;
+}
+
+async function backendItem(options: Options): Promise<{ item: BenchItem; wasm: Map<Workload, Throughput> }> {
+  const budget = options.quick ? 1 : 3;
+  const cpu = new Map<Workload, Throughput>();
+  const wasm = new Map<Workload, Throughput>();
+  await tf.setBackend("cpu");
+  for (const w of TRAINING_WORKLOADS) cpu.set(w, await fitThroughput(w, budget, SEED));
+  await tf.setBackend("wasm");
+  // Stock wasm first (it cannot train the CNN: Conv2DBackpropFilter is missing), then with fedtune's kernels.
+  unregisterWasmTrainingKernels();
+  const stock = new Map<Workload, Throughput>();
+  for (const w of TRAINING_WORKLOADS) if (w !== "cnn") stock.set(w, await fitThroughput(w, budget, SEED));
+  registerWasmTrainingKernels();
+  for (const w of TRAINING_WORKLOADS) wasm.set(w, await fitThroughput(w, budget, SEED));
+
+  // The Conv2DBackpropInput replacement on its own, against the stock wasm kernel (conv_2's shapes in the CNN).
+  const dy = tf.randomNormal([32, 14, 14, 64], 0, 1, "float32", SEED);
+  const filter = tf.randomNormal([3, 3, 32, 64], 0, 1, "float32", SEED + 1);
+  const attrs = { strides: 1, pad: "same", dataFormat: "NHWC", inputShape: [32, 14, 14, 32] } as unknown as tf.NamedAttrMap;
+  const backpropInput = () => tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, attrs) as tf.Tensor;
+  const fastMs = kernelMs(backpropInput, 10);
+  unregisterWasmTrainingKernels();
+  const stockMs = kernelMs(backpropInput, 3);
+  registerWasmTrainingKernels();
+  tf.dispose([dy, filter]);
+
+  const measurements: Measurement[] = [];
+  const ratios: Ratio[] = [];
+  for (const w of TRAINING_WORKLOADS) {
+    const { batch, description } = WORKLOADS[w];
+    const c = cpu.get(w)!;
+    const v = wasm.get(w)!;
+    measurements.push({ label: `${description}, batch ${batch}, tfjs cpu`, value: c.samplesPerS, unit: "samples/s", note: throughputNote(c) });
+    const st = stock.get(w);
+    if (st !== undefined) {
+      measurements.push({ label: `${description}, batch ${batch}, stock wasm`, value: st.samplesPerS, unit: "samples/s", note: throughputNote(st) });
+    } else {
+      measurements.push({ label: `${description}, batch ${batch}, stock wasm`, value: NaN, unit: "samples/s", note: "cannot train: Conv2DBackpropFilter is not registered" });
+    }
+    measurements.push({ label: `${description}, batch ${batch}, wasm + fedtune kernels`, value: v.samplesPerS, unit: "samples/s", note: throughputNote(v) });
+    const target = w === "cnn" ? "≥ 50×" : "—";
+    ratios.push(ratio(`${w}: wasm + kernels / cpu`, v.samplesPerS / c.samplesPerS, target, w === "cnn" ? 50 : undefined));
+    if (st !== undefined) ratios.push(ratio(`${w}: wasm + kernels / stock wasm`, v.samplesPerS / st.samplesPerS, "—"));
+  }
+  measurements.push({ label: "Conv2DBackpropInput [32,14,14,64]→[32,14,14,32], fedtune wasm", value: fastMs, unit: "ms" });
+  measurements.push({ label: "Conv2DBackpropInput same shapes, stock wasm", value: stockMs, unit: "ms" });
+  ratios.push(ratio("Conv2DBackpropInput: stock / fedtune time", stockMs / fastMs, "—"));
+  return {
+    item: { id: 2, title: "wasm + fedtune kernels vs tfjs cpu (raw model.fit, SGD+momentum)", status: "measured", measurements, ratios },
+    wasm,
+  };
+}
+
+function torchItem(options: Options, wasm: Map<Workload, Throughput>): BenchItem {
+  const title = "vs PyTorch CPU (same model, batch, optimizer; threads matched)";
+  if (!options.torch) return { id: 3, title, status: "skipped", reason: "--no-torch", measurements: [], ratios: [] };
+  const cases = [
+    { workload: "mlp" as const, model: "mlp" as const, batch: WORKLOADS.mlp.batch },
+    { workload: "cnn" as const, model: "cnn" as const, batch: WORKLOADS.cnn.batch },
+    { workload: "head" as const, model: "head" as const, batch: WORKLOADS.head.batch },
+  ];
+  const seconds = options.quick ? 1 : 2;
+  // tfjs-backend-wasm runs single-threaded under Node, so the like-for-like baseline is PyTorch on one thread; the
+  // all-cores figure is what the worker pool (item 4) will be held against.
+  const one = torchBaseline(cases, 1, seconds, SEED);
+  if (!one.ok) return { id: 3, title, status: "skipped", reason: one.reason, measurements: [], ratios: [] };
+  const cores = os.cpus().length;
+  const all = cores > 1 ? torchBaseline(cases, cores, seconds, SEED) : one;
+  const measurements: Measurement[] = [];
+  const ratios: Ratio[] = [];
+  for (const c of cases) {
+    const t1 = one.samplesPerS.get(c.workload)!;
+    measurements.push({ label: `PyTorch ${one.version}, ${c.workload}, batch ${c.batch}, 1 thread`, value: t1, unit: "samples/s" });
+    if (all.ok && all !== one) {
+      measurements.push({ label: `PyTorch, ${c.workload}, batch ${c.batch}, ${all.threads} threads`, value: all.samplesPerS.get(c.workload)!, unit: "samples/s" });
+    }
+    ratios.push(ratio(`${c.workload}: wasm (1 thread) / PyTorch 1 thread`, wasm.get(c.workload)!.samplesPerS / t1, "—"));
+  }
+  const headTorch = one.samplesPerS.get("head")!;
+  ratios.push(ratio("head-only: wasm on cached features / PyTorch naive loop (1 thread)",
+    wasm.get("head-cached")!.samplesPerS / headTorch, "> 1× (fedtune's cached loop, not yet written)", 1));
+  ratios.push({ label: `cnn: worker pool / PyTorch ${cores} threads`, value: NaN, target: "≥ 0.25×" });
+  return {
+    id: 3,
+    title,
+    status: "measured",
+    reason: "the worker-pool ratio waits for the pool (item 4); head-cached uses raw tfjs on precomputed features",
+    measurements,
+    ratios,
+  };
+}
+
+function aggregationItem(options: Options): BenchItem {
+  // The layer sizes of the default CNN: what a FedAvg round actually averages.
+  const model = buildCnn({ numClasses: 10, seed: SEED });
+  const sizes = model.getWeights().map((w) => w.size);
+  model.dispose();
+  const participants = 10;
+  const r = aggregationThroughput(sizes, participants, options.quick ? 0.5 : 2, SEED);
+  const gb = 1e9;
+  return {
+    id: 5,
+    title: `aggregation (weightedAverage) vs memcpy, ${participants} participants × ${r.parameters} parameters`,
+    status: "measured",
+    measurements: [
+      { label: "weightedAverage input throughput", value: r.aggregateBytesPerS / gb, unit: "GB/s" },
+      { label: "memcpy (Float32Array.set) of the same inputs", value: r.memcpyBytesPerS / gb, unit: "GB/s" },
+    ],
+    ratios: [ratio("weightedAverage / memcpy", r.aggregateBytesPerS / r.memcpyBytesPerS, "≥ 50 %", 0.5)],
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  const items: BenchItem[] = [];
+  items.push(notYetMeasured(1, "fedtune local training vs raw tfjs model.fit (overhead ≤ 3 %)",
+    "fedtune's local training loop does not exist yet; the raw-tfjs side is item 2's wasm figures"));
+  const { item: backends, wasm } = await backendItem(options);
+  items.push(backends);
+  items.push(torchItem(options, wasm));
+  items.push(notYetMeasured(4, "worker pool vs one worker (≥ 1.7× on 2 cores)", "the worker pool does not exist yet"));
+  items.push(aggregationItem(options));
+  items.push(notYetMeasured(6, "peak RSS and round time for 10 / 100 / 1,000 virtual participants (1,000 < 2 GiB)",
+    "the federated round runner does not exist yet"));
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memoryGiB: os.totalmem() / 2 ** 30 },
+    node: process.version,
+    tfjs: tf.version.tfjs,
+    wasm: { simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"), multithread: await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT") },
+    options,
+    seconds: (performance.now() - started) / 1000,
+    items,
+  };
+  console.log(formatReport(items));
+  fs.mkdirSync(path.dirname(options.out), { recursive: true });
+  fs.writeFileSync(options.out, JSON.stringify(report, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n");
+  console.log(`\nwrote ${options.out} (${report.seconds.toFixed(0)} s)`);
+}
+
+main().catch((e: unknown) => {
+  // Print only the message: tfjs-backend-wasm's uncaught-exception hook would dump its whole minified source.
+  console.error(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  process.exit(1);
+});

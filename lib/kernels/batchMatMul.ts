@@ -1,0 +1,66 @@
+import * as tf from "@tensorflow/tfjs";
+import { KernelScope, withKernelScope } from "./kernelScope";
+
+/** Which operand of a matmul to transpose explicitly before running the plain (fast) product. */
+export type MatMulPlan = "plain" | "transposeInputs" | "swapAndTransposeOutput";
+
+/**
+ * Chooses how to run op(A)·op(B) with op = optional transpose, for a backend whose BatchMatMul is fast only without
+ * transposes (tfjs-backend-wasm: XNNPACK for the plain product, a scalar loop otherwise — 10–15× slower on a dense
+ * layer's gradients). Either transpose the flagged inputs, or use op(A)·op(B) = (op(B)ᵀ·op(A)ᵀ)ᵀ, which transposes
+ * the other input(s) and the output; whichever moves fewer elements. m×k·k×n are the logical product's sizes.
+ */
+export function planMatMul(transposeA: boolean, transposeB: boolean, m: number, k: number, n: number): MatMulPlan {
+  if (!transposeA && !transposeB) return "plain";
+  const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0);
+  const swapped = (transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) + m * n;
+  return direct <= swapped ? "transposeInputs" : "swapAndTransposeOutput";
+}
+
+function swapLastTwo(scope: KernelScope, x: tf.TensorInfo): tf.TensorInfo {
+  const rank = x.shape.length;
+  const perm = x.shape.map((_, i) => i);
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  return scope.run("Transpose", { x }, { perm });
+}
+
+/**
+ * BatchMatMul that turns transposed operands into explicit Transposes around the backend's own plain BatchMatMul
+ * (`stock`, looked up when called because registration may happen before the backend exists).
+ */
+export function batchMatMulVia(backendName: string, stock: () => tf.KernelFunc | undefined): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const transposeA = attrs?.transposeA === true;
+    const transposeB = attrs?.transposeB === true;
+    const plainMatMul = stock();
+    if (plainMatMul === undefined) throw new Error(`BatchMatMul: the stock ${backendName} kernel is not available`);
+    if (a.shape.length < 2 || b.shape.length < 2) {
+      throw new Error(`BatchMatMul: inputs must be at least rank 2, got [${a.shape.join(",")}] and [${b.shape.join(",")}]`);
+    }
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    const plan = planMatMul(transposeA, transposeB, m, k, n);
+    const plainAttrs = { transposeA: false, transposeB: false };
+    if (plan === "plain" || a.dtype !== "float32" || b.dtype !== "float32") {
+      // Non-float inputs go to the stock kernel unchanged, which reports them in its own words.
+      return plainMatMul({ inputs, backend, attrs });
+    }
+    return withKernelScope(backend, backendName, (scope) => {
+      if (plan === "transposeInputs") {
+        const a2 = transposeA ? swapLastTwo(scope, a) : a;
+        const b2 = transposeB ? swapLastTwo(scope, b) : b;
+        return scope.runFunc("BatchMatMul", plainMatMul, { a: a2, b: b2 }, plainAttrs);
+      }
+      // (op(B)ᵀ · op(A)ᵀ)ᵀ: an operand that was flagged for transposing is used as stored.
+      const left = transposeB ? b : swapLastTwo(scope, b);
+      const right = transposeA ? a : swapLastTwo(scope, a);
+      const product = scope.runFunc("BatchMatMul", plainMatMul, { a: left, b: right }, plainAttrs);
+      return swapLastTwo(scope, product);
+    });
+  };
+}

@@ -1,0 +1,109 @@
+import * as tf from "@tensorflow/tfjs";
+
+/** The padding of a 2-D convolution as four signed amounts (negative = crop), rows then columns. */
+export interface SignedPadding {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/** What the gradient kernels need to know about the forward convolution, checked once. */
+export interface ForwardConv {
+  batchSize: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  /** The forward pass's padding as actually applied (SAME resolved to numbers). */
+  pad: SignedPadding;
+}
+
+type ConvPad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+
+/**
+ * Resolves the forward convolution of a Conv2D gradient kernel, refusing what the fast paths do not implement.
+ * `who` names the kernel in errors.
+ */
+export function forwardConv(
+  who: string,
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  strides: number | readonly number[],
+  pad: ConvPad,
+  dataFormat: string | undefined,
+  dimRoundingMode: "floor" | "round" | "ceil" | undefined,
+): ForwardConv {
+  if (dataFormat !== undefined && dataFormat !== "NHWC") {
+    throw new Error(`${who}: only dataFormat 'NHWC' is implemented on wasm, got '${dataFormat}'`);
+  }
+  if (xShape.length !== 4) throw new Error(`${who}: input must be rank 4 (NHWC), got shape [${xShape.join(",")}]`);
+  if (filterShape.length !== 4) {
+    throw new Error(`${who}: filter must be rank 4 [h,w,in,out], got shape [${filterShape.join(",")}]`);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides as number | [number, number],
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+    throw new Error(`${who}: dilations other than 1 are not implemented, got [${info.dilationHeight},${info.dilationWidth}]`);
+  }
+  if (info.inChannels !== filterShape[2]) {
+    throw new Error(`${who}: input has ${info.inChannels} channels but the filter expects ${filterShape[2]}`);
+  }
+  return {
+    batchSize: info.batchSize,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    inChannels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    outChannels: info.outChannels,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    pad: { top: info.padInfo.top, bottom: info.padInfo.bottom, left: info.padInfo.left, right: info.padInfo.right },
+  };
+}
+
+/**
+ * Padding of the convolution that yields the filter gradient: input = x (channels as batch), filter = dy dilated by
+ * the forward stride, output must be exactly filterHeight × filterWidth. Rows the forward pass never reached (floor
+ * in the output size) show up as a negative bottom/right, i.e. a crop.
+ */
+export function filterGradPadding(c: ForwardConv): SignedPadding {
+  return {
+    top: c.pad.top,
+    bottom: c.filterHeight - c.inHeight - c.pad.top + (c.outHeight - 1) * c.strideHeight,
+    left: c.pad.left,
+    right: c.filterWidth - c.inWidth - c.pad.left + (c.outWidth - 1) * c.strideWidth,
+  };
+}
+
+/**
+ * Padding of the convolution that yields the input gradient: input = dy with stride-1 zeros inserted after every
+ * element (so outHeight·strideHeight rows), filter = the forward filter flipped, output must be inHeight × inWidth.
+ */
+export function inputGradPadding(c: ForwardConv): SignedPadding {
+  const top = c.filterHeight - 1 - c.pad.top;
+  const left = c.filterWidth - 1 - c.pad.left;
+  return {
+    top,
+    bottom: c.inHeight - c.outHeight * c.strideHeight - top + c.filterHeight - 1,
+    left,
+    right: c.inWidth - c.outWidth * c.strideWidth - left + c.filterWidth - 1,
+  };
+}

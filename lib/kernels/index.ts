@@ -1,0 +1,59 @@
+import * as tf from "@tensorflow/tfjs";
+import { conv2dBackpropFilterVia } from "./conv2dBackpropFilter";
+import { conv2dBackpropInputVia } from "./conv2dBackpropInput";
+import { batchMatMulVia } from "./batchMatMul";
+
+const BACKEND = "wasm";
+
+/** The backend's own configs that fedtune replaced, so that `unregisterWasmTrainingKernels` can put them back. */
+const replacedStockKernels = new Map<string, tf.KernelConfig>();
+
+/**
+ * The kernels fedtune adds to tfjs-backend-wasm so that its models train there, and fast: the conv filter gradient is
+ * missing from the backend; its conv input gradient, and its matmul with a transposed operand (every dense layer's
+ * gradients), are scalar loops that reformulations on its XNNPACK Conv2D / plain MatMul beat by ~10×.
+ */
+const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
+  { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilterVia(BACKEND) },
+  { kernelName: "Conv2DBackpropInput", kernelFunc: conv2dBackpropInputVia(BACKEND) },
+  { kernelName: "BatchMatMul", kernelFunc: batchMatMulVia(BACKEND, () => replacedStockKernels.get("BatchMatMul")?.kernelFunc) },
+];
+
+/**
+ * Registers fedtune's training kernels on the "wasm" backend (idempotent: a second call changes nothing).
+ * Returns the names of the fedtune kernels in effect after the call — the same list on every call.
+ * Call it after `import "@tensorflow/tfjs-backend-wasm"`; the backend need not be initialised yet.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  for (const { kernelName, kernelFunc } of TRAINING_KERNELS) {
+    const current = tf.getKernel(kernelName, BACKEND) as tf.KernelConfig | undefined;
+    if (current !== undefined && current.kernelFunc === kernelFunc) continue;
+    if (current !== undefined) {
+      // registerKernel warns and overwrites on a duplicate; unregistering first keeps the log clean.
+      replacedStockKernels.set(kernelName, current);
+      tf.unregisterKernel(kernelName, BACKEND);
+    }
+    // A stock kernel that fedtune still calls binds its wasm function in setupFunc, which the engine runs when the
+    // backend starts, for the kernels registered at that moment: keep it on the replacement so that registering
+    // before `setBackend("wasm")` works too.
+    const stock = replacedStockKernels.get(kernelName);
+    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: stock?.setupFunc, disposeFunc: stock?.disposeFunc });
+  }
+  return TRAINING_KERNELS.map((k) => k.kernelName);
+}
+
+/** Removes fedtune's wasm kernels and restores any stock kernel they replaced (for side-by-side measurement). */
+export function unregisterWasmTrainingKernels(): void {
+  for (const { kernelName, kernelFunc } of TRAINING_KERNELS) {
+    const current = tf.getKernel(kernelName, BACKEND) as tf.KernelConfig | undefined;
+    if (current === undefined || current.kernelFunc !== kernelFunc) continue;
+    tf.unregisterKernel(kernelName, BACKEND);
+    const stock = replacedStockKernels.get(kernelName);
+    if (stock !== undefined) tf.registerKernel(stock);
+  }
+}
+
+/** Names of the kernels fedtune can provide on wasm, whether or not they are registered right now. */
+export function wasmTrainingKernelNames(): string[] {
+  return TRAINING_KERNELS.map((k) => k.kernelName);
+}

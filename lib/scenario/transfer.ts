@@ -1,0 +1,59 @@
+/**
+ * Transfer from a pretrained body: give a model a fresh head for a participant's task, freeze the
+ * body, and fine-tune only the head (SGD with momentum, early stopping) — the personalised
+ * fine-tuning step of the document, measured on the participant's own test split.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { ParticipantData } from "../data/dataset";
+import { freezeAllBut, replaceHead } from "../model/freeze";
+import { Trainer } from "../model/trainer";
+import type { EpochRecord, TrainMetrics } from "../model/trainer";
+import { deriveSeed } from "../util/rng";
+
+/** Options of `fineTuneHead`. */
+export interface FineTuneHeadOptions {
+  /** Seed of the new head and of the shuffles. */
+  readonly seed: number;
+  /** Upper bound on epochs (early stopping usually ends sooner); default 30. */
+  readonly epochs?: number;
+  /** SGD learning rate; default 0.001 (the document's). */
+  readonly learningRate?: number;
+  /** SGD momentum; default 0.9 (the document's). */
+  readonly momentum?: number;
+  /** Mini-batch size; default 32. */
+  readonly batchSize?: number;
+  /** Early-stopping patience in epochs; 0 disables early stopping. Default 5. */
+  readonly patience?: number;
+  /** Weighted layers that train, counted from the end; default 1 (the head only). */
+  readonly trainableLayers?: number;
+}
+
+/** What `fineTuneHead` measured. */
+export interface FineTuneHeadResult {
+  readonly testAccuracy: number;
+  readonly testLoss: number;
+  readonly metrics: TrainMetrics;
+  readonly history: readonly EpochRecord[];
+}
+
+/** Fine-tune a fresh `numClasses` head on `data.train` on top of `body`'s frozen layers; `body` is not changed. */
+export async function fineTuneHead(body: tf.LayersModel, data: ParticipantData, options: FineTuneHeadOptions): Promise<FineTuneHeadResult> {
+  const model = await replaceHead(body, data.train.numClasses, deriveSeed(options.seed, "head"));
+  try {
+    freezeAllBut(model, options.trainableLayers ?? 1);
+    const trainer = new Trainer(model);
+    const patience = options.patience ?? 5;
+    const result = trainer.train(trainer.getWeights(), data.train, data.validation, {
+      epochs: options.epochs ?? 30,
+      batchSize: options.batchSize ?? 32,
+      learningRate: options.learningRate ?? 0.001,
+      momentum: options.momentum ?? 0.9,
+      seed: options.seed,
+      earlyStopping: patience > 0 ? { patience } : undefined,
+    });
+    const test = trainer.evaluate(result.weights, data.test);
+    return { testAccuracy: test.accuracy, testLoss: test.loss, metrics: result.metrics, history: result.history };
+  } finally {
+    model.dispose();
+  }
+}

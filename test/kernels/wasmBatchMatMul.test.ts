@@ -1,0 +1,90 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerWasmTrainingKernels } from "../../lib/kernels/index";
+import { planMatMul } from "../../lib/kernels/batchMatMul";
+import { Rng } from "../../lib/util/rng";
+
+function randomValues(rng: Rng, n: number): Float32Array {
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = rng.normal();
+  return v;
+}
+
+function relativeError(actual: Float32Array, reference: Float32Array): number {
+  assert.equal(actual.length, reference.length, "length");
+  let maxDiff = 0;
+  let maxRef = 1;
+  for (let i = 0; i < actual.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - reference[i]));
+    maxRef = Math.max(maxRef, Math.abs(reference[i]));
+  }
+  return maxDiff / maxRef;
+}
+
+test("planMatMul transposes whatever moves fewer elements", () => {
+  assert.equal(planMatMul(false, false, 5, 6, 7), "plain");
+  // dense layer dW = xᵀ·dy, x [32, 6272], dy [32, 128]: transposing x (200k) beats dy + output (4k + 800k).
+  assert.equal(planMatMul(true, false, 6272, 32, 128), "transposeInputs");
+  // dense layer dx = dy·Wᵀ, W [6272, 128]: transposing W (800k) loses to dy + output (4k + 200k).
+  assert.equal(planMatMul(false, true, 32, 128, 6272), "swapAndTransposeOutput");
+  // Aᵀ·Bᵀ = (B·A)ᵀ: one output transpose when the output is the smallest.
+  assert.equal(planMatMul(true, true, 2, 100, 2), "swapAndTransposeOutput");
+  assert.equal(planMatMul(true, true, 100, 2, 100), "transposeInputs");
+});
+
+test("BatchMatMul on wasm matches cpu for every transpose combination, batch and broadcast shape", async () => {
+  registerWasmTrainingKernels();
+  const rng = new Rng(88);
+  const cases: Array<{ a: number[]; b: number[]; tA: boolean; tB: boolean }> = [];
+  for (const [m, k, n] of [[3, 4, 5], [64, 7, 2], [2, 9, 40]]) {
+    for (const tA of [false, true]) {
+      for (const tB of [false, true]) {
+        cases.push({ a: tA ? [k, m] : [m, k], b: tB ? [n, k] : [k, n], tA, tB });
+        cases.push({ a: tA ? [3, k, m] : [3, m, k], b: tB ? [3, n, k] : [3, k, n], tA, tB });
+        // Broadcast of a batch-free operand (tfjs's BatchMatMul broadcasts only when one side's batch size is 1).
+        cases.push({ a: tA ? [2, 3, k, m] : [2, 3, m, k], b: tB ? [n, k] : [k, n], tA, tB });
+        cases.push({ a: tA ? [k, m] : [m, k], b: tB ? [4, n, k] : [4, k, n], tA, tB });
+      }
+    }
+  }
+  for (const c of cases) {
+    const aVals = randomValues(rng, c.a.reduce((x, y) => x * y, 1));
+    const bVals = randomValues(rng, c.b.reduce((x, y) => x * y, 1));
+    const compute = () => tf.tidy(() => {
+      const out = tf.matMul(tf.tensor(aVals, c.a), tf.tensor(bVals, c.b), c.tA, c.tB);
+      return { shape: out.shape, values: out.dataSync() as Float32Array };
+    });
+    await tf.setBackend("cpu");
+    const ref = compute();
+    await tf.setBackend("wasm");
+    const tensors = tf.memory().numTensors;
+    const dataIds = tf.engine().backend.numDataIds();
+    const got = compute();
+    const name = `[${c.a}]${c.tA ? "ᵀ" : ""}·[${c.b}]${c.tB ? "ᵀ" : ""}`;
+    assert.equal(tf.memory().numTensors, tensors, `${name}: tensors leaked`);
+    assert.equal(tf.engine().backend.numDataIds(), dataIds, `${name}: wasm intermediates leaked`);
+    assert.deepEqual(got.shape, ref.shape, `${name}: shape`);
+    assert.ok(relativeError(got.values, ref.values) < 1e-5, `${name}: error ${relativeError(got.values, ref.values)}`);
+  }
+});
+
+test("an MLP's gradients on wasm match cpu (dense layers use transposed matmuls)", async () => {
+  registerWasmTrainingKernels();
+  const rng = new Rng(89);
+  const xVals = randomValues(rng, 16 * 20);
+  const w1 = randomValues(rng, 20 * 12);
+  const w2 = randomValues(rng, 12 * 4);
+  const compute = () => tf.tidy(() => {
+    const x = tf.tensor2d(xVals, [16, 20]);
+    const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(tf.relu(tf.matMul(x, a)), b)));
+    const [g1, g2] = tf.grads(f)([tf.tensor2d(w1, [20, 12]), tf.tensor2d(w2, [12, 4])]);
+    return [g1.dataSync() as Float32Array, g2.dataSync() as Float32Array];
+  });
+  await tf.setBackend("cpu");
+  const ref = compute();
+  await tf.setBackend("wasm");
+  const got = compute();
+  ref.forEach((r, i) => assert.ok(relativeError(got[i], r) < 1e-4, `gradient ${i}: error ${relativeError(got[i], r)}`));
+});
