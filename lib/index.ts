@@ -7,6 +7,7 @@ export * from "./backend";
 export * from "./util/rng";
 export * from "./data/index";
 export * from "./model/index";
-export * from "./federation/types";
+export * from "./federation/index";
+export * from "./privacy/index";
 export * from "./viz/index";
 export * from "./scenario/index";

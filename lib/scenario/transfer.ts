@@ -22,7 +22,10 @@ export interface FineTuneHeadOptions {
   readonly momentum?: number;
   /** Mini-batch size; default 32. */
   readonly batchSize?: number;
-  /** Early-stopping patience in epochs; 0 disables early stopping. Default 5. */
+  /**
+   * Early-stopping patience in epochs; default 5. 0 disables early stopping: all epochs run and the
+   * last weights are kept, while the validation loss is still recorded each epoch (to show overfitting).
+   */
   readonly patience?: number;
   /** Weighted layers that train, counted from the end; default 1 (the head only). */
   readonly trainableLayers?: number;
@@ -49,7 +52,8 @@ export async function fineTuneHead(body: tf.LayersModel, data: ParticipantData, 
       learningRate: options.learningRate ?? 0.001,
       momentum: options.momentum ?? 0.9,
       seed: options.seed,
-      earlyStopping: patience > 0 ? { patience } : undefined,
+      // Without early stopping, a patience longer than the run still records validation loss per epoch.
+      earlyStopping: patience > 0 ? { patience } : { patience: Number.MAX_SAFE_INTEGER, restoreBest: false },
     });
     const test = trainer.evaluate(result.weights, data.test);
     return { testAccuracy: test.accuracy, testLoss: test.loss, metrics: result.metrics, history: result.history };

@@ -1,0 +1,27 @@
+/**
+ * fedtune federation: participants, the round loop, personalisation, heterogeneity, history, and
+ * the strategies. Aggregation arithmetic is exported by name (not `*`) because weight helpers with
+ * the same names live in `model/weightOps`.
+ */
+export * from "./types";
+export * from "./strategies/index";
+export {
+  weightedAverage,
+  unweightedAverage,
+  coordinateMedian,
+  trimmedMean,
+  krum,
+  krumSelect,
+  assertSameLayout,
+  weightsL2Norm,
+  squaredL2Distance,
+  weightsL2Distance,
+} from "./aggregate";
+export type { LabelledWeights, WeightedWeights, KrumSelection } from "./aggregate";
+export * from "./sampling";
+export * from "./heterogeneity";
+export * from "./history";
+export * from "./participant";
+export * from "./personalisation/index";
+export * from "./federation";
+export * from "./executor";

@@ -1,0 +1,36 @@
+/** Plain federated training (FedAvg, FedProx, …): everything is shared, the personal model is the global one. */
+import type { Trainer } from "../../model/trainer";
+import {
+  metricsRecord,
+  Personalisation,
+  PersonalisationContext,
+  PersonalisationFitInput,
+  PersonalisationFitOutput,
+  PersonalWeightsOutput,
+  trainLocally,
+  trainOptionsFrom,
+} from "./personalisation";
+
+/** No personalisation: train the global model locally, send it all, evaluate the global model. */
+export class NoPersonalisation implements Personalisation {
+  /** "global". */
+  readonly name = "global";
+  /** The personal model is the global model. */
+  readonly hasPersonalModel = false;
+
+  /** Everything is shared. */
+  sharedMask(trainer: Trainer): boolean[] {
+    return trainer.getWeights().map(() => true);
+  }
+
+  /** Local training from the global weights. */
+  fit(input: PersonalisationFitInput): PersonalisationFitOutput {
+    const r = trainLocally(input, input.global, trainOptionsFrom(input.config, input.seed, input.global));
+    return { weights: r.weights, metrics: metricsRecord(r), state: input.state };
+  }
+
+  /** The global weights. */
+  personalWeights(input: PersonalisationContext): PersonalWeightsOutput {
+    return { weights: input.global, state: input.state };
+  }
+}

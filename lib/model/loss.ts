@@ -1,0 +1,27 @@
+/** Classification losses on model outputs (probabilities from a softmax head, or raw logits). */
+import * as tf from "@tensorflow/tfjs";
+
+/** What the model's last layer emits. */
+export type OutputKind = "probabilities" | "logits";
+
+/** Clip for log(p): the same ε as Keras, so a confident wrong answer costs ≈ 16, not Infinity. */
+const EPSILON = 1e-7;
+
+/** Per-sample cross-entropy, shape [batch], for integer `labels` (shape [batch], int32). */
+export function crossEntropyPerSample(outputs: tf.Tensor, labels: tf.Tensor, numClasses: number, kind: OutputKind): tf.Tensor1D {
+  return tf.tidy(() => {
+    const oneHot = tf.oneHot(labels as tf.Tensor1D, numClasses).toFloat();
+    if (kind === "logits") {
+      return tf.losses.softmaxCrossEntropy(oneHot, outputs as tf.Tensor2D, undefined, 0, tf.Reduction.NONE) as tf.Tensor1D;
+    }
+    const logP = tf.log(tf.clipByValue(outputs, EPSILON, 1 - EPSILON));
+    return tf.neg(tf.sum(tf.mul(oneHot, logP), -1)) as tf.Tensor1D;
+  });
+}
+
+/** The output kind of `model`: "probabilities" when its last layer ends in softmax, else "logits". */
+export function detectOutputKind(model: tf.LayersModel): OutputKind {
+  const last = model.layers[model.layers.length - 1];
+  const config = last.getConfig() as { activation?: unknown };
+  return config.activation === "softmax" ? "probabilities" : "logits";
+}
