@@ -41,13 +41,14 @@ export interface BarChartOptions extends ChartOptions {
 type Cell = number | string;
 
 function columnValues(table: ColumnTable, name: string, where: string): Cell[] {
-  const col = table.column(name);
-  if (!col) {
+  if (!table.columnNames().includes(name)) {
     throw new Error(`${where}: table has no column "${name}"; columns: ${table.columnNames().join(", ")}`);
   }
+  // table.array honours filters and orderings; table.column(name).at(i) would read the unfiltered column.
+  const values = table.array(name) as ArrayLike<unknown>;
   const out: Cell[] = [];
-  for (let i = 0; i < table.numRows(); i++) {
-    const v = col.at(i);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     out.push(typeof v === "number" ? v : v === null || v === undefined ? Number.NaN : String(v));
   }
   return out;
@@ -82,6 +83,9 @@ function baseLayout(o: ChartOptions): { [key: string]: unknown } {
 
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash"];
 
+/** plotly's default colour sequence: one colour per participant, shared by its solid and dashed lines. */
+export const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
 /** One line per value of `color` (e.g. accuracy per round, one line per participant). */
 export function lineChart(table: ColumnTable, options: LineChartOptions): PlotlyFigure {
   const where = "lineChart";
@@ -91,7 +95,7 @@ export function lineChart(table: ColumnTable, options: LineChartOptions): Plotly
   const dashValues = options.dash ? columnValues(table, options.dash, where) : undefined;
   const dashKeys = dashValues ? Array.from(new Set(dashValues.map(String))) : [];
   const traces: PlotlyTrace[] = [];
-  for (const colorGroup of groupRows(table, options.color, where)) {
+  groupRows(table, options.color, where).forEach((colorGroup, colorIndex) => {
     const sub = dashValues ? splitBy(colorGroup.rows, (i) => String(dashValues[i])) : [{ key: "", rows: colorGroup.rows }];
     for (const part of sub) {
       const rows = part.rows.slice().sort((a, b) => compare(xs[a], xs[b]));
@@ -103,11 +107,12 @@ export function lineChart(table: ColumnTable, options: LineChartOptions): Plotly
         legendgroup: colorGroup.key,
         x: rows.map((i) => xs[i]),
         y: rows.map((i) => ys[i]),
-        line: dashValues ? { dash: DASHES[dashKeys.indexOf(part.key) % DASHES.length] } : undefined,
+        line: dashValues ? { dash: DASHES[dashKeys.indexOf(part.key) % DASHES.length], color: PALETTE[colorIndex % PALETTE.length] } : undefined,
+        marker: dashValues ? { color: PALETTE[colorIndex % PALETTE.length] } : undefined,
         error_y: errs ? { type: "data", array: rows.map((i) => errs[i]), visible: true } : undefined,
       });
     }
-  }
+  });
   return { data: traces, layout: baseLayout(options) };
 }
 

@@ -92,3 +92,41 @@ export function showTable(table: ColumnTable, options: { limit?: number; digits?
 export function showHtml(html: string): void {
   displayBundle({ "text/html": html });
 }
+
+/** A chart that redraws in place, e.g. once per federated round. */
+export interface LiveFigure {
+  /** Replace the chart's content. */
+  update(fig: PlotlyFigure): void;
+}
+
+let liveCounter = 0;
+
+/**
+ * Show a figure that can be updated in place (Jupyter `update_display_data`), for live training
+ * curves. Outside a notebook, updates are silent and only the last figure's summary is printed by
+ * the caller if wanted.
+ */
+export function liveFigure(initial?: PlotlyFigure): LiveFigure {
+  const displayId = `fedtune-live-${process.pid}-${Date.now().toString(36)}-${liveCounter++}`;
+  let shown = false;
+  const send = (fig: PlotlyFigure): void => {
+    const write = tslabWriter();
+    if (!write) return;
+    if (!libraryShown) {
+      libraryShown = true;
+      write({ data: { "text/html": plotlyLoaderHtml() }, metadata: {}, transient: {} }, false);
+    }
+    const json = JSON.parse(JSON.stringify(fig)) as object;
+    write(
+      {
+        data: { "application/vnd.plotly.v1+json": json, "text/html": figureHtml(fig), "text/plain": `<Figure: ${fig.data.length} trace(s)>` },
+        metadata: {},
+        transient: { display_id: displayId },
+      },
+      shown,
+    );
+    shown = true;
+  };
+  if (initial) send(initial);
+  return { update: send };
+}

@@ -49,3 +49,12 @@ test("figure HTML escapes </script> in data and a page inlines plotly.js exactly
   assert.equal(copies, 1, "plotly.js is inlined once per page");
   assert.equal(page.split('class="fedtune-plot"').length - 1, 2);
 });
+
+test("charts read filtered and ordered tables as they are, not their underlying columns", () => {
+  const t = aq.table({ round: [1, 2, 3, 4], participant: ["a", "b", "a", "b"], v: [10, 20, 30, 40] });
+  const fig = lineChart(t.filter((d: { participant: string }) => d.participant === "b"), { x: "round", y: "v", color: "participant" });
+  assert.equal(fig.data.length, 1);
+  assert.deepEqual(fig.data[0].y, [20, 40]);
+  const bars = barChart(t.orderby(aq.desc("v")).filter((d: { v: number }) => d.v > 15), { x: "round", y: "v" });
+  assert.deepEqual(bars.data[0].y, [40, 30, 20]);
+});
