@@ -17,6 +17,8 @@ export interface Ratio {
   readonly target: string;
   /** Whether the target is met; undefined when the ratio has no target. */
   readonly met?: boolean;
+  /** How to print the value: "×" (default) or "%" (value 0.03 prints as 3.0 %). */
+  readonly unit?: "×" | "%";
 }
 
 /** One numbered item of issue 8's bench. */

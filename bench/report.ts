@@ -22,7 +22,7 @@ export function formatReport(items: readonly BenchItem[]): string {
     }
     for (const r of item.ratios) {
       const verdict = r.met === undefined ? "" : r.met ? "  met" : "  NOT met";
-      const value = Number.isFinite(r.value) ? `${formatNumber(r.value)}×` : "not yet measured";
+      const value = !Number.isFinite(r.value) ? "not measured" : r.unit === "%" ? `${(100 * r.value).toFixed(1)} %` : `${formatNumber(r.value)}×`;
       lines.push(`   ratio ${pad(r.label, 90)} ${pad(value, 16)} target ${r.target}${verdict}`);
     }
   }

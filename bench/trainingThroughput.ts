@@ -37,7 +37,8 @@ function seededLabels(rng: Rng, count: number, numClasses: number): tf.Tensor {
   return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, "int32"), numClasses));
 }
 
-function buildWorkload(workload: Workload, seed: number): { model: tf.Sequential; sampleShape: number[] } {
+/** The model of a workload (seeded) and its sample shape. */
+export function buildWorkload(workload: Workload, seed: number): { model: tf.Sequential; sampleShape: number[] } {
   switch (workload) {
     case "mlp":
       return { model: buildMlp({ inputShape: [784], hiddenUnits: [128], numClasses: 10, seed }), sampleShape: [784] };

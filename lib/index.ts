@@ -11,3 +11,5 @@ export * from "./federation/index";
 export * from "./privacy/index";
 export * from "./viz/index";
 export * from "./scenario/index";
+export * from "./experiment/index";
+export * from "./report/index";

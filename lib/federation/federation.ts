@@ -1,17 +1,24 @@
 /**
  * The server round loop. Each round: sample participants (seeded), ask the strategy for the
- * round's config, let each sampled participant train (its personalisation decides what it sends
- * and keeps), turn dropouts, stragglers, exceptions and rejected updates into recorded failures,
- * aggregate with the strategy when enough updates arrived, then evaluate the global model on every
- * participant's validation and test splits and (every `evaluation.every` rounds and at the end)
- * each participant's personal model. Everything goes into one long history table. It stops at
- * the round budget or when the weighted validation loss has not improved for `patience` rounds.
+ * round's config, decide dropouts and deadline step limits, hand the local training to a
+ * `FitExecutor` (default: serial, in this thread), turn dropouts, stragglers, exceptions,
+ * timeouts and rejected updates (bad example count, wrong tensors, NaN/Inf, …) into recorded
+ * failures, aggregate with the strategy (optionally through secure aggregation) when at least
+ * `minSuccessful` updates arrived, then evaluate the global model on every participant's
+ * validation and test splits and (every `evaluation.every` rounds and at the end) each
+ * participant's personal model. Everything goes into one long history table. It stops at the
+ * round budget or when the weighted validation loss has not improved for `patience` rounds.
+ *
+ * A round either completes or leaves nothing behind: when it cannot complete (too few updates,
+ * the strategy throws or returns NaN) the error names the round and every failure, and the
+ * federation is as it was before. `snapshot()`/`restore()` (and `checkpoint` in the options, see
+ * checkpoint.ts) continue a run bitwise identically, in this process or another.
  *
  * Use `runFederation(options)` for a whole run, `federationRounds(options)` to iterate rounds
  * (live plots), or `Federation` to step by hand.
  */
 import { deriveSeed, Rng } from "../util/rng";
-import { byteSize, l2Distance, assertSameStructure } from "../model/weightOps";
+import { byteSize, l2Distance, assertSameStructure, nonFiniteWeights } from "../model/weightOps";
 import type { EarlyStopping, Trainer } from "../model/trainer";
 import type { TrainableLayers } from "../model/freeze";
 import type { ModelWeights } from "../model/weights";
@@ -23,12 +30,39 @@ import { NoPersonalisation } from "./personalisation/noPersonalisation";
 import { sampleParticipants, sampleSize, SamplingOptions } from "./sampling";
 import { dropsOut, HeterogeneityOptions, simulateTiming, stepsWithinDeadline } from "./heterogeneity";
 import { HistoryRow, HistoryScope, historyTable, SERVER, Table } from "./history";
+import { FitExecutor, FitJob, FitOutcome, serialFitExecutor } from "./executor";
+import {
+  architectureOf,
+  assertFingerprintMatches,
+  assertSameArchitecture,
+  FederationFingerprint,
+  FederationSnapshot,
+  hashOptions,
+  ParticipantSnapshot,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
+} from "./snapshot";
+import { saveCheckpoint } from "./checkpoint";
+import { FedAvg } from "./strategies/fedAvg";
+import { DpStrategy } from "../privacy/dpStrategy";
+import { SecAggParticipant } from "../privacy/secureAggregation";
+import { resolveSecureAggregation, SecureAggregationOptions, secureRangeRejection, secureWeightedMean } from "../privacy/secureRound";
 
 /** The local-training defaults of a round (the issue's fine-tuning defaults: lr 0.001, momentum 0.9). */
 export const defaultFitConfig: FitConfig = { epochs: 1, batchSize: 32, learningRate: 0.001, momentum: 0.9, proximalMu: 0 };
 
 /** A check on an update before aggregation: a reason to reject it, or undefined to accept. */
 export type UpdateValidator = (update: FitUpdate, global: ModelWeights, round: number) => string | undefined;
+
+/** Rejects example counts that are not positive integers (they weight the average; always on). */
+export const exampleCountValidator: UpdateValidator = (update) =>
+  Number.isInteger(update.numExamples) && update.numExamples > 0 ? undefined : `numExamples must be a positive integer, got ${String(update.numExamples)}`;
+
+/** Rejects updates containing NaN or ±Infinity, naming the variables (always on). */
+export const finiteValidator: UpdateValidator = (update) => {
+  const bad = nonFiniteWeights(update.weights);
+  return bad.length === 0 ? undefined : `NaN or Inf in ${bad.map((n) => `"${n}"`).join(", ")}`;
+};
 
 /** Rejects updates whose tensors differ in names or shapes from the global model (always on). */
 export const structureValidator: UpdateValidator = (update, global) => {
@@ -75,12 +109,39 @@ export interface FederationOptions {
   readonly evaluation?: { readonly every?: number; readonly personal?: boolean };
   /** Simulated deadlines and partial work (profiles live on the participants). */
   readonly heterogeneity?: HeterogeneityOptions;
-  /** Aggregate only if at least this many updates arrived; otherwise the global model stays. Default 1. */
+  /** Aggregate only if at least this many updates arrived (see `onTooFewUpdates`). Default 1. */
   readonly minSuccessful?: number;
-  /** Extra checks on each update (NaN, norm bounds, …), after the structure check. */
+  /**
+   * What happens in a round with fewer than `minSuccessful` usable updates: "fail" (default) throws a
+   * TooFewUpdatesError naming the round, the count, the minimum and every failure, and leaves the
+   * federation as it was before the round; "skip" keeps the global model and records `skipped = 1`.
+   */
+  readonly onTooFewUpdates?: "skip" | "fail";
+  /**
+   * Wall-clock limit (seconds) on one participant's local training. In-process fits cannot be
+   * interrupted, so an overrun is detected afterwards and its update discarded (recorded as
+   * "timed out"); an executor that reports `seconds` on its outcomes (e.g. worker threads) is
+   * timed the same way and may stop the work early. Wall-clock times differ between runs, so a
+   * run with timeouts is only reproducible when no participant comes near the limit.
+   */
+  readonly timeoutSeconds?: number;
+  /** Extra checks on each update (norm bounds, …), after the built-in ones (example count, structure, finite values). */
   readonly validateUpdate?: UpdateValidator | readonly UpdateValidator[];
-  /** Called after every round (round 0 = the initial evaluation); may be async. */
-  readonly onRound?: (record: RoundRecord) => void | Promise<void>;
+  /** Who runs local training (default `serialFitExecutor`: one participant after another in this thread). */
+  readonly fitExecutor?: FitExecutor;
+  /**
+   * Aggregate with secure aggregation (pairwise masking, lib/privacy/secureRound.ts): the server
+   * only learns the weighted mean. Needs a weighted-mean strategy (FedAvg, FedProx). Participants
+   * that drop out after masking are recovered when ≥ threshold vectors arrive; otherwise the round
+   * fails (or is skipped under onTooFewUpdates "skip") without decoding anything.
+   */
+  readonly secureAggregation?: SecureAggregationOptions;
+  /** Called after every round (round 0 = the initial evaluation), after any checkpoint was written; may be async. */
+  readonly onRound?: (record: RoundRecord, federation: Federation) => void | Promise<void>;
+  /** Continue from this snapshot (runFederation / federationRounds); see `Federation.restore`. */
+  readonly resumeFrom?: FederationSnapshot;
+  /** Write a checkpoint to `dir` every `every` rounds (default 1) and after the last round. */
+  readonly checkpoint?: { readonly dir: string; readonly every?: number };
 }
 
 /** What one round produced. */
@@ -131,6 +192,43 @@ export interface FederationResult {
   readonly personalisation: string;
 }
 
+/** A round that trained and aggregated, waiting for evaluation. */
+interface TrainedRound {
+  readonly round: number;
+  readonly picked: readonly Participant[];
+  readonly updates: readonly FitUpdate[];
+  readonly failures: FitFailure[];
+  readonly rows: HistoryRow[];
+  readonly server: Record<string, number>;
+}
+
+/** A round ended with fewer usable updates than `minSuccessful` under `onTooFewUpdates: "fail"`. */
+export class TooFewUpdatesError extends Error {
+  /** The round that failed. */
+  readonly round: number;
+  /** Usable updates it got. */
+  readonly succeeded: number;
+  /** The minimum required. */
+  readonly minimum: number;
+  /** Who failed and why. */
+  readonly failures: readonly FitFailure[];
+
+  /** Build the error; the message lists every failure. */
+  constructor(round: number, succeeded: number, minimum: number, sampled: number, failures: readonly FitFailure[]) {
+    const why = failures.map((f) => `${f.participantId}: ${f.reason}`).join("; ");
+    super(
+      `Federation: round ${round} has ${succeeded} usable update(s) of ${sampled} sampled, fewer than minSuccessful = ${minimum}` +
+        (why ? ` (failures: ${why})` : "") +
+        `; the run stops (set onTooFewUpdates: "skip" to keep the global model and go on)`,
+    );
+    this.name = "TooFewUpdatesError";
+    this.round = round;
+    this.succeeded = succeeded;
+    this.minimum = minimum;
+    this.failures = failures.slice();
+  }
+}
+
 interface EvalSummary {
   loss: number;
   accuracy: number;
@@ -146,9 +244,12 @@ export class Federation {
   private readonly options: FederationOptions;
   private readonly participants: readonly Participant[];
   private readonly seed: number;
-  private readonly samplingRng: Rng;
+  private samplingRng: Rng;
   private readonly baseFit: FitConfig;
   private readonly validators: readonly UpdateValidator[];
+  private readonly executor: FitExecutor;
+  private readonly secure: Required<SecureAggregationOptions> | undefined;
+  private readonly secAggKeys = new Map<string, SecAggParticipant>();
   private global: ModelWeights;
   private best: { loss: number; round: number; weights: ModelWeights };
   private sinceBest = 0;
@@ -181,6 +282,15 @@ export class Federation {
     }
     const every = options.evaluation?.every ?? 1;
     if (!(Number.isInteger(every) && every >= 1)) throw new Error(`Federation: evaluation.every must be an integer ≥ 1, got ${every}`);
+    const policy = options.onTooFewUpdates ?? "fail";
+    if (policy !== "skip" && policy !== "fail") throw new Error(`Federation: onTooFewUpdates must be "skip" or "fail", got ${JSON.stringify(policy)}`);
+    const timeout = options.timeoutSeconds;
+    if (timeout !== undefined && !(typeof timeout === "number" && timeout > 0)) throw new Error(`Federation: timeoutSeconds must be > 0, got ${String(timeout)}`);
+    const ckEvery = options.checkpoint?.every ?? 1;
+    if (options.checkpoint !== undefined && !(typeof options.checkpoint.dir === "string" && options.checkpoint.dir.length > 0)) {
+      throw new Error(`Federation: checkpoint.dir must be a non-empty path, got ${JSON.stringify(options.checkpoint.dir)}`);
+    }
+    if (!(Number.isInteger(ckEvery) && ckEvery >= 1)) throw new Error(`Federation: checkpoint.every must be an integer ≥ 1, got ${ckEvery}`);
     const deadline = options.heterogeneity?.deadlineSeconds;
     if (deadline !== undefined && !(deadline > 0)) throw new Error(`Federation: heterogeneity.deadlineSeconds must be > 0, got ${deadline}`);
     this.options = options;
@@ -190,8 +300,21 @@ export class Federation {
     this.seed = options.seed ?? 0;
     this.samplingRng = new Rng(deriveSeed(this.seed, "sampling"));
     this.baseFit = { ...defaultFitConfig, ...options.fitConfig };
+    this.executor = options.fitExecutor ?? serialFitExecutor;
+    this.secure = options.secureAggregation === undefined ? undefined : resolveSecureAggregation(options.secureAggregation);
+    if (this.secure !== undefined) {
+      const st = options.strategy;
+      if (!(st instanceof FedAvg && st.weighted)) {
+        throw new Error(`Federation: secureAggregation needs a weighted-mean strategy (FedAvg or FedProx, weighted), got ${st.name}; the server cannot see individual updates`);
+      }
+      if (this.secure.threshold > participants.length) {
+        throw new Error(`Federation: secureAggregation.threshold is ${this.secure.threshold} but there are only ${participants.length} participants`);
+      }
+    }
     const extra = options.validateUpdate;
-    this.validators = [structureValidator, ...(extra === undefined ? [] : typeof extra === "function" ? [extra] : extra)];
+    const secure = this.secure;
+    const range: UpdateValidator[] = secure === undefined ? [] : [(u, g) => secureRangeRejection(u, g, secure.clipValue)];
+    this.validators = [exampleCountValidator, structureValidator, finiteValidator, ...range, ...(extra === undefined ? [] : typeof extra === "function" ? [extra] : extra)];
     this.global = options.initialWeights ?? this.trainer.getWeights();
     this.best = { loss: Infinity, round: 0, weights: this.global };
   }
@@ -224,11 +347,31 @@ export class Federation {
     return this.finishRound(0, [], [], [], rows, server, false);
   }
 
-  /** Run the next round. */
+  /**
+   * Run the next round. If it cannot complete (too few updates under "fail", the strategy or the
+   * executor throws, the aggregate is not finite) the error says why and the federation is left as
+   * it was before the round (round number, sampler, participants' personal states, global model),
+   * so `snapshot()` and `result()` still describe the last completed round.
+   */
   async runRound(): Promise<RoundRecord> {
     if (this.roundNo < 0) await this.start();
     if (this.done) throw new Error(`Federation.runRound: the run is over (round ${this.roundNo})`);
-    const round = this.roundNo + 1;
+    const before = { round: this.roundNo, rng: this.samplingRng.state, states: this.participants.map((p) => p.state), global: this.global };
+    let trained: TrainedRound;
+    try {
+      trained = await this.trainAndAggregate(before.round + 1);
+    } catch (e) {
+      this.roundNo = before.round;
+      this.samplingRng = Rng.fromState(before.rng);
+      this.participants.forEach((p, i) => (p.state = before.states[i]));
+      this.global = before.global;
+      throw e;
+    }
+    return this.evaluateRound(trained);
+  }
+
+  /** Sample, train, validate and aggregate; throws (the caller rolls back) when the round cannot complete. */
+  private async trainAndAggregate(round: number): Promise<TrainedRound> {
     this.roundNo = round;
     const rows: HistoryRow[] = [];
     const server: Record<string, number> = {};
@@ -248,24 +391,51 @@ export class Federation {
       rows.push({ round, participant: p.id, scope: "fit", metric: "failed", value: 1 });
     };
 
+    // 1. Decide who cannot train at all (dropouts, no time left) and each trainer's step limit.
+    type Plan = { readonly p: Participant; readonly failure: string; readonly deadlineHit: boolean } | { readonly p: Participant; readonly job: number; readonly maxSteps: number | undefined };
+    const plans: Plan[] = [];
+    const jobs: FitJob[] = [];
     for (const p of picked) {
       if (dropsOut(p.profile, new Rng(deriveSeed(this.seed, "dropout", round, p.id)))) {
-        fail(p, "dropped out");
-        if (het.deadlineSeconds !== undefined) wallClock = Math.max(wallClock, het.deadlineSeconds);
+        plans.push({ p, failure: "dropped out", deadlineHit: het.deadlineSeconds !== undefined });
         continue;
       }
       bytesDown += bytes;
       const maxSteps = het.partialWork ? stepsWithinDeadline(p.profile, het.deadlineSeconds, fit.batchSize, bytes, bytes) : undefined;
       if (maxSteps === 0) {
-        fail(p, `missed the deadline (its transfers alone exceed ${het.deadlineSeconds}s)`);
-        wallClock = Math.max(wallClock, het.deadlineSeconds ?? 0);
+        plans.push({ p, failure: `missed the deadline (its transfers alone exceed ${het.deadlineSeconds}s)`, deadlineHit: true });
         continue;
       }
-      let update: FitUpdate;
-      try {
-        update = p.fit(this.global, { ...local, maxSteps, seed: deriveSeed(this.seed, "fit", round, p.id) }, this.personalisation);
-      } catch (e) {
-        fail(p, `threw: ${e instanceof Error ? e.message : String(e)}`);
+      plans.push({ p, job: jobs.length, maxSteps });
+      jobs.push({ participant: p, global: this.global, config: { ...local, maxSteps, seed: deriveSeed(this.seed, "fit", round, p.id) } });
+    }
+
+    // 2. Train (in this thread or elsewhere); outcomes come back in job order.
+    const { outcomes, seconds } = await this.execute(jobs);
+    const timeout = this.options.timeoutSeconds;
+
+    // 3. Turn outcomes into updates, failures and rows, in the order participants were sampled.
+    for (const plan of plans) {
+      const p = plan.p;
+      if ("failure" in plan) {
+        fail(p, plan.failure);
+        if (plan.deadlineHit) wallClock = Math.max(wallClock, het.deadlineSeconds ?? 0);
+        continue;
+      }
+      const maxSteps = plan.maxSteps;
+      const outcome = outcomes[plan.job];
+      if (!outcome.ok) {
+        fail(p, `threw: ${outcome.error.message}`);
+        continue;
+      }
+      const update = outcome.update;
+      const took = seconds[plan.job];
+      if (timeout !== undefined && took !== undefined && took > timeout) {
+        fail(p, `timed out (local training took ${took.toFixed(2)}s, timeout ${timeout}s; update discarded)`);
+        continue;
+      }
+      if (update.participantId !== p.id) {
+        fail(p, `update rejected: it claims to come from "${update.participantId}"`);
         continue;
       }
       const timing = simulateTiming(p.profile, totalSamples(update.metrics), bytes, bytes);
@@ -285,7 +455,8 @@ export class Federation {
       const fitMetrics: Record<string, number> = {
         ...update.metrics,
         numExamples: update.numExamples,
-        updateNorm: l2Distance(update.weights, this.global),
+        // Under secure aggregation the server never sees an individual update, so no norm.
+        ...(this.secure === undefined ? { updateNorm: l2Distance(update.weights, this.global) } : {}),
         simulatedSeconds: timing.totalSeconds,
         bytesUp: bytes,
         bytesDown: bytes,
@@ -296,8 +467,68 @@ export class Federation {
 
     const previous = this.global;
     const minOk = this.options.minSuccessful ?? 1;
-    const skipped = updates.length < minOk;
-    if (!skipped) this.global = this.options.strategy.aggregateFit(round, previous, updates, failures);
+    const policy = this.options.onTooFewUpdates ?? "fail";
+    // Secure aggregation replaces the individual updates by their securely computed mean.
+    let aggregateInput: readonly FitUpdate[] = updates;
+    let secureFailure: string | undefined;
+    if (this.secure !== undefined && updates.length >= minOk) {
+      const sa = this.secure;
+      const drop = new Set(updates.filter((u) => sa.dropAfterMaskingProbability > 0 && new Rng(deriveSeed(this.seed, "secagg-drop", round, u.participantId)).next() < sa.dropAfterMaskingProbability).map((u) => u.participantId));
+      try {
+        const r = secureWeightedMean({ round, current: previous, updates, options: sa, shared: mask, dropAfterMasking: drop, keys: this.secAggKeys });
+        aggregateInput = [{ participantId: "secure-sum", weights: r.weights, numExamples: r.numExamples, metrics: {} }];
+      } catch (e) {
+        secureFailure = e instanceof Error ? e.message : String(e);
+      }
+      for (const id of drop) {
+        failures.push({ participantId: id, round, reason: "dropped out after masking (its masks were removed with the survivors' seeds)" });
+        rows.push({ round, participant: id, scope: "fit", metric: "failed", value: 1 });
+      }
+      for (let i = updates.length - 1; i >= 0; i--) if (drop.has(updates[i].participantId)) updates.splice(i, 1);
+      server.secureAggregation = 1;
+      server.droppedAfterMasking = drop.size;
+    }
+    if (secureFailure !== undefined && policy === "fail") {
+      throw new Error(`Federation: round ${round}: ${secureFailure}; the global model was kept (set onTooFewUpdates: "skip" to go on)`);
+    }
+    const skipped = updates.length < minOk || secureFailure !== undefined;
+    if (skipped && policy === "fail") throw new TooFewUpdatesError(round, updates.length, minOk, picked.length, failures);
+    if (!skipped) {
+      let next: ModelWeights;
+      const strategy = this.options.strategy;
+      // Server optimiser state (moments, noise generator) is rewound too if the round is refused.
+      const strategyBefore = strategy.getState();
+      const refuse = (why: string): never => {
+        strategy.setState(strategyBefore);
+        throw new Error(`Federation: round ${round}: ${why}`);
+      };
+      try {
+        next = strategy.aggregateFit(round, previous, aggregateInput, failures);
+      } catch (e) {
+        return refuse(`strategy ${strategy.name} could not aggregate ${aggregateInput.length} update(s): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      try {
+        assertSameStructure(previous, next, `strategy ${strategy.name} output`);
+      } catch (e) {
+        refuse(`${(e as Error).message}; the global model was kept`);
+      }
+      const bad = nonFiniteWeights(next);
+      if (bad.length > 0) refuse(`strategy ${strategy.name} produced NaN or Inf in ${bad.map((n) => `"${n}"`).join(", ")}; the global model was kept`);
+      this.global = next;
+      if (strategy instanceof DpStrategy) {
+        const rec = strategy.privacyReport().find((r) => r.round === round);
+        if (rec !== undefined) {
+          Object.assign(server, {
+            dpEpsilon: rec.epsilon,
+            dpDelta: rec.delta,
+            dpClipNorm: rec.clipNorm,
+            dpNoiseStd: rec.noiseStd,
+            dpClippedFraction: rec.clippedFraction,
+            dpReclipped: rec.reclipped,
+          });
+        }
+      }
+    }
     Object.assign(server, {
       sampled: picked.length,
       succeeded: updates.length,
@@ -308,6 +539,12 @@ export class Federation {
       simulatedSeconds: wallClock,
       globalUpdateNorm: l2Distance(this.global, previous),
     });
+    return { round, picked, updates, failures, rows, server };
+  }
+
+  /** Evaluate after aggregation, check convergence, record the round. */
+  private async evaluateRound(trained: TrainedRound): Promise<RoundRecord> {
+    const { round, picked, updates, failures, rows, server } = trained;
 
     const g = this.evaluateGlobal(round, rows, server);
     const conv = this.options.convergence;
@@ -332,6 +569,101 @@ export class Federation {
     return this.finishRound(round, picked.map((p) => p.id), updates.map((u) => u.participantId), failures, rows, server, converged);
   }
 
+  /** What a snapshot of this federation must match to be resumed (model variables, participant ids, run options). */
+  fingerprint(): FederationFingerprint {
+    const o = this.options;
+    const options = {
+      strategy: o.strategy.name,
+      personalisation: this.personalisation.name,
+      seed: this.seed,
+      sampling: o.sampling ?? {},
+      fitConfig: this.baseFit,
+      localTraining: o.localTraining ?? {},
+      heterogeneity: o.heterogeneity ?? {},
+      minSuccessful: o.minSuccessful ?? 1,
+      onTooFewUpdates: o.onTooFewUpdates ?? "fail",
+      secureAggregation: this.secure ?? null,
+      convergence: o.convergence ?? null,
+      evaluation: o.evaluation ?? {},
+      participantData: this.participants.map((p) => ({ id: p.id, numExamples: p.numExamples, profile: p.profile ?? null })),
+    };
+    return { architecture: architectureOf(this.global), participants: this.participants.map((p) => p.id), options, optionsHash: hashOptions(options) };
+  }
+
+  /**
+   * Everything needed to continue this run identically (plain data; see FederationSnapshot). The
+   * round budget is not part of it, so a resumed run may use a larger one.
+   */
+  snapshot(): FederationSnapshot {
+    if (this.roundNo < 0) throw new Error("Federation.snapshot: the run has not started (call start() first)");
+    const participants: ParticipantSnapshot[] = this.participants.map((p) => {
+      const personal = this.personal.get(p.id);
+      return personal === undefined ? { id: p.id, state: p.state } : { id: p.id, state: p.state, personalWeights: personal };
+    });
+    return {
+      format: SNAPSHOT_FORMAT,
+      version: SNAPSHOT_VERSION,
+      round: this.roundNo,
+      globalWeights: this.global,
+      best: { loss: this.best.loss, round: this.best.round, weights: this.best.weights },
+      sinceBest: this.sinceBest,
+      converged: this.converged,
+      rows: this.rows.slice(),
+      failures: this.failures.slice(),
+      participants,
+      strategyState: this.options.strategy.getState(),
+      samplingRngState: this.samplingRng.state,
+      fingerprint: this.fingerprint(),
+    };
+  }
+
+  /**
+   * Continue from `snapshot`: checks the fingerprint (naming the first mismatching variable,
+   * participant or option) and the shape of every stored weight set before changing anything, then
+   * replaces this federation's state, the participants' personal states and the strategy's state.
+   */
+  restore(snapshot: FederationSnapshot): void {
+    const where = "Federation.restore";
+    if (snapshot === null || typeof snapshot !== "object") throw new Error(`${where}: snapshot must be an object, got ${String(snapshot)}`);
+    if (snapshot.format !== SNAPSHOT_FORMAT) throw new Error(`${where}: snapshot.format is ${JSON.stringify(snapshot.format)}, expected "${SNAPSHOT_FORMAT}"`);
+    if (snapshot.version !== SNAPSHOT_VERSION) throw new Error(`${where}: snapshot.version is ${JSON.stringify(snapshot.version)}, this code reads ${SNAPSHOT_VERSION}`);
+    const mine = this.fingerprint();
+    assertFingerprintMatches(mine, snapshot.fingerprint, where);
+    const arch = mine.architecture;
+    assertSameArchitecture(arch, architectureOf(snapshot.globalWeights), `${where}: globalWeights`);
+    assertSameArchitecture(arch, architectureOf(snapshot.best.weights), `${where}: best.weights`);
+    const byId = new Map(snapshot.participants.map((s) => [s.id, s] as const));
+    for (const p of this.participants) {
+      const s = byId.get(p.id);
+      if (s === undefined) throw new Error(`${where}: snapshot has no entry for participant "${p.id}"`);
+      if (s.state.weights !== undefined) assertSameArchitecture(arch, architectureOf(s.state.weights), `${where}: state of participant "${p.id}"`);
+      if (s.personalWeights !== undefined) assertSameArchitecture(arch, architectureOf(s.personalWeights), `${where}: personal weights of participant "${p.id}"`);
+    }
+    if (!(Number.isInteger(snapshot.round) && snapshot.round >= 0)) throw new Error(`${where}: snapshot.round must be an integer ≥ 0, got ${snapshot.round}`);
+    // The strategy checks its own state; it goes first so that a refusal leaves the rest untouched.
+    this.options.strategy.setState(snapshot.strategyState);
+    for (const p of this.participants) p.state = (byId.get(p.id) as ParticipantSnapshot).state;
+    this.personal = new Map();
+    for (const s of snapshot.participants) if (s.personalWeights !== undefined) this.personal.set(s.id, s.personalWeights);
+    this.samplingRng = Rng.fromState(snapshot.samplingRngState);
+    this.global = snapshot.globalWeights;
+    this.best = { loss: snapshot.best.loss, round: snapshot.best.round, weights: snapshot.best.weights };
+    this.sinceBest = snapshot.sinceBest;
+    this.converged = snapshot.converged;
+    this.roundNo = snapshot.round;
+    this.rows.length = 0;
+    this.rows.push(...snapshot.rows);
+    this.failures.length = 0;
+    this.failures.push(...snapshot.failures);
+  }
+
+  /** A federation continuing from `snapshot` (same as `new Federation(options)` then `restore(snapshot)`). */
+  static fromSnapshot(options: FederationOptions, snapshot: FederationSnapshot): Federation {
+    const f = new Federation(options);
+    f.restore(snapshot);
+    return f;
+  }
+
   /** The run's result so far. */
   result(): FederationResult {
     return {
@@ -350,6 +682,36 @@ export class Federation {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Run the jobs on the executor. With a timeout and the serial executor, jobs run one at a time
+   * so each can be timed; other executors are timed by the `seconds` they report on outcomes.
+   */
+  private async execute(jobs: readonly FitJob[]): Promise<{ outcomes: FitOutcome[]; seconds: Array<number | undefined> }> {
+    const name = this.executor.name;
+    const check = (outcomes: FitOutcome[], n: number): FitOutcome[] => {
+      if (!Array.isArray(outcomes) || outcomes.length !== n) {
+        throw new Error(`Federation: executor "${name}" returned ${Array.isArray(outcomes) ? outcomes.length : String(outcomes)} outcomes for ${n} jobs`);
+      }
+      return outcomes;
+    };
+    if (this.options.timeoutSeconds !== undefined && this.executor === serialFitExecutor) {
+      const outcomes: FitOutcome[] = [];
+      const seconds: number[] = [];
+      for (const job of jobs) {
+        const t0 = performance.now();
+        outcomes.push(check(await this.executor.run([job], this.personalisation), 1)[0]);
+        seconds.push((performance.now() - t0) / 1000);
+      }
+      return { outcomes, seconds };
+    }
+    const outcomes = check(await this.executor.run(jobs, this.personalisation), jobs.length);
+    const seconds = outcomes.map((o) => {
+      const s = (o as { readonly seconds?: unknown }).seconds;
+      return typeof s === "number" ? s : undefined;
+    });
+    return { outcomes, seconds };
+  }
 
   private validate(update: FitUpdate, round: number): string | undefined {
     for (const v of this.validators) {
@@ -419,7 +781,9 @@ export class Federation {
     for (const [metric, value] of Object.entries(server)) rows.push({ round, participant: SERVER, scope: "server", metric, value });
     this.rows.push(...rows);
     const record: RoundRecord = { round, sampled, succeeded, failures, rows, server, globalWeights: this.global, converged, done: this.done };
-    if (this.options.onRound) await this.options.onRound(record);
+    const ck = this.options.checkpoint;
+    if (ck !== undefined && (round % (ck.every ?? 1) === 0 || this.done)) saveCheckpoint(ck.dir, this.snapshot());
+    if (this.options.onRound) await this.options.onRound(record, this);
     return record;
   }
 }
@@ -456,15 +820,17 @@ class WeightedMean {
 /** Run a whole federation (round 0 evaluation, then rounds until the budget or convergence). */
 export async function runFederation(options: FederationOptions): Promise<FederationResult> {
   const f = new Federation(options);
-  await f.start();
+  if (options.resumeFrom !== undefined) f.restore(options.resumeFrom);
+  else await f.start();
   while (!f.done) await f.runRound();
   return f.result();
 }
 
-/** Iterate a federation round by round (round 0 first), e.g. `for await (const r of federationRounds(o)) plot(r)`. */
+/** Iterate a federation round by round (round 0 first, unless resuming from `resumeFrom`), e.g. `for await (const r of federationRounds(o)) plot(r)`. */
 export async function* federationRounds(options: FederationOptions): AsyncGenerator<RoundRecord, FederationResult, void> {
   const f = new Federation(options);
-  yield await f.start();
+  if (options.resumeFrom !== undefined) f.restore(options.resumeFrom);
+  else yield await f.start();
   while (!f.done) yield await f.runRound();
   return f.result();
 }

@@ -12,6 +12,8 @@ import type { FitUpdate } from "./types";
 import type { DeviceProfile } from "./heterogeneity";
 import { checkDeviceProfile } from "./heterogeneity";
 import { NoPersonalisation } from "./personalisation/noPersonalisation";
+import { clipNormOf } from "../privacy/dpStrategy";
+import { clipLocalWeights } from "../privacy/clipping";
 import type { LocalTrainingConfig, Personalisation, PersonalState } from "./personalisation/personalisation";
 
 /** Options for `new Participant`. */
@@ -64,11 +66,17 @@ export class Participant {
     return datasetSize(this.data.train);
   }
 
-  /** Train from the global weights with `personalisation` (default: none), keep the new personal state, return the update. */
+  /**
+   * Train from the global weights with `personalisation` (default: none), keep the new personal
+   * state, return the update. When the round's config carries a clip norm (client-side DP, see
+   * `clipNormOf`), the update θ − θ_global sent is clipped to it and `metrics.dpNormBit` reports
+   * whether it was already within the bound (adaptive clipping needs that bit); the personal
+   * state keeps the unclipped training result.
+   */
   fit(globalWeights: ModelWeights, config: ParticipantFitConfig, personalisation: Personalisation = new NoPersonalisation()): FitUpdate {
     const out = personalisation.fit({ trainer: this.trainer, data: this.data, global: globalWeights, state: this.state, config, seed: config.seed });
     this.state = out.state;
-    return { participantId: this.id, weights: out.weights, numExamples: this.numExamples, metrics: out.metrics };
+    return updateToSend(this.id, this.numExamples, globalWeights, config, out);
   }
 
   /** This participant's personal model under `personalisation`, given the current global weights. */
@@ -83,6 +91,24 @@ export class Participant {
     const ds: Dataset = this.data[split];
     return this.trainer.evaluate(weights, ds);
   }
+}
+
+/**
+ * The update a participant sends after local training: its weights, clipped to the round's clip
+ * norm when the config carries one (client-side DP, with `metrics.dpNormBit`). Exported so that
+ * executors running `personalisation.fit` elsewhere (worker threads) send exactly the same.
+ */
+export function updateToSend(
+  participantId: string,
+  numExamples: number,
+  globalWeights: ModelWeights,
+  config: ParticipantFitConfig,
+  out: { readonly weights: ModelWeights; readonly metrics: Readonly<Record<string, number>> },
+): FitUpdate {
+  const clipNorm = clipNormOf(config);
+  if (clipNorm === undefined) return { participantId, weights: out.weights, numExamples, metrics: out.metrics };
+  const clipped = clipLocalWeights(out.weights, globalWeights, clipNorm);
+  return { participantId, weights: clipped.weights, numExamples, metrics: { ...out.metrics, dpNormBit: clipped.normBit } };
 }
 
 /** Participants "p0", "p1", … (zero-padded) over `data`, sharing `trainer`, with optional profiles. */

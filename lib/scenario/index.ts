@@ -2,3 +2,4 @@
 export * from "./documentScenario";
 export * from "./rotationPretext";
 export * from "./transfer";
+export * from "./compareMethods";

@@ -1,0 +1,281 @@
+/**
+ * The `fedtune` command line.
+ *
+ *   fedtune run <config.json|yaml> [--out <dir>] [--set path=value …]   run an experiment
+ *   fedtune run --resume <dir>                                         continue an interrupted run
+ *   fedtune run --help                                                 usage and every config field
+ *   fedtune supernode …                                                a Flower SuperNode (bin/supernode.ts)
+ *
+ * Exit codes: 0 done, 1 the run failed, 2 bad usage or config, 130 interrupted (resumable).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  ConfigError,
+  configHelpText,
+  createProgressPrinter,
+  ExperimentConfig,
+  ExperimentResult,
+  loadExperimentConfig,
+  newRunFolder,
+  parseExperimentConfig,
+  readRunMetadata,
+  resumeExperiment,
+  runExperiment,
+} from "../lib/experiment/index";
+
+/** The top-level usage text. */
+export const USAGE = `usage: fedtune <command> [options]
+
+commands:
+  run <config.json|config.yaml>   run an experiment described by a config file
+  run --resume <run folder>       continue an interrupted run (Ctrl-C, kill -9) where it stopped
+  run --help                      options of "run" and every config field
+  supernode --help                run a participant as a Flower SuperNode
+  help                            this text
+
+npm start runs the default experiment (the document's scenario).`;
+
+/** The usage text of `fedtune run`. */
+export const RUN_USAGE = `usage: fedtune run <config.json|config.yaml> [options]
+       fedtune run --resume <run folder> [--quiet] [--no-report]
+
+Runs phase 1 (each participant fine-tunes alone, early stopping: the local-only baseline) and
+phase 2 (joint fine-tuning rounds with the configured strategy and personalisation), then writes
+the run folder: config.json (resolved), run.json, metrics.csv + metrics.arrow (history),
+local-phase.csv/.arrow, summary.csv, models/{global,global-best,local/<id>,personal/<id>},
+checkpoint/ (every round) and report.html (self-contained; opens offline).
+
+options:
+  --out <dir>          run folder (default: <runs-dir>/<yyyymmdd-hhmmss>-<name>)
+  --runs-dir <dir>     where new run folders go (default: runs)
+  --set <path>=<value> override a config field before validation, e.g. --set federation.rounds=3
+                       or --set 'federation.strategy={"name":"FedProx","options":{"mu":0.01}}'
+                       (value parsed as JSON, else taken as a string; repeatable)
+  --resume <dir>       continue the run in <dir> from its last checkpoint (no config needed)
+  --no-report          skip report.html
+  --quiet              no progress output (the final table is still printed)
+  --plain              plain progress lines even on a terminal
+  -h, --help           this text
+
+Example configs: examples/*.json, examples/*.yaml. Environment: FEDTUNE_BACKEND=cpu|wasm|node forces
+a tfjs backend.
+
+config fields (path · type · default):
+`;
+
+/** Parsed `run` arguments. */
+interface RunArgs {
+  configFile?: string;
+  resume?: string;
+  out?: string;
+  runsDir: string;
+  sets: string[];
+  report: boolean;
+  quiet: boolean;
+  plain: boolean;
+  help: boolean;
+}
+
+/** A usage error (exit code 2). */
+class UsageError extends Error {}
+
+function parseRunArgs(argv: readonly string[]): RunArgs {
+  const a: RunArgs = { runsDir: "runs", sets: [], report: true, quiet: false, plain: false, help: false };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    switch (arg) {
+      case "-h":
+      case "--help":
+        a.help = true;
+        break;
+      case "--resume":
+        a.resume = value(i++, arg);
+        break;
+      case "--out":
+        a.out = value(i++, arg);
+        break;
+      case "--runs-dir":
+        a.runsDir = value(i++, arg);
+        break;
+      case "--set":
+        a.sets.push(value(i++, arg));
+        break;
+      case "--no-report":
+        a.report = false;
+        break;
+      case "--quiet":
+        a.quiet = true;
+        break;
+      case "--plain":
+        a.plain = true;
+        break;
+      default:
+        if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}; see fedtune run --help`);
+        if (a.configFile !== undefined) throw new UsageError(`one config file only, got ${a.configFile} and ${arg}`);
+        a.configFile = arg;
+    }
+  }
+  return a;
+}
+
+/** Apply `path=value` to a raw config object (creating objects along the path). */
+export function applySet(raw: unknown, assignment: string): Record<string, unknown> {
+  const eq = assignment.indexOf("=");
+  if (eq <= 0) throw new UsageError(`--set needs <path>=<value>, got "${assignment}"`);
+  const keys = assignment.slice(0, eq).split(".");
+  if (keys.some((k) => k === "" || k === "__proto__" || k === "constructor" || k === "prototype")) {
+    throw new UsageError(`--set: bad path "${assignment.slice(0, eq)}"`);
+  }
+  const text = assignment.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = text;
+  }
+  const root: Record<string, unknown> = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
+  let obj = root;
+  for (const k of keys.slice(0, -1)) {
+    const next = obj[k];
+    const copy: Record<string, unknown> = next !== null && typeof next === "object" && !Array.isArray(next) ? { ...(next as Record<string, unknown>) } : {};
+    obj[k] = copy;
+    obj = copy;
+  }
+  obj[keys[keys.length - 1]] = value;
+  return root;
+}
+
+/** Options of `runAndPrint`. */
+export interface RunAndPrintOptions {
+  readonly outDir?: string;
+  readonly resume?: string;
+  readonly report?: boolean;
+  readonly quiet?: boolean;
+  readonly plain?: boolean;
+  readonly runsDir?: string;
+}
+
+/** Run (or resume) with a progress display, then print the final table and where everything went. */
+export async function runAndPrint(config: ExperimentConfig | undefined, o: RunAndPrintOptions): Promise<ExperimentResult> {
+  const out = process.stdout;
+  const printer = o.quiet ? undefined : createProgressPrinter(process.stderr, { tty: o.plain ? false : undefined });
+  let outDir: string;
+  if (o.resume !== undefined) {
+    outDir = path.resolve(o.resume);
+  } else {
+    if (!config) throw new UsageError("fedtune run needs a config file or --resume <dir>");
+    outDir = path.resolve(o.outDir ?? newRunFolder(o.runsDir ?? "runs", config.name));
+  }
+  const name = o.resume !== undefined ? readRunMetadata(outDir).name : (config as ExperimentConfig).name;
+  process.stderr.write(`fedtune: ${o.resume !== undefined ? "resuming" : "running"} "${name}" → ${outDir}\n`);
+  // Ctrl-C: every finished round is already checkpointed (atomically), so stopping here is safe.
+  const onSigint = (): void => {
+    printer?.end();
+    process.stderr.write(`\nfedtune: interrupted. Continue with:\n  fedtune run --resume ${outDir}\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", onSigint);
+  try {
+    const options = { onProgress: printer, report: o.report };
+    const result = o.resume !== undefined ? await resumeExperiment(outDir, options) : await runExperiment(config as ExperimentConfig, { ...options, outDir });
+    printer?.end();
+    for (const w of result.warnings) process.stderr.write(`fedtune: warning: ${w}\n`);
+    out.write(`\n${result.config.name}: test accuracy per participant (best = round with the lowest validation loss)\n\n`);
+    out.write(result.resultsText + "\n\n");
+    const mean = result.results[result.results.length - 1];
+    if (Number.isFinite(mean.personalBest) && Number.isFinite(mean.globalBest)) {
+      const signed = (v: number): string => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}`;
+      const local = Number.isFinite(mean.localOnly) ? `, ${signed(mean.personalBest - mean.localOnly)} points vs local-only` : "";
+      out.write(`mean personal model (best): ${signed(mean.personalBest - mean.globalBest)} points vs the global model${local}\n`);
+    }
+    out.write(`${result.roundsRun} round(s)${result.converged ? " (converged)" : ""}${result.resumedFromRound !== undefined ? `, resumed after round ${result.resumedFromRound}` : ""} in ${result.seconds.toFixed(1)} s on ${result.backend}\n`);
+    out.write(`run folder: ${result.outDir}\n`);
+    if (result.reportPath) out.write(`report:     ${result.reportPath}\n`);
+    return result;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+}
+
+async function runCommand(argv: readonly string[]): Promise<number> {
+  const a = parseRunArgs(argv);
+  if (a.help) {
+    process.stdout.write(RUN_USAGE + configHelpText() + "\n");
+    return 0;
+  }
+  if (a.resume !== undefined) {
+    if (a.configFile !== undefined || a.sets.length > 0 || a.out !== undefined) {
+      throw new UsageError("--resume takes the config from the run folder; do not pass a config file, --set or --out");
+    }
+    if (!fs.existsSync(a.resume)) throw new UsageError(`--resume: ${a.resume} does not exist`);
+    await runAndPrint(undefined, { resume: a.resume, report: a.report, quiet: a.quiet, plain: a.plain });
+    return 0;
+  }
+  if (a.configFile === undefined) throw new UsageError("fedtune run needs a config file (see examples/) or --resume <dir>; fedtune run --help lists every field");
+  let config = loadExperimentConfig(a.configFile);
+  if (a.sets.length > 0) {
+    // Overrides apply to the resolved config and are validated again, so a typo in a path is caught.
+    let raw: unknown = config;
+    for (const s of a.sets) raw = applySet(raw, s);
+    config = parseExperimentConfig(raw, `${a.configFile} with --set ${a.sets.join(" ")}`);
+  }
+  await runAndPrint(config, { outDir: a.out, runsDir: a.runsDir, report: a.report, quiet: a.quiet, plain: a.plain });
+  return 0;
+}
+
+/** `fedtune supernode …`: delegate to bin/supernode.ts when it is there. */
+async function supernodeCommand(argv: readonly string[]): Promise<number> {
+  const file = path.join(__dirname, "supernode.ts");
+  if (!fs.existsSync(file)) {
+    process.stderr.write("fedtune: the supernode command is not available in this installation (bin/supernode.ts is missing)\n");
+    return 2;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const mod = require(file) as { supernodeMain?: (argv: readonly string[]) => Promise<number>; main?: (argv: readonly string[]) => Promise<number> };
+  const entry = mod.supernodeMain ?? mod.main;
+  if (typeof entry !== "function") {
+    process.stderr.write("fedtune: bin/supernode.ts exports no supernodeMain(argv) function\n");
+    return 1;
+  }
+  return entry(argv);
+}
+
+/** Entry point: dispatch the sub-command; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "run":
+        return await runCommand(rest);
+      case "supernode":
+        return await supernodeCommand(rest);
+      case undefined:
+      case "help":
+      case "-h":
+      case "--help":
+        process.stdout.write(USAGE + "\n");
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`fedtune: unknown command "${command}"\n\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof UsageError) {
+      process.stderr.write(`fedtune: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`fedtune: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env.FEDTUNE_DEBUG === "1" && e instanceof Error && e.stack) process.stderr.write(e.stack + "\n");
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}

@@ -1,0 +1,370 @@
+/**
+ * The experiment config: one JSON/YAML document describing a whole run — data and partitioner,
+ * model, local training, the personalised fine-tuning phase, federation rounds and strategy,
+ * personalisation, heterogeneity and privacy. The schema (zod) is the single source of truth: it
+ * fills in defaults, rejects unknown fields, and `configHelpText` documents it field by field.
+ * Every default together is the document's scenario (pretrained CNN, three participants holding
+ * MNIST, Fashion-MNIST and UCI digits, lr 0.001, momentum 0.9, early stopping, FedAvg + FedPer).
+ */
+import { z } from "zod";
+import { DATASET_CATALOG } from "../data/catalog";
+import { strategyNames } from "../federation/strategies/index";
+import { createStrategy } from "../federation/strategies/index";
+import { PARTICIPANT_TRAIN_MAX } from "../scenario/documentScenario";
+import { ConfigError, configIssuesFromZod } from "./configError";
+
+const datasetNames = Object.keys(DATASET_CATALOG) as [string, ...string[]];
+const strategyNameTuple = [...strategyNames] as unknown as [string, ...string[]];
+
+const int = (min: number, max?: number): z.ZodNumber => {
+  const n = z.number().int().min(min);
+  return max === undefined ? n : n.max(max);
+};
+const fraction = (): z.ZodNumber => z.number().gt(0).lt(1);
+const imageSize = z.tuple([int(1, 512), int(1, 512)]);
+
+// ------------------------------------------------------------------------------------------ data
+
+const byDatasetSchema = z
+  .object({
+    kind: z.literal("by-dataset").describe("one participant per dataset (domain shift: each holds a different dataset)"),
+    datasets: z.array(z.enum(datasetNames)).min(1).default(["mnist", "fashion-mnist", "digits"]).describe("one participant per entry, named after it"),
+    trainSize: int(10, PARTICIPANT_TRAIN_MAX).default(600).describe("local training samples per participant (train + validation), from the start of its training file"),
+    testSize: int(1).default(500).describe("test samples per participant, from its test file"),
+    validationFraction: fraction().default(0.2).describe("share of the local training samples kept for early stopping"),
+    resizeTo: imageSize.optional().describe("[height, width] all images are resized to (default [28, 28] for images)"),
+  })
+  .strict();
+
+const partitionerSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("iid").describe("uniformly at random, equal sizes") }).strict(),
+  z
+    .object({
+      kind: z.literal("dirichlet").describe("label skew: class shares per participant drawn from Dirichlet(alpha)"),
+      alpha: z.number().gt(0).describe("concentration; small = strong label skew (0.1), large = near iid (100)"),
+      minSize: int(1).optional().describe("resample until every participant has at least this many samples"),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("shard").describe("pathological skew: sorted by label, cut into shards, a few shards each"),
+      shardsPerParticipant: int(1).describe("shards given to each participant"),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("quantity").describe("quantity skew: participant sizes follow a heavy-tailed law"),
+      distribution: z.enum(["lognormal", "power-law"]).optional().describe("size law (default lognormal)"),
+      sigma: z.number().gt(0).optional().describe("lognormal spread"),
+      exponent: z.number().gt(0).optional().describe("power-law exponent"),
+      minSize: int(1).optional().describe("smallest participant size"),
+    })
+    .strict(),
+]);
+
+const partitionSchema = z
+  .object({
+    kind: z.literal("partition").describe("one dataset split among participants by a partitioner"),
+    dataset: z.enum(datasetNames).describe("the dataset whose training file is partitioned"),
+    participants: int(1, 1000).default(3).describe("number of participants"),
+    partitioner: partitionerSchema.default({ kind: "iid" }).describe("how samples are assigned to participants"),
+    limit: int(1).optional().describe("use only the first `limit` training samples (default all)"),
+    validationFraction: fraction().default(0.1).describe("share of each participant's samples for validation / early stopping"),
+    testFraction: fraction().default(0.2).describe("share of each participant's samples for its test split"),
+    resizeTo: imageSize.optional().describe("[height, width] images are resized to"),
+  })
+  .strict();
+
+const dataSchema = z
+  .discriminatedUnion("kind", [byDatasetSchema, partitionSchema])
+  .default({ kind: "by-dataset" })
+  .describe("which data each participant holds");
+
+// ----------------------------------------------------------------------------------------- model
+
+const modelSchema = z
+  .discriminatedUnion("kind", [
+    z
+      .object({
+        kind: z.literal("pretrained").describe("a saved tfjs model whose head is replaced by a fresh one for the participants' classes"),
+        path: z.string().min(1).optional().describe("model folder (model.json + weights.bin); default models/pretrained-cnn; relative to the config file"),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal("cnn").describe("a fresh convolutional network (randomly initialised from the seed)"),
+        filters: z.array(int(1, 1024)).min(1).default([32, 64]).describe("filters of each conv → pool block"),
+        kernelSize: int(1, 15).default(3).describe("square kernel size"),
+        denseUnits: int(0, 4096).default(128).describe("units of the dense layer before the head (0 = none)"),
+        batchNorm: z.boolean().default(false).describe("batch normalisation after each convolution (needed by fedbn)"),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal("mlp").describe("a fresh multi-layer perceptron"),
+        hiddenUnits: z.array(int(1, 4096)).default([64]).describe("units of each hidden layer"),
+        activation: z.enum(["relu", "tanh", "sigmoid", "elu"]).default("relu").describe("hidden activation"),
+        batchNorm: z.boolean().default(false).describe("batch normalisation after each hidden layer (needed by fedbn)"),
+      })
+      .strict(),
+  ])
+  .default({ kind: "pretrained" })
+  .describe("the network every participant fine-tunes");
+
+// -------------------------------------------------------------------------------------- training
+
+const trainingSchema = z
+  .object({
+    trainableLayers: z
+      .union([int(1), z.literal("all")])
+      .optional()
+      .describe('weighted layers that train, counted from the end, or "all" (default 2 for a pretrained model, "all" otherwise)'),
+    epochs: int(1, 1000).default(1).describe("local epochs per federated round"),
+    batchSize: int(1).default(32).describe("mini-batch size"),
+    learningRate: z.number().gt(0).max(10).default(0.001).describe("SGD learning rate (the document's 0.001)"),
+    momentum: z.number().min(0).lt(1).default(0.9).describe("SGD momentum (the document's 0.9)"),
+    earlyStoppingPatience: int(0).default(0).describe("early stopping inside each round's local training, in epochs (0 = off)"),
+  })
+  .strict()
+  .default({})
+  .describe("local training (SGD with momentum) in every round");
+
+const localPhaseSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe("run phase 1: each participant fine-tunes alone before federation (the local-only baseline)"),
+    maxEpochs: int(1, 1000).default(30).describe("upper bound on phase-1 epochs"),
+    patience: int(0).default(5).describe("phase-1 early stopping on validation loss, in epochs (0 = off)"),
+    warmStart: z
+      .boolean()
+      .default(true)
+      .describe("start phase 2 from the phase-1 models: global = Σ|Dᵢ|/|D|·θᵢ, personal parts = each participant's own"),
+  })
+  .strict()
+  .default({})
+  .describe("phase 1, personalised fine-tuning with early stopping");
+
+// ------------------------------------------------------------------------------------ federation
+
+const federationSchema = z
+  .object({
+    rounds: int(1, 10000).default(10).describe("round budget of phase 2 (joint fine-tuning)"),
+    strategy: z
+      .object({
+        name: z.enum(strategyNameTuple).default("FedAvg").describe("server aggregation method"),
+        options: z
+          .record(z.union([z.number(), z.boolean()]))
+          .default({})
+          .describe("strategy options, e.g. {\"mu\": 0.01} for FedProx, {\"eta\": 0.01} for FedAdam"),
+      })
+      .strict()
+      .default({})
+      .describe("how the server aggregates updates"),
+    sampling: z
+      .object({
+        fraction: z.number().gt(0).max(1).default(1).describe("fraction of participants sampled per round"),
+        minParticipants: int(1).default(1).describe("at least this many are sampled"),
+      })
+      .strict()
+      .default({})
+      .describe("client sampling per round"),
+    convergencePatience: int(1).optional().describe("stop early when the weighted validation loss has not improved for this many rounds"),
+    evaluateEvery: int(1).default(1).describe("evaluate personal models every k rounds (and at the end)"),
+  })
+  .strict()
+  .default({})
+  .describe("phase 2, joint fine-tuning rounds");
+
+// ------------------------------------------------------------------------------- personalisation
+
+const personalisationSchema = z
+  .discriminatedUnion("method", [
+    z.object({ method: z.literal("none").describe("every participant uses the global model") }).strict(),
+    z.object({ method: z.literal("local-only").describe("no sharing: each participant keeps training its own model") }).strict(),
+    z
+      .object({
+        method: z.literal("fedavg-ft").describe("FedAvg, then each participant fine-tunes the global model locally"),
+        epochs: int(1, 1000).default(20).describe("maximum fine-tuning epochs"),
+        patience: int(1).default(3).describe("fine-tuning early-stopping patience"),
+        trainableLayers: int(1).default(1).describe("last layers that fine-tune"),
+      })
+      .strict(),
+    z
+      .object({
+        method: z.literal("fedper").describe("shared body, personal head (Arivazhagan et al. 2019)"),
+        headLayers: int(1).default(1).describe("last weighted layers kept personal"),
+      })
+      .strict(),
+    z
+      .object({
+        method: z.literal("fedrep").describe("personal head trained first, then the shared body (Collins et al. 2021)"),
+        headLayers: int(1).default(1).describe("last weighted layers kept personal"),
+        headEpochs: int(1).optional().describe("head epochs per round (default the round's epochs)"),
+        bodyEpochs: int(1).optional().describe("body epochs per round (default the round's epochs)"),
+      })
+      .strict(),
+    z
+      .object({
+        method: z.literal("ditto").describe("a personal model pulled towards the global one (Li et al. 2021)"),
+        lambda: z.number().min(0).default(0.1).describe("pull strength λ"),
+        personalEpochs: int(1).optional().describe("personal epochs per round"),
+      })
+      .strict(),
+    z.object({ method: z.literal("fedbn").describe("batch-norm layers stay local (Li et al. 2021); needs batchNorm: true") }).strict(),
+  ])
+  .default({ method: "fedper" })
+  .describe("what each participant's personal model is");
+
+// --------------------------------------------------------------------------------- heterogeneity
+
+const heterogeneitySchema = z
+  .object({
+    devices: z
+      .object({
+        medianSamplesPerSecond: z.number().gt(0).default(500).describe("median training throughput"),
+        medianUploadMbps: z.number().gt(0).default(5).describe("median upload bandwidth"),
+        medianDownloadMbps: z.number().gt(0).default(20).describe("median download bandwidth"),
+        sigma: z.number().min(0).default(0.7).describe("log-normal spread of the three"),
+        latencySeconds: z.number().min(0).default(0.05).describe("latency per transfer"),
+        dropoutProbability: z.number().min(0).max(1).default(0).describe("chance a sampled participant drops out of a round"),
+      })
+      .strict()
+      .optional()
+      .describe("simulated device profiles (seeded, log-normal); absent = ideal devices"),
+    deadlineSeconds: z.number().gt(0).optional().describe("round deadline in simulated seconds; later participants are stragglers"),
+    partialWork: z.boolean().default(false).describe("stragglers do the steps that fit before the deadline instead of failing"),
+  })
+  .strict()
+  .default({})
+  .describe("simulated system heterogeneity (nothing sleeps: times are computed)");
+
+// --------------------------------------------------------------------------------------- privacy
+
+const dpSide = z.enum(["server", "client"]).default("server").describe("who clips the updates");
+const privacySchema = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("none").describe("no differential privacy") }).strict(),
+    z
+      .object({
+        kind: z.literal("dp-fixed").describe("central DP, fixed clip norm (McMahan et al. 2018)"),
+        noiseMultiplier: z.number().min(0).describe("noise std = z·C/n"),
+        clipNorm: z.number().gt(0).describe("L2 clip norm C of each update"),
+        side: dpSide,
+        delta: z.number().gt(0).lt(1).default(1e-5).describe("δ at which ε is reported"),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal("dp-adaptive").describe("central DP, clip norm following a quantile of update norms (Andrew et al. 2021)"),
+        noiseMultiplier: z.number().min(0).describe("noise multiplier z"),
+        initialClipNorm: z.number().gt(0).default(0.1).describe("starting clip norm"),
+        targetQuantile: z.number().min(0).max(1).default(0.5).describe("quantile of update norms left unclipped"),
+        clipNormLearningRate: z.number().gt(0).default(0.2).describe("geometric step of the clip norm"),
+        clippedCountStddev: z
+          .number()
+          .min(0)
+          .optional()
+          .describe("noise std σ_b on the unclipped count (default n/20 per round; must exceed noiseMultiplier/2, so set it when few participants train)"),
+        side: dpSide,
+        delta: z.number().gt(0).lt(1).default(1e-5).describe("δ at which ε is reported"),
+      })
+      .strict(),
+  ])
+  .default({ kind: "none" })
+  .describe("differential privacy of the aggregation");
+
+// ---------------------------------------------------------------------------------------- config
+
+const baseSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+      .default("experiment")
+      .describe("run name, used in the run folder's name"),
+    description: z.string().optional().describe("free text shown in the report"),
+    seed: int(0, 2 ** 31 - 1).default(0).describe("the one seed behind data splits, initialisation, shuffles, sampling and noise"),
+    data: dataSchema,
+    model: modelSchema,
+    training: trainingSchema,
+    localPhase: localPhaseSchema,
+    federation: federationSchema,
+    personalisation: personalisationSchema,
+    heterogeneity: heterogeneitySchema,
+    privacy: privacySchema,
+  })
+  .strict();
+
+/** The experiment config schema (zod), with cross-field checks. */
+export const experimentConfigSchema = baseSchema.superRefine((c, ctx) => {
+  const issue = (path: Array<string | number>, message: string): void => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+  try {
+    createStrategy(c.federation.strategy.name, c.federation.strategy.options);
+  } catch (e) {
+    issue(["federation", "strategy", "options"], (e as Error).message.replace(/^createStrategy: /, ""));
+  }
+  const trainable = c.training.trainableLayers ?? (c.model.kind === "pretrained" ? 2 : "all");
+  const p = c.personalisation;
+  if ((p.method === "fedper" || p.method === "fedrep") && trainable !== "all" && p.headLayers >= trainable) {
+    issue(
+      ["personalisation", "headLayers"],
+      `is ${p.headLayers} but training.trainableLayers is ${trainable}: every trained layer would stay personal and federation would share nothing that trains; use fewer head layers or more trainable layers`,
+    );
+  }
+  if (p.method === "fedbn" && (c.model.kind === "pretrained" || !c.model.batchNorm)) {
+    issue(["personalisation", "method"], `"fedbn" keeps batch-norm layers local, but the model has none; use model.kind "cnn" or "mlp" with batchNorm: true`);
+  }
+  if (c.heterogeneity.partialWork && c.heterogeneity.deadlineSeconds === undefined) {
+    issue(["heterogeneity", "partialWork"], "needs heterogeneity.deadlineSeconds (partial work is what fits before the deadline)");
+  }
+  if (c.heterogeneity.deadlineSeconds !== undefined && c.heterogeneity.devices === undefined) {
+    issue(["heterogeneity", "deadlineSeconds"], "needs heterogeneity.devices (ideal devices finish instantly, so a deadline would change nothing)");
+  }
+  const n = c.data.kind === "by-dataset" ? c.data.datasets.length : c.data.participants;
+  if (c.federation.sampling.minParticipants > n) {
+    issue(["federation", "sampling", "minParticipants"], `is ${c.federation.sampling.minParticipants} but there are only ${n} participants`);
+  }
+  if (c.data.kind === "by-dataset") {
+    const seen = new Set<string>();
+    c.data.datasets.forEach((d, i) => {
+      if (seen.has(d)) issue(["data", "datasets", i], `"${d}" is listed twice; each dataset is one participant`);
+      seen.add(d);
+    });
+  }
+  if (c.data.kind === "partition" && c.data.validationFraction + c.data.testFraction >= 1) {
+    issue(["data", "testFraction"], `validationFraction + testFraction must be < 1, got ${c.data.validationFraction} + ${c.data.testFraction}`);
+  }
+});
+
+/** A config as written by a user (every field optional where a default exists). */
+export type ExperimentConfigInput = z.input<typeof experimentConfigSchema>;
+/** A resolved config: defaults filled in, checked. */
+export type ExperimentConfig = z.output<typeof experimentConfigSchema>;
+/** The data section of a resolved config. */
+export type DataConfig = ExperimentConfig["data"];
+/** The model section of a resolved config. */
+export type ModelConfig = ExperimentConfig["model"];
+/** The personalisation section of a resolved config. */
+export type PersonalisationConfig = ExperimentConfig["personalisation"];
+/** The privacy section of a resolved config. */
+export type PrivacyConfig = ExperimentConfig["privacy"];
+
+/**
+ * Check `raw` (parsed JSON/YAML) against the schema and fill in defaults. Throws a `ConfigError`
+ * whose message names each bad field by its path and lists the allowed values or fields.
+ * `source` names the file in messages.
+ */
+export function parseExperimentConfig(raw: unknown, source = "config"): ExperimentConfig {
+  const result = experimentConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw new ConfigError(source, configIssuesFromZod(result.error, raw, baseSchema));
+}
+
+/** The trainable-layer count that applies to `config` (its own, or the model kind's default). */
+export function resolvedTrainableLayers(config: ExperimentConfig): number | "all" {
+  return config.training.trainableLayers ?? (config.model.kind === "pretrained" ? 2 : "all");
+}
+
+/** The default experiment: the document's scenario (every default of the schema), named "document-scenario". */
+export function documentExperimentConfig(): ExperimentConfig {
+  return parseExperimentConfig({ name: "document-scenario", description: "The document's scenario: pretrained CNN, three participants with different datasets, personalised fine-tuning with early stopping, then joint fine-tuning rounds (FedAvg + FedPer)." });
+}

@@ -1,0 +1,106 @@
+/**
+ * The messages between `WorkerPoolFitExecutor` (main thread) and a fit worker. Everything is
+ * plain data that `postMessage` can clone: weights are Float32Arrays, the model travels as its
+ * tfjs topology JSON, the personalisation as a `PersonalisationSpec`. Every request carries an
+ * id and gets exactly one reply with that id, in order.
+ */
+import type { Dataset } from "../data/dataset";
+import type { BackendName } from "../backend";
+import type { ModelWeights } from "../model/weights";
+import type { ParticipantFitConfig } from "../federation/participant";
+import type { PersonalState } from "../federation/personalisation/personalisation";
+import type { PersonalisationSpec } from "./personalisationSpec";
+
+/** `workerData` of a fit worker. */
+export interface FitWorkerData {
+  /** Backend to start (the main thread's), or undefined to choose as `initBackend` does. */
+  readonly backend: BackendName | undefined;
+  /** Index of the worker in its pool (for messages). */
+  readonly index: number;
+}
+
+/** The model a worker trains on: topology plus the trainer's options. */
+export interface ModelMessage {
+  readonly type: "model";
+  readonly id: number;
+  /** Identifies this model; later fit requests name it. */
+  readonly modelKey: string;
+  /** `model.toJSON(null, false)` of the main thread's model. */
+  readonly topology: object;
+  /** The main trainer's evaluation/caching batch size. */
+  readonly evalBatchSize: number | undefined;
+}
+
+/** A participant's local data (sent once per worker, then cached by participant id). */
+export interface DataMessage {
+  readonly type: "data";
+  readonly id: number;
+  readonly participantId: string;
+  readonly train: Dataset;
+  readonly validation: Dataset;
+}
+
+/** One job: train a cached participant from the global weights. */
+export interface FitMessage {
+  readonly type: "fit";
+  readonly id: number;
+  readonly participantId: string;
+  readonly global: ModelWeights;
+  readonly state: PersonalState;
+  readonly config: ParticipantFitConfig;
+  readonly personalisation: PersonalisationSpec;
+  /** `trainable` of every weighted layer of the main model now (the model's flags may change between rounds). */
+  readonly trainableFlags: readonly boolean[];
+}
+
+/** Ask for the worker's `tf.memory()` (leak checks). */
+export interface MemoryMessage {
+  readonly type: "memory";
+  readonly id: number;
+}
+
+/** Drop cached participant data (all, or the listed ids). */
+export interface ForgetMessage {
+  readonly type: "forget";
+  readonly id: number;
+  readonly participantIds?: readonly string[];
+}
+
+/** What the main thread sends. */
+export type WorkerRequest = ModelMessage | DataMessage | FitMessage | MemoryMessage | ForgetMessage;
+
+/** An error as data (Error objects lose their class across threads). */
+export interface SerialisedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** A fit's result: the update's weights and metrics, and the participant's new state. */
+export interface FitResultPayload {
+  readonly weights: ModelWeights;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly state: PersonalState;
+  /** Wall-clock seconds of the fit in the worker (what a round's timeout compares). */
+  readonly seconds: number;
+}
+
+/** A worker's answer to a request. */
+export type WorkerReply =
+  | { readonly type: "ready"; readonly backend: string }
+  | { readonly type: "reply"; readonly id: number; readonly ok: true; readonly fit?: FitResultPayload; readonly memory?: { numTensors: number; numBytes: number } }
+  | { readonly type: "reply"; readonly id: number; readonly ok: false; readonly error: SerialisedError };
+
+/** An Error as data. */
+export function serialiseError(e: unknown): SerialisedError {
+  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
+  return { name: "Error", message: String(e) };
+}
+
+/** Back to an Error (same message, the worker's stack). */
+export function deserialiseError(e: SerialisedError): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}

@@ -1,0 +1,124 @@
+/**
+ * The body of a fit worker thread (started through fitWorker.js). It owns one tfjs backend, ONE
+ * model built from the main thread's topology and one `Trainer`; every job swaps the job's
+ * weights in, so a worker serves any number of participants. Participants' data are cached by id.
+ * Each job runs `Participant.fit` — the very code the serial executor runs — on a participant
+ * rebuilt from the cached data and the job's state, so its result depends only on the job.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../backend";
+import type { Dataset, ParticipantData } from "../data/dataset";
+import { Participant } from "../federation/participant";
+import type { Personalisation } from "../federation/personalisation/personalisation";
+import { weightedLayers } from "../model/modelWeights";
+import { Trainer } from "../model/trainer";
+import type { ModelWeights } from "../model/weights";
+import type { FitMessage, FitResultPayload, FitWorkerData, ModelMessage, WorkerReply, WorkerRequest } from "./fitProtocol";
+import { serialiseError } from "./fitProtocol";
+import { personalisationFromSpec } from "./personalisationSpec";
+
+const port = parentPort;
+if (!port) throw new Error("fitWorkerMain: must run in a worker thread (use createWorkerPool)");
+const init = workerData as FitWorkerData;
+
+let trainer: Trainer | undefined;
+let modelKey: string | undefined;
+const data = new Map<string, { train: Dataset; validation: Dataset }>();
+/** Rebuilt personalisations by spec: instances cache per-trainer masks, so keep them. */
+const methods = new Map<string, Personalisation>();
+
+function send(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(reply, transfer);
+}
+
+async function setModel(msg: ModelMessage): Promise<void> {
+  if (trainer) trainer.dispose();
+  trainer = undefined;
+  modelKey = undefined;
+  methods.clear();
+  const model = await tf.models.modelFromJSON({ modelTopology: msg.topology } as unknown as tf.io.ModelJSON);
+  trainer = new Trainer(model, msg.evalBatchSize === undefined ? {} : { evalBatchSize: msg.evalBatchSize });
+  modelKey = msg.modelKey;
+}
+
+/** An empty split shaped like `like`: `fit` never reads a participant's test split. */
+function emptyLike(like: Dataset): Dataset {
+  return { ...like, name: "test (not sent to workers)", x: new Float32Array(0), y: new Int32Array(0) };
+}
+
+function fit(msg: FitMessage): FitResultPayload {
+  if (!trainer || modelKey === undefined) throw new Error(`worker ${init.index}: no model was sent before the fit of participant ${msg.participantId}`);
+  const cached = data.get(msg.participantId);
+  if (!cached) throw new Error(`worker ${init.index}: no data cached for participant ${msg.participantId}`);
+  const layers = weightedLayers(trainer.model);
+  if (layers.length !== msg.trainableFlags.length) {
+    throw new Error(`worker ${init.index}: model has ${layers.length} weighted layers, the job sent ${msg.trainableFlags.length} trainable flags`);
+  }
+  layers.forEach((l, i) => (l.layer.trainable = msg.trainableFlags[i]));
+  const key = JSON.stringify(msg.personalisation);
+  let method = methods.get(key);
+  if (!method) {
+    method = personalisationFromSpec(msg.personalisation);
+    methods.set(key, method);
+  }
+  const pdata: ParticipantData = { train: cached.train, validation: cached.validation, test: emptyLike(cached.train) };
+  const participant = new Participant({ id: msg.participantId, data: pdata, trainer });
+  participant.state = msg.state;
+  const t0 = performance.now();
+  const update = participant.fit(msg.global, msg.config, method);
+  return { weights: update.weights, metrics: update.metrics, state: participant.state, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Buffers of the result that can move instead of being copied (all are this job's own; none is cached). */
+function transferables(...weights: Array<ModelWeights | undefined>): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const w of weights) for (const t of w ?? []) if (t.values.buffer instanceof ArrayBuffer) out.add(t.values.buffer);
+  return [...out];
+}
+
+async function handle(msg: WorkerRequest): Promise<void> {
+  try {
+    switch (msg.type) {
+      case "model":
+        await setModel(msg);
+        send({ type: "reply", id: msg.id, ok: true });
+        return;
+      case "data":
+        data.set(msg.participantId, { train: msg.train, validation: msg.validation });
+        send({ type: "reply", id: msg.id, ok: true });
+        return;
+      case "forget":
+        if (msg.participantIds) for (const id of msg.participantIds) data.delete(id);
+        else data.clear();
+        send({ type: "reply", id: msg.id, ok: true });
+        return;
+      case "memory": {
+        const m = tf.memory();
+        send({ type: "reply", id: msg.id, ok: true, memory: { numTensors: m.numTensors, numBytes: m.numBytes } });
+        return;
+      }
+      case "fit": {
+        const result = fit(msg);
+        send({ type: "reply", id: msg.id, ok: true, fit: result }, transferables(result.weights, result.state.weights));
+        return;
+      }
+    }
+  } catch (e) {
+    send({ type: "reply", id: (msg as { id: number }).id, ok: false, error: serialiseError(e) });
+  }
+}
+
+// Requests are handled one at a time, in arrival order (a model must exist before a fit runs on it).
+let queue: Promise<void> = Promise.resolve();
+const ready = initBackend({ backend: init.backend, log: false }).then((info) => send({ type: "ready", backend: info.name }));
+queue = ready;
+port.on("message", (msg: WorkerRequest) => {
+  queue = queue.then(() => handle(msg));
+});
+ready.catch((e: unknown) => {
+  // Without a backend the worker is useless: say why and let the pool see the exit.
+  const err = serialiseError(e);
+  console.error(`fedtune worker ${init.index}: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,3 @@
+/** Parallel local training: a worker-thread pool executor, and personalisation methods as data for the workers. */
+export * from "./workerPoolFitExecutor";
+export * from "./personalisationSpec";

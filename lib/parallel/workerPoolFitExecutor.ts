@@ -1,0 +1,343 @@
+/**
+ * A `FitExecutor` that trains a round's participants on a pool of worker threads (node:worker_threads).
+ *
+ * Each worker starts the same tfjs backend as the main thread, builds ONE copy of the model from
+ * the main trainer's topology and swaps each job's weights in, so 1,000 virtual participants cost
+ * one model per worker, not one per participant. A participant's train and validation splits go
+ * to a worker once and stay cached there (by participant id, re-sent if the participant's data
+ * object changes). Each job then carries only the global weights, the round's config, the
+ * personalisation as data (`PersonalisationSpec`) and the participant's state; the worker returns
+ * the update and the new state, which is written back into `participant.state` here.
+ *
+ * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
+ * same inputs with the same backend), not on which worker ran it or when, so any pool size gives
+ * results bitwise identical to `serialFitExecutor` (test/parallel/workerPool.test.ts).
+ *
+ * Workers are started on the first `run` and kept; they do not keep the process alive between
+ * runs (unref'd while idle). Call `dispose()` to stop them.
+ */
+import * as os from "node:os";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import * as tf from "@tensorflow/tfjs";
+import { backendInfo } from "../backend";
+import type { BackendName } from "../backend";
+import type { ParticipantData } from "../data/dataset";
+import type { FitExecutor, FitJob, FitOutcome } from "../federation/executor";
+import type { Personalisation } from "../federation/personalisation/personalisation";
+import type { Trainer } from "../model/trainer";
+import { weightedLayers } from "../model/modelWeights";
+import type { FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from "./fitProtocol";
+import { deserialiseError } from "./fitProtocol";
+import { describePersonalisation } from "./personalisationSpec";
+import type { PersonalisationSpec } from "./personalisationSpec";
+
+/** Options of `createWorkerPool`. */
+export interface WorkerPoolOptions {
+  /** Number of worker threads; default the number of cores (`os.availableParallelism()`). */
+  readonly size?: number;
+  /** Backend of the workers; default the main thread's current backend (so results match the serial run). */
+  readonly backend?: BackendName;
+  /** Path of the worker entry file; default lib/parallel/fitWorker.js next to this file. */
+  readonly workerFile?: string;
+}
+
+/** One tfjs backend's memory in one worker. */
+export interface WorkerMemory {
+  /** Live tensors. */
+  readonly numTensors: number;
+  /** Bytes held by them. */
+  readonly numBytes: number;
+}
+
+/** A request before the pool numbers it. */
+type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, "id"> : never) : never;
+
+interface Pending {
+  resolve(reply: WorkerReply & { type: "reply" }): void;
+  reject(error: Error): void;
+}
+
+/** One worker thread and what it holds. */
+class PoolWorker {
+  readonly worker: Worker;
+  readonly ready: Promise<string>;
+  /** Participant id → the data object last sent (identity is the data version). */
+  readonly sentData = new Map<string, ParticipantData>();
+  modelKey: string | undefined;
+  dead: Error | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(file: string, data: FitWorkerData) {
+    this.worker = new Worker(file, { workerData: data });
+    let markReady: (backend: string) => void = () => undefined;
+    let failReady: (e: Error) => void = () => undefined;
+    this.ready = new Promise<string>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    this.ready.catch(() => undefined); // observed by whoever awaits it
+    this.worker.on("message", (reply: WorkerReply) => {
+      if (reply.type === "ready") return markReady(reply.backend);
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      p.resolve(reply);
+    });
+    const die = (e: Error): void => {
+      if (this.dead) return;
+      this.dead = e;
+      failReady(e);
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    this.worker.on("error", (e) => die(new Error(`worker ${data.index} failed: ${e.message}`)));
+    this.worker.on("exit", (code) => die(new Error(`worker ${data.index} exited (code ${code})`)));
+  }
+
+  /** Send a request and wait for its reply (rejects if the worker dies first). */
+  call(request: Request, transfer: ArrayBuffer[] = []): Promise<WorkerReply & { type: "reply" }> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id } as WorkerRequest, transfer);
+    });
+  }
+
+  /** Keep the process alive while a run needs this worker. */
+  hold(on: boolean): void {
+    if (on) this.worker.ref();
+    else this.worker.unref();
+  }
+}
+
+/** The model a run trains, as the workers need it. */
+interface ModelSetup {
+  readonly key: string;
+  readonly topology: object;
+  readonly evalBatchSize: number | undefined;
+  readonly trainableFlags: boolean[];
+}
+
+function modelSetup(trainer: Trainer): ModelSetup {
+  let topology: object;
+  try {
+    topology = trainer.model.toJSON(null, false) as object;
+  } catch (e) {
+    throw new Error(`WorkerPoolFitExecutor: model ${trainer.model.name} cannot be serialised for the workers (${e instanceof Error ? e.message : String(e)})`);
+  }
+  // Trainer keeps its evaluation batch size private; it decides the feature-cache batching, which must match.
+  const evalBatchSize = (trainer as unknown as { evalBatchSize?: number }).evalBatchSize;
+  const trainableFlags = weightedLayers(trainer.model).map((l) => l.layer.trainable);
+  return { key: JSON.stringify([topology, evalBatchSize]), topology, evalBatchSize, trainableFlags };
+}
+
+function currentBackend(): Promise<BackendName | undefined> {
+  return backendInfo().then(
+    (info) => {
+      if (info) return info.name;
+      const name = tf.getBackend();
+      return name === "wasm" || name === "cpu" ? name : name === "tensorflow" ? "node" : undefined;
+    },
+    () => undefined,
+  );
+}
+
+/** A `FitExecutor` over a pool of worker threads, each with its own backend and one model. */
+export class WorkerPoolFitExecutor implements FitExecutor {
+  /** "workers(n)". */
+  readonly name: string;
+  /** Number of worker threads. */
+  readonly size: number;
+  private readonly options: WorkerPoolOptions;
+  private readonly file: string;
+  private workers: PoolWorker[] = [];
+  private backend: BackendName | undefined;
+  private disposed = false;
+  private running = false;
+  private busy = 0;
+
+  /** Check the options; workers start on the first `run`. */
+  constructor(options: WorkerPoolOptions = {}) {
+    const size = options.size ?? (typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
+    if (!(Number.isInteger(size) && size >= 1)) throw new Error(`createWorkerPool: size must be an integer ≥ 1, got ${options.size}`);
+    this.file = options.workerFile ?? path.join(__dirname, "fitWorker.js");
+    if (!fs.existsSync(this.file)) throw new Error(`createWorkerPool: worker file ${this.file} does not exist`);
+    this.size = size;
+    this.name = `workers(${size})`;
+    this.options = options;
+  }
+
+  /** Train every job on the pool; outcomes in job order, participants' states updated. */
+  async run(jobs: readonly FitJob[], personalisation: Personalisation): Promise<FitOutcome[]> {
+    if (this.disposed) throw new Error("WorkerPoolFitExecutor.run: the pool was disposed");
+    if (this.running) throw new Error("WorkerPoolFitExecutor.run: a run is already in progress on this pool");
+    if (jobs.length === 0) return [];
+    this.running = true;
+    try {
+      return await this.holding(() => this.runJobs(jobs, personalisation));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runJobs(jobs: readonly FitJob[], personalisation: Personalisation): Promise<FitOutcome[]> {
+    const trainer = jobs[0].participant.trainer;
+    for (const job of jobs) {
+      if (job.participant.trainer !== trainer) {
+        throw new Error(`WorkerPoolFitExecutor.run: participant ${job.participant.id} uses another trainer than participant ${jobs[0].participant.id}; one run trains one model`);
+      }
+    }
+    const setup = modelSetup(trainer);
+    const spec = describePersonalisation(personalisation);
+    await this.start();
+    const outcomes = new Array<FitOutcome>(jobs.length);
+    let next = 0;
+    // Each lane takes the next job when its worker is free; a dead worker is replaced once per job.
+    const lane = async (slot: number): Promise<void> => {
+      while (next < jobs.length) {
+        const i = next++;
+        outcomes[i] = await this.runJob(slot, jobs[i], setup, spec);
+      }
+    };
+    await Promise.all(this.workers.map((_, slot) => lane(slot)));
+    return outcomes;
+  }
+
+  /** `tf.memory()` of every worker (for leak checks); starts the workers if needed. */
+  async memory(): Promise<WorkerMemory[]> {
+    return this.holding(async () => {
+      await this.start();
+      return Promise.all(
+        this.workers.map(async (w) => {
+          const r = await w.call({ type: "memory" });
+          if (!r.ok || !r.memory) throw new Error("WorkerPoolFitExecutor.memory: worker did not answer");
+          return r.memory;
+        }),
+      );
+    });
+  }
+
+  /** Drop cached participant data in every worker (all, or the given ids), e.g. after changing datasets. */
+  async forgetData(participantIds?: readonly string[]): Promise<void> {
+    await this.holding(() =>
+      Promise.all(
+        this.workers.map(async (w) => {
+          if (w.dead) return;
+          await w.call({ type: "forget", participantIds });
+          if (participantIds) for (const id of participantIds) w.sentData.delete(id);
+          else w.sentData.clear();
+        }),
+      ),
+    );
+  }
+
+  /** Stop every worker thread. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((w) => w.worker.terminate()));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Run `body` with every worker ref'd: an idle pool must not keep the process alive, but a pending
+   * call must (a promise alone does not hold Node's event loop open).
+   */
+  private async holding<T>(body: () => Promise<T>): Promise<T> {
+    this.busy += 1;
+    this.workers.forEach((w) => w.hold(true));
+    try {
+      return await body();
+    } finally {
+      this.busy -= 1;
+      if (this.busy === 0) this.workers.forEach((w) => w.hold(false));
+    }
+  }
+
+  private async start(): Promise<void> {
+    if (this.disposed) throw new Error("WorkerPoolFitExecutor: the pool was disposed");
+    if (this.workers.length === this.size && this.workers.every((w) => !w.dead)) return;
+    if (this.backend === undefined) this.backend = this.options.backend ?? (await currentBackend());
+    for (let slot = 0; slot < this.size; slot++) {
+      const w = this.workers[slot];
+      if (!w || w.dead) this.workers[slot] = this.spawn(slot);
+    }
+    await Promise.all(this.workers.map((w) => w.ready));
+  }
+
+  private spawn(slot: number): PoolWorker {
+    const w = new PoolWorker(this.file, { backend: this.backend, index: slot });
+    w.hold(this.busy > 0);
+    return w;
+  }
+
+  /** Make sure `w` has the model and the participant's data; a failure here is the pool's, not the participant's. */
+  private async prepare(w: PoolWorker, job: FitJob, setup: ModelSetup): Promise<void> {
+    await w.ready;
+    if (w.modelKey !== setup.key) {
+      const r = await w.call({ type: "model", modelKey: setup.key, topology: setup.topology, evalBatchSize: setup.evalBatchSize });
+      if (!r.ok) throw new Error(`WorkerPoolFitExecutor: a worker could not build model ${job.participant.trainer.model.name}: ${r.error.message}`);
+      w.modelKey = setup.key;
+    }
+    const p = job.participant;
+    if (w.sentData.get(p.id) !== p.data) {
+      const r = await w.call({ type: "data", participantId: p.id, train: p.data.train, validation: p.data.validation });
+      if (!r.ok) throw new Error(`WorkerPoolFitExecutor: sending participant ${p.id}'s data failed: ${r.error.message}`);
+      w.sentData.set(p.id, p.data);
+    }
+  }
+
+  private async runJob(slot: number, job: FitJob, setup: ModelSetup, spec: PersonalisationSpec): Promise<FitOutcome> {
+    let w = this.workers[slot];
+    if (w.dead) {
+      w = this.spawn(slot);
+      this.workers[slot] = w;
+    }
+    const p = job.participant;
+    try {
+      await this.prepare(w, job, setup);
+    } catch (e) {
+      if (!w.dead) throw e;
+      // The worker died (e.g. out of memory) before this job started: the job was not run yet, so try a fresh worker once.
+      w = this.spawn(slot);
+      this.workers[slot] = w;
+      await this.prepare(w, job, setup);
+    }
+    let reply: WorkerReply & { type: "reply" };
+    try {
+      reply = await w.call({
+        type: "fit",
+        participantId: p.id,
+        global: job.global,
+        state: p.state,
+        config: job.config,
+        personalisation: spec,
+        trainableFlags: setup.trainableFlags,
+      });
+    } catch (e) {
+      // The worker died during this job: the participant's failure (its state is unchanged); the next job gets a new worker.
+      return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+    }
+    if (!reply.ok) return { ok: false, error: deserialiseError(reply.error) };
+    const fit = reply.fit as FitResultPayload;
+    p.state = fit.state;
+    // `seconds` (the fit's time in the worker) is read by Federation's timeout check.
+    const outcome: FitOutcome & { readonly seconds: number } = {
+      ok: true,
+      update: { participantId: p.id, weights: fit.weights, numExamples: p.numExamples, metrics: fit.metrics },
+      seconds: fit.seconds,
+    };
+    return outcome;
+  }
+}
+
+/** A worker-thread pool executor (default size: the number of cores). Dispose it when done. */
+export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPoolFitExecutor {
+  return new WorkerPoolFitExecutor(options);
+}

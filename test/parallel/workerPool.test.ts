@@ -1,0 +1,210 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../lib/backend";
+import type { ParticipantData } from "../../lib/data/dataset";
+import { buildMlp, Trainer, weightsEqual } from "../../lib/model/index";
+import type { ModelWeights } from "../../lib/model/weights";
+import { weightedAverage } from "../../lib/federation/aggregate";
+import { serialFitExecutor } from "../../lib/federation/executor";
+import type { FitExecutor, FitOutcome } from "../../lib/federation/executor";
+import { createParticipants, Participant } from "../../lib/federation/participant";
+import type { Personalisation } from "../../lib/federation/personalisation/personalisation";
+import { Ditto, FedPer, FedRep, NoPersonalisation } from "../../lib/federation/personalisation/index";
+import { deriveSeed } from "../../lib/util/rng";
+import { createWorkerPool } from "../../lib/parallel/workerPoolFitExecutor";
+import { describePersonalisation, personalisationFromSpec } from "../../lib/parallel/personalisationSpec";
+import { blobParticipant } from "../model/fixtures";
+import { runFederation } from "../../lib/federation/federation";
+import { FedAvg } from "../../lib/federation/strategies/fedAvg";
+
+const fitConfig = { epochs: 2, batchSize: 8, learningRate: 0.05, momentum: 0.9, proximalMu: 0 };
+
+function makeTrainer(): Trainer {
+  return new Trainer(buildMlp({ inputShape: [5], hiddenUnits: [8, 6], numClasses: 3, seed: 1 }));
+}
+
+const INITIAL = ((): ModelWeights => {
+  const model = buildMlp({ inputShape: [5], hiddenUnits: [8, 6], numClasses: 3, seed: 1 });
+  const t = new Trainer(model);
+  const w = t.getWeights();
+  t.dispose();
+  return w;
+})();
+
+function makeData(n: number, sizes: [number, number, number] = [24, 8, 8]): ParticipantData[] {
+  return Array.from({ length: n }, (_, i) => blobParticipant({ dims: 5, numClasses: 3, seed: 10 + i, sizes }));
+}
+
+/** `rounds` FedAvg rounds over all participants with `executor`; every round's outcomes and the final states. */
+async function runRounds(
+  executor: FitExecutor,
+  participants: readonly Participant[],
+  personalisation: Personalisation,
+  rounds: number,
+): Promise<{ outcomes: FitOutcome[][]; global: ModelWeights }> {
+  // The trainer's current weights are whatever it trained last: start from the untouched initial model instead.
+  let global = INITIAL;
+  const outcomes: FitOutcome[][] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const jobs = participants.map((participant) => ({ participant, global, config: { ...fitConfig, seed: deriveSeed(5, "fit", round, participant.id) } }));
+    const out = await executor.run(jobs, personalisation);
+    outcomes.push(out);
+    const ok = out.flatMap((o) => (o.ok ? [o.update] : []));
+    global = weightedAverage(ok.map((u) => ({ weights: u.weights, numExamples: u.numExamples, participantId: u.participantId })));
+  }
+  return { outcomes, global };
+}
+
+function assertSameOutcomes(a: FitOutcome[][], b: FitOutcome[][], label: string): void {
+  assert.equal(a.length, b.length);
+  a.forEach((round, r) =>
+    round.forEach((o, i) => {
+      const p = b[r][i];
+      assert.ok(o.ok && p.ok, `${label}: round ${r + 1} job ${i} succeeded in both`);
+      if (!o.ok || !p.ok) return;
+      assert.equal(p.update.participantId, o.update.participantId);
+      assert.equal(p.update.numExamples, o.update.numExamples);
+      assert.ok(weightsEqual(o.update.weights, p.update.weights), `${label}: round ${r + 1} ${o.update.participantId} weights bitwise equal`);
+      assert.deepEqual(p.update.metrics, o.update.metrics, `${label}: round ${r + 1} ${o.update.participantId} metrics`);
+    }),
+  );
+}
+
+test("pools of 1, 2 and 3 workers give results bitwise identical to the serial executor (FedAvg, FedPer, Ditto)", async () => {
+  await initBackend({ log: false });
+  const methods: Array<() => Personalisation> = [() => new NoPersonalisation(), () => new FedPer(), () => new Ditto({ lambda: 0.5, personalEpochs: 1 })];
+  const data = makeData(5);
+  const tensorsBefore = tf.memory().numTensors;
+  const serialTrainer = makeTrainer();
+  const reference = new Map<number, { outcomes: FitOutcome[][]; global: ModelWeights; states: Array<ModelWeights | undefined> }>();
+  for (const [m, make] of methods.entries()) {
+    const ps = createParticipants(serialTrainer, data);
+    const r = await runRounds(serialFitExecutor, ps, make(), 2);
+    reference.set(m, { ...r, states: ps.map((p) => p.state.weights) });
+  }
+  for (const size of [1, 2, 3]) {
+    const pool = createWorkerPool({ size });
+    const trainer = makeTrainer();
+    try {
+      assert.equal(pool.name, `workers(${size})`);
+      for (const [m, make] of methods.entries()) {
+        const method = make();
+        const ps = createParticipants(trainer, data);
+        const r = await runRounds(pool, ps, method, 2);
+        const ref = reference.get(m)!;
+        assertSameOutcomes(ref.outcomes, r.outcomes, `${method.name} on ${size} worker(s)`);
+        assert.ok(weightsEqual(ref.global, r.global), `${method.name} on ${size} worker(s): final global model`);
+        ps.forEach((p, i) => {
+          const want = ref.states[i];
+          if (want === undefined) assert.equal(p.state.weights, undefined);
+          else assert.ok(p.state.weights && weightsEqual(want, p.state.weights), `${method.name} on ${size}: state of ${p.id} written back`);
+        });
+      }
+    } finally {
+      await pool.dispose();
+      trainer.dispose();
+    }
+  }
+  serialTrainer.dispose();
+  assert.equal(tf.memory().numTensors, tensorsBefore, "no main-thread tensors left behind");
+});
+
+test("workers keep one model each: no tensor growth over many participants and rounds", async () => {
+  await initBackend({ log: false });
+  const trainer = makeTrainer();
+  const participants = createParticipants(trainer, makeData(40, [8, 4, 4]));
+  const pool = createWorkerPool({ size: 2 });
+  const mainBefore = tf.memory().numTensors;
+  try {
+    const method = new FedPer();
+    await runRounds(pool, participants, method, 1);
+    const after1 = await pool.memory();
+    await runRounds(pool, participants, method, 3);
+    const after4 = await pool.memory();
+    assert.equal(after1.length, 2);
+    // One MLP (6 variables) per worker and nothing else survives a job.
+    for (const m of after4) assert.equal(m.numTensors, 6);
+    assert.deepEqual(after4, after1, "worker memory after 4 rounds = after 1 round");
+    assert.equal(tf.memory().numTensors, mainBefore, "main thread unchanged");
+    assert.equal(participants.filter((p) => p.state.weights !== undefined).length, 40);
+  } finally {
+    await pool.dispose();
+    trainer.dispose();
+  }
+});
+
+test("a participant's error is its outcome; an unregistered personalisation is refused before any work", async () => {
+  await initBackend({ log: false });
+  const trainer = makeTrainer();
+  const data = makeData(3);
+  const broken: ParticipantData = { ...data[1], train: { ...data[1].train, y: Int32Array.from(data[1].train.y, (c, i) => (i === 2 ? 7 : c)) } };
+  const participants = createParticipants(trainer, [data[0], broken, data[2]]);
+  const pool = createWorkerPool({ size: 2 });
+  try {
+    const global = trainer.getWeights();
+    const jobs = participants.map((participant, i) => ({ participant, global, config: { ...fitConfig, seed: i } }));
+    const out = await pool.run(jobs, new FedRep({ headEpochs: 1, bodyEpochs: 1 }));
+    assert.deepEqual(out.map((o) => o.ok), [true, false, true]);
+    const failure = out[1];
+    assert.ok(!failure.ok && /label 7 at 2, model has 3 classes/.test(failure.error.message), !failure.ok ? failure.error.message : "");
+    assert.equal(participants[1].state.weights, undefined, "a failed job leaves the state alone");
+    // The same jobs serially give the same successes.
+    const serialPs = createParticipants(trainer, [data[0], broken, data[2]]);
+    const serial = await serialFitExecutor.run(serialPs.map((participant, i) => ({ participant, global, config: { ...fitConfig, seed: i } })), new FedRep({ headEpochs: 1, bodyEpochs: 1 }));
+    assertSameOutcomes([[serial[0], serial[2]]], [[out[0], out[2]]], "FedRep with a failure");
+
+    class Custom extends NoPersonalisation {}
+    await assert.rejects(pool.run(jobs, new Custom()), /personalisation "global" \(class Custom\) is not registered/);
+  } finally {
+    await pool.dispose();
+    trainer.dispose();
+  }
+  await assert.rejects(pool.run([], new NoPersonalisation()), /disposed/);
+  assert.throws(() => createWorkerPool({ size: 0 }), /size must be an integer ≥ 1, got 0/);
+});
+
+test("runFederation with a worker pool writes the same history as the serial run", async () => {
+  await initBackend({ log: false });
+  const data = makeData(4);
+  const run = async (fitExecutor?: FitExecutor) => {
+    const trainer = makeTrainer();
+    try {
+      const r = await runFederation({
+        participants: createParticipants(trainer, data),
+        strategy: new FedAvg(),
+        rounds: 2,
+        initialWeights: INITIAL,
+        sampling: { fraction: 0.75 },
+        fitConfig,
+        personalisation: new FedPer(),
+        seed: 4,
+        fitExecutor,
+      });
+      return r;
+    } finally {
+      trainer.dispose();
+    }
+  };
+  const serial = await run();
+  const pool = createWorkerPool({ size: 2 });
+  try {
+    const parallel = await run(pool);
+    assert.ok(weightsEqual(serial.globalWeights, parallel.globalWeights), "final global model");
+    // Wall-clock rows aside, the histories are the same numbers.
+    const strip = (rows: typeof serial.rows) => rows.filter((r) => !/seconds/i.test(r.metric) || r.metric === "simulatedSeconds");
+    assert.deepEqual(strip(parallel.rows), strip(serial.rows));
+  } finally {
+    await pool.dispose();
+  }
+});
+
+test("personalisation specs round-trip, including private options", () => {
+  const rep = personalisationFromSpec(describePersonalisation(new FedRep({ headLayers: 2, headEpochs: 3, bodyEpochs: 0 })));
+  assert.ok(rep instanceof FedRep);
+  assert.deepEqual(describePersonalisation(rep), { kind: "FedRep", options: { headLayers: 2, headEpochs: 3, bodyEpochs: 0 } });
+  const ditto = describePersonalisation(new Ditto({ lambda: 0.25 }));
+  assert.deepEqual(ditto, { kind: "Ditto", options: { lambda: 0.25, personalEpochs: undefined } });
+  assert.equal(personalisationFromSpec(ditto).name, "Ditto(λ=0.25)");
+  assert.throws(() => personalisationFromSpec({ kind: "Nope", options: {} }), /unknown kind "Nope"/);
+});
