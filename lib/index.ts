@@ -9,6 +9,7 @@ export * from "./data/index";
 export * from "./model/index";
 export * from "./federation/index";
 export * from "./privacy/index";
+export * from "./parallel/index";
 export * from "./viz/index";
 export * from "./scenario/index";
 export * from "./experiment/index";

@@ -53,7 +53,7 @@ export function buildParticipantData(config: ExperimentConfig, inputShape?: read
   const modelHw = inputShape && inputShape.length === 3 ? ([inputShape[0], inputShape[1]] as [number, number]) : undefined;
   const resizeFor = (name: string): readonly [number, number] | undefined => {
     if (datasetInfo(name).kind !== "image") return undefined;
-    return d.resizeTo ?? modelHw ?? (d.kind === "by-dataset" ? [28, 28] : undefined);
+    return (d.resizeTo as unknown as readonly [number, number] | undefined) ?? modelHw ?? (d.kind === "by-dataset" ? [28, 28] : undefined);
   };
   let out: ExperimentParticipant[];
   if (d.kind === "by-dataset") {

@@ -9,7 +9,7 @@ import type { FitUpdate } from "./types";
 import type { Participant, ParticipantFitConfig } from "./participant";
 import type { Personalisation } from "./personalisation/personalisation";
 
-/** One participant's local training in one round. */
+/** One participant's local training in one round. (`seconds` in an outcome: wall-clock time of the fit where the executor measured it; the round loop's timeout reads it.) */
 export interface FitJob {
   /** Who trains (its data, trainer and personal state). */
   readonly participant: Participant;
@@ -20,7 +20,9 @@ export interface FitJob {
 }
 
 /** The outcome of one job: an update, or the error the participant raised. */
-export type FitOutcome = { readonly ok: true; readonly update: FitUpdate } | { readonly ok: false; readonly error: Error };
+export type FitOutcome =
+  | { readonly ok: true; readonly update: FitUpdate; readonly seconds?: number }
+  | { readonly ok: false; readonly error: Error; readonly seconds?: number };
 
 /** Runs a round's jobs; `outcomes[i]` answers `jobs[i]`. Must update each participant's personal state as `Participant.fit` does. */
 export interface FitExecutor {

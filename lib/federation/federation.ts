@@ -424,7 +424,8 @@ export class Federation {
       }
       const maxSteps = plan.maxSteps;
       const outcome = outcomes[plan.job];
-      if (!outcome.ok) {
+      // `=== false` (not `!outcome.ok`) narrows also without strictNullChecks, as the notebook kernel compiles.
+      if (outcome.ok === false) {
         fail(p, `threw: ${outcome.error.message}`);
         continue;
       }
@@ -706,10 +707,7 @@ export class Federation {
       return { outcomes, seconds };
     }
     const outcomes = check(await this.executor.run(jobs, this.personalisation), jobs.length);
-    const seconds = outcomes.map((o) => {
-      const s = (o as { readonly seconds?: unknown }).seconds;
-      return typeof s === "number" ? s : undefined;
-    });
+    const seconds = outcomes.map((o) => (typeof o.seconds === "number" ? o.seconds : undefined));
     return { outcomes, seconds };
   }
 

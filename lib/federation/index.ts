@@ -25,3 +25,6 @@ export * from "./participant";
 export * from "./personalisation/index";
 export * from "./federation";
 export * from "./executor";
+export * from "./snapshot";
+export * from "./checkpoint";
+export * from "./faults";

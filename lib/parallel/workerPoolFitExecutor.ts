@@ -282,13 +282,13 @@ export class WorkerPoolFitExecutor implements FitExecutor {
     await w.ready;
     if (w.modelKey !== setup.key) {
       const r = await w.call({ type: "model", modelKey: setup.key, topology: setup.topology, evalBatchSize: setup.evalBatchSize });
-      if (!r.ok) throw new Error(`WorkerPoolFitExecutor: a worker could not build model ${job.participant.trainer.model.name}: ${r.error.message}`);
+      if (r.ok === false) throw new Error(`WorkerPoolFitExecutor: a worker could not build model ${job.participant.trainer.model.name}: ${r.error.message}`);
       w.modelKey = setup.key;
     }
     const p = job.participant;
     if (w.sentData.get(p.id) !== p.data) {
       const r = await w.call({ type: "data", participantId: p.id, train: p.data.train, validation: p.data.validation });
-      if (!r.ok) throw new Error(`WorkerPoolFitExecutor: sending participant ${p.id}'s data failed: ${r.error.message}`);
+      if (r.ok === false) throw new Error(`WorkerPoolFitExecutor: sending participant ${p.id}'s data failed: ${r.error.message}`);
       w.sentData.set(p.id, p.data);
     }
   }
@@ -324,7 +324,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
       // The worker died during this job: the participant's failure (its state is unchanged); the next job gets a new worker.
       return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
     }
-    if (!reply.ok) return { ok: false, error: deserialiseError(reply.error) };
+    if (reply.ok === false) return { ok: false, error: deserialiseError(reply.error) };
     const fit = reply.fit as FitResultPayload;
     p.state = fit.state;
     // `seconds` (the fit's time in the worker) is read by Federation's timeout check.

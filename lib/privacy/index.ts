@@ -32,3 +32,4 @@ export {
   simulateSecureSum,
 } from "./secureAggregation";
 export type { FixedPointCodec, PublicKeyDirectory, SecAggServerOptions, SecureSumResult } from "./secureAggregation";
+export * from "./secureRound";

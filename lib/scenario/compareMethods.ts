@@ -42,7 +42,10 @@ export interface MethodComparison {
   /**
    * One row per (method, participant): the accuracy of the model that participant would use —
    * its personal model when the method has one, else the global model — last and best over rounds,
-   * plus the global model's last accuracy on the same test split.
+   * plus the global model's last accuracy on the same test split. `bestAccuracy` is the highest
+   * test accuracy over the rounds — an optimistic number, since choosing a round by its test score
+   * leaks the test set; `selectedAccuracy` is the honest one: the test accuracy at the round whose
+   * validation loss was lowest.
    */
   readonly table: ColumnTable;
   /** Seconds per run, by label. */
@@ -78,17 +81,39 @@ export async function compareMethods(options: CompareMethodsOptions): Promise<Me
       const personal = pick("personal");
       const global = pick("global");
       const used = personal ?? global;
+      const selected = used ? accuracyAtBestValidation(result, p.id, used.scope) : NaN;
       rows.push({
         method: m.label,
         participant: p.id,
         lastAccuracy: used ? used.final : NaN,
         bestAccuracy: used ? used.best : NaN,
         bestRound: used ? used.bestRound : NaN,
+        selectedAccuracy: selected,
         globalLastAccuracy: global ? global.final : NaN,
       });
     }
   }
   return { runs, table: aq.from(rows), seconds };
+}
+
+/** Test accuracy of `participant`'s `scope` model at the round where its validation loss was lowest (NaN if never evaluated). */
+export function accuracyAtBestValidation(result: FederationResult, participant: string, scope: string): number {
+  const acc = new Map<number, number>();
+  const val = new Map<number, number>();
+  for (const r of result.rows) {
+    if (r.participant !== participant || r.scope !== scope) continue;
+    if (r.metric === "accuracy") acc.set(r.round, r.value);
+    else if (r.metric === "valLoss") val.set(r.round, r.value);
+  }
+  let bestRound = -1;
+  let bestLoss = Infinity;
+  for (const [round, loss] of val) {
+    if (acc.has(round) && loss < bestLoss) {
+      bestLoss = loss;
+      bestRound = round;
+    }
+  }
+  return bestRound < 0 ? NaN : (acc.get(bestRound) as number);
 }
 
 /** Lines "round r: id loss, id loss, …" of each participant's local training loss per round (the document's printout). */

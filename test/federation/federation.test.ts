@@ -103,6 +103,8 @@ test("20 rounds: no tensor growth, same seed â†’ identical history, other seed â
       initialWeights: w0,
       localTraining: { earlyStopping: { patience: 1 } },
       seed,
+      // Some rounds lose every sampled participant to dropout; this test is about memory, so skip them.
+      onTooFewUpdates: "skip",
     });
   };
   await run(1); // warm-up: kernels and backend caches

@@ -84,6 +84,9 @@ export function createStrategy(name: string, options: object = {}): Strategy {
   if (key === undefined) {
     throw new Error(`createStrategy: unknown strategy "${name}"; allowed: ${strategyNames.join(", ")}`);
   }
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new Error(`createStrategy: options of ${key} must be an object, got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}`);
+  }
   const unknown = Object.keys(options).filter((k) => !allowedOptions[key].includes(k));
   if (unknown.length > 0) {
     throw new Error(
