@@ -11,3 +11,4 @@ export * from "./fleetClient";
 export * from "./superNode";
 export * from "./participantConfig";
 export * from "./participantApp";
+export * from "./participantRoundMetrics";
