@@ -7,6 +7,7 @@
  * so results do not depend on the order of participants beyond the last float32 rounding.
  */
 import type { ModelWeights, WeightTensor } from "../model/weights";
+import { cloneWeights, l2Norm } from "../model/weightOps";
 
 /** Weights with an optional owner, so that errors can say whose update is broken. */
 export interface LabelledWeights {
@@ -318,59 +319,13 @@ export function krum(updates: readonly WeightedWeights[], numMalicious: number, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Weights arithmetic. The general-purpose helpers (clone, add, subtract, scale) are private here:
-// lib/model/weightOps.ts exports the public ones under the same names.
+// Distances used by Krum and the privacy code; the general weights arithmetic (clone, add,
+// subtract, scale, norms) lives in lib/model/weightOps.ts.
 // ---------------------------------------------------------------------------------------------
 
-/** A deep copy (new Float32Arrays). */
-function cloneWeights(w: ModelWeights): ModelWeights {
-  return w.map((t) => withValues(t, Float32Array.from(t.values)));
-}
-
-/** Same layout, all zeros. */
-function zerosLikeWeights(w: ModelWeights): ModelWeights {
-  return w.map((t) => withValues(t, new Float32Array(t.values.length)));
-}
-
-/** Element-wise a − b (e.g. a participant's update Δ = θᵢ − θ_global). */
-function subtractWeights(a: ModelWeights, b: ModelWeights): ModelWeights {
-  assertSameLayout(a, b, "subtractWeights", "second operand");
-  return a.map((t, v) => {
-    const x = t.values;
-    const y = b[v].values;
-    const out = new Float32Array(x.length);
-    for (let k = 0; k < x.length; k++) out[k] = x[k] - y[k];
-    return withValues(t, out);
-  });
-}
-
-/** Element-wise a + b. */
-function addWeights(a: ModelWeights, b: ModelWeights): ModelWeights {
-  assertSameLayout(a, b, "addWeights", "second operand");
-  return a.map((t, v) => {
-    const x = t.values;
-    const y = b[v].values;
-    const out = new Float32Array(x.length);
-    for (let k = 0; k < x.length; k++) out[k] = x[k] + y[k];
-    return withValues(t, out);
-  });
-}
-
-/** Element-wise s · a. */
-function scaleWeights(a: ModelWeights, s: number): ModelWeights {
-  if (!Number.isFinite(s)) throw new Error(`scaleWeights: factor must be finite, got ${s}`);
-  return a.map((t) => {
-    const out = new Float32Array(t.values.length);
-    for (let k = 0; k < out.length; k++) out[k] = s * t.values[k];
-    return withValues(t, out);
-  });
-}
-
-/** Global L2 norm over all variables, accumulated in Float64. */
+/** Global L2 norm over all variables, accumulated in Float64 (same as `l2Norm`). */
 export function weightsL2Norm(a: ModelWeights): number {
-  let s = 0;
-  for (const t of a) for (let k = 0; k < t.values.length; k++) s += t.values[k] * t.values[k];
-  return Math.sqrt(s);
+  return l2Norm(a);
 }
 
 /** Squared L2 distance ‖a − b‖² over all variables, in Float64. */

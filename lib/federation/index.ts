@@ -1,7 +1,7 @@
 /**
  * fedtune federation: participants, the round loop, personalisation, heterogeneity, history, and
- * the strategies. Aggregation arithmetic is exported by name (not `*`) because weight helpers with
- * the same names live in `model/weightOps`.
+ * the strategies. Aggregation arithmetic is exported by name, so that only its public functions
+ * reach the package's API.
  */
 export * from "./types";
 export * from "./strategies/index";
