@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { withKernelScope } from "./kernelScope";
-import { filterGradPadding, forwardConv } from "./convGeometry";
+import { checkDyShape, filterGradPadding, forwardConv } from "./convGeometry";
 import { signedPadConv2d } from "./signedPadConv2d";
 
 /**
@@ -17,11 +17,7 @@ export function conv2dBackpropFilterVia(backendName: string): tf.KernelFunc {
     const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     const conv = forwardConv("Conv2DBackpropFilter", x.shape, a.filterShape, a.strides, a.pad, a.dataFormat,
       a.dimRoundingMode);
-    if (dy.shape.length !== 4 || dy.shape[1] !== conv.outHeight || dy.shape[2] !== conv.outWidth ||
-      dy.shape[3] !== conv.outChannels || dy.shape[0] !== conv.batchSize) {
-      throw new Error(`Conv2DBackpropFilter: dy has shape [${dy.shape.join(",")}] but the forward output is ` +
-        `[${conv.batchSize},${conv.outHeight},${conv.outWidth},${conv.outChannels}]`);
-    }
+    checkDyShape("Conv2DBackpropFilter", dy.shape, conv);
     return withKernelScope(backend, backendName, (scope) => {
       const xT = scope.run("Transpose", { x }, { perm: [3, 1, 2, 0] });
       const dyT = scope.run("Transpose", { x: dy }, { perm: [1, 2, 0, 3] });

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { withKernelScope } from "./kernelScope";
-import { forwardConv, inputGradPadding } from "./convGeometry";
+import { checkDyShape, forwardConv, inputGradPadding } from "./convGeometry";
 import { signedPadConv2d } from "./signedPadConv2d";
 
 /**
@@ -17,11 +17,7 @@ export function conv2dBackpropInputVia(backendName: string): tf.KernelFunc {
     const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
     const conv = forwardConv("Conv2DBackpropInput", a.inputShape, filter.shape, a.strides, a.pad, a.dataFormat,
       a.dimRoundingMode);
-    if (dy.shape.length !== 4 || dy.shape[1] !== conv.outHeight || dy.shape[2] !== conv.outWidth ||
-      dy.shape[3] !== conv.outChannels || dy.shape[0] !== conv.batchSize) {
-      throw new Error(`Conv2DBackpropInput: dy has shape [${dy.shape.join(",")}] but the forward output is ` +
-        `[${conv.batchSize},${conv.outHeight},${conv.outWidth},${conv.outChannels}]`);
-    }
+    checkDyShape("Conv2DBackpropInput", dy.shape, conv);
     return withKernelScope(backend, backendName, (scope) => {
       const { batchSize: n, outHeight: oh, outWidth: ow, outChannels: co, strideHeight: sh, strideWidth: sw } = conv;
       let spread = dy;

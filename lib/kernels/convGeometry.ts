@@ -79,6 +79,15 @@ export function forwardConv(
   };
 }
 
+/** Throw unless `dyShape` is the forward convolution's output shape (both gradient kernels take dy). */
+export function checkDyShape(kernel: string, dyShape: readonly number[], conv: ForwardConv): void {
+  if (dyShape.length !== 4 || dyShape[1] !== conv.outHeight || dyShape[2] !== conv.outWidth ||
+    dyShape[3] !== conv.outChannels || dyShape[0] !== conv.batchSize) {
+    throw new Error(`${kernel}: dy has shape [${dyShape.join(",")}] but the forward output is ` +
+      `[${conv.batchSize},${conv.outHeight},${conv.outWidth},${conv.outChannels}]`);
+  }
+}
+
 /**
  * Padding of the convolution that yields the filter gradient: input = x (channels as batch), filter = dy dilated by
  * the forward stride, output must be exactly filterHeight × filterWidth. Rows the forward pass never reached (floor
