@@ -21,8 +21,8 @@ export type { QuantitySkewPartitionOptions } from "./partition/quantitySkewParti
 export { byDatasetPartition, concatDatasets } from "./partition/byDatasetPartition";
 export type { ConcatenatedDataset } from "./partition/byDatasetPartition";
 export type { Partition, BasePartitionOptions } from "./partition/partitionArgs";
-export { splitParticipant } from "./splitParticipant";
-export type { SplitParticipantOptions } from "./splitParticipant";
+export { splitParticipant, holdOutValidation } from "./splitParticipant";
+export type { SplitParticipantOptions, HoldOutValidationOptions } from "./splitParticipant";
 export { makeParticipants, byDatasetParticipants, partitionLabels } from "./makeParticipants";
 export type { MakeParticipantsOptions, ByDatasetParticipantsOptions, PartitionSpec } from "./makeParticipants";
 export { partitionStatistics, labelEntropy, labelCountMatrix } from "./partitionStatistics";

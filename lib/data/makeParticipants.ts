@@ -3,16 +3,15 @@
  * named partitioner, split each participant's share into train / validation / test.
  * Also the by-dataset scenario: one participant per source dataset.
  */
-import { Dataset, ParticipantData, subsetDataset } from "./dataset";
+import { Dataset, ParticipantData } from "./dataset";
 import { loadDataset } from "./loadDataset";
-import { splitParticipant } from "./splitParticipant";
+import { holdOutValidation, splitParticipant } from "./splitParticipant";
 import { dirichletPartition } from "./partition/dirichletPartition";
 import { iidPartition } from "./partition/iidPartition";
 import { Partition } from "./partition/partitionArgs";
 import { quantitySkewPartition } from "./partition/quantitySkewPartition";
 import { shardPartition } from "./partition/shardPartition";
-import { deriveSeed, Rng } from "../util/rng";
-import { stratifiedSplit } from "./stratifiedSplit";
+import { deriveSeed } from "../util/rng";
 
 /** Which partitioner to use and its own parameters. */
 export type PartitionSpec =
@@ -114,16 +113,7 @@ export function byDatasetParticipants(options: ByDatasetParticipantsOptions): Pa
       throw new Error(`byDatasetParticipants: ${l.name} has sample shape [${l.train.sampleShape.join(", ")}], expected ${shape}; pass a common resizeTo`);
     }
   }
-  return loaded.map((l, i) => {
-    const n = l.train.y.length;
-    const nVal = vf > 0 ? Math.max(1, Math.round(n * vf)) : 0;
-    const all = Array.from({ length: n }, (_, k) => k);
-    const [train, validation] = stratifiedSplit(l.train.y, all, [n - nVal, nVal], new Rng(deriveSeed(options.seed, "by-dataset", i)));
-    const prefix = `${l.name}/participant-${i}`;
-    return {
-      train: subsetDataset(l.train, train, `${prefix}/train`),
-      validation: subsetDataset(l.train, validation, `${prefix}/validation`),
-      test: { ...l.test, name: `${prefix}/test` },
-    };
-  });
+  return loaded.map((l, i) =>
+    holdOutValidation(l.train, l.test, { validationFraction: vf, seed: deriveSeed(options.seed, "by-dataset", i), name: `${l.name}/participant-${i}` }),
+  );
 }

@@ -41,3 +41,32 @@ export function splitParticipant(ds: Dataset, indices: ArrayLike<number>, option
     test: subsetDataset(ds, test, `${name}/test`),
   };
 }
+
+/** Options of `holdOutValidation`. */
+export interface HoldOutValidationOptions {
+  /** Share of the training samples kept for validation, in [0, 1); at least one sample when > 0. */
+  readonly validationFraction: number;
+  /** Seed of the stratified split. */
+  readonly seed: number;
+  /** Name prefix of the three datasets (`${name}/train`, …). */
+  readonly name: string;
+}
+
+/**
+ * A participant that owns a whole dataset: its training file split into train / validation
+ * (stratified by label), its own test file as the test split.
+ */
+export function holdOutValidation(train: Dataset, test: Dataset, options: HoldOutValidationOptions): ParticipantData {
+  const { validationFraction: vf, name } = options;
+  if (!(vf >= 0 && vf < 1)) throw new Error(`holdOutValidation(${name}): validationFraction must be in [0, 1), got ${vf}`);
+  const n = train.y.length;
+  const nVal = vf > 0 ? Math.max(1, Math.round(n * vf)) : 0;
+  if (n - nVal < 1) throw new Error(`holdOutValidation(${name}): ${n} training samples are too few to keep ${nVal} for validation`);
+  const all = Array.from({ length: n }, (_, k) => k);
+  const [tr, va] = stratifiedSplit(train.y, all, [n - nVal, nVal], new Rng(options.seed));
+  return {
+    train: subsetDataset(train, tr, `${name}/train`),
+    validation: subsetDataset(train, va, `${name}/validation`),
+    test: { ...test, name: `${name}/test` },
+  };
+}

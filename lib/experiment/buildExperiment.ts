@@ -9,12 +9,11 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as aq from "arquero";
 import type { Dataset, ParticipantData } from "../data/dataset";
-import { subsetDataset } from "../data/dataset";
 import { datasetInfo } from "../data/catalog";
 import { loadDataset } from "../data/loadDataset";
 import { makeParticipants } from "../data/makeParticipants";
 import type { PartitionSpec } from "../data/makeParticipants";
-import { stratifiedSplit } from "../data/stratifiedSplit";
+import { holdOutValidation } from "../data/splitParticipant";
 import { labelCountMatrix } from "../data/partitionStatistics";
 import { buildCnn } from "../model/cnn";
 import { buildMlp } from "../model/mlp";
@@ -37,7 +36,7 @@ import type { Strategy } from "../federation/types";
 import { DpFixedClipping } from "../privacy/dpFixedClipping";
 import { DpAdaptiveClipping } from "../privacy/dpAdaptiveClipping";
 import { PRETRAINED_CNN_DIR } from "../scenario/documentScenario";
-import { deriveSeed, Rng } from "../util/rng";
+import { deriveSeed } from "../util/rng";
 import type { ExperimentConfig } from "./experimentConfig";
 import { resolvedTrainableLayers } from "./experimentConfig";
 
@@ -64,15 +63,9 @@ export function buildParticipantData(config: ExperimentConfig, inputShape?: read
       const n = train.y.length;
       const nVal = Math.max(1, Math.round(n * d.validationFraction));
       if (n - nVal < 1) throw new Error(`data: participant "${name}" has ${n} training samples, too few to keep ${nVal} for validation`);
-      const idx = Array.from({ length: n }, (_, i) => i);
-      const [tr, va] = stratifiedSplit(train.y, idx, [n - nVal, nVal], new Rng(deriveSeed(config.seed, "participant", name)));
       return {
         id: name,
-        data: {
-          train: subsetDataset(train, tr, `${name}/train`),
-          validation: subsetDataset(train, va, `${name}/validation`),
-          test: { ...test, name: `${name}/test` },
-        },
+        data: holdOutValidation(train, test, { validationFraction: d.validationFraction, seed: deriveSeed(config.seed, "participant", name), name }),
       };
     });
   } else {

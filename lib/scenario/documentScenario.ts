@@ -13,6 +13,7 @@ import * as path from "path";
 import type { Dataset, ParticipantData } from "../data/dataset";
 import { subsetDataset } from "../data/dataset";
 import { loadDataset } from "../data/loadDataset";
+import { holdOutValidation } from "../data/splitParticipant";
 import { stratifiedSplit } from "../data/stratifiedSplit";
 import { deriveSeed, Rng } from "../util/rng";
 
@@ -111,17 +112,6 @@ export function documentParticipants(options: DocumentParticipantsOptions = {}):
   return sources.map(([id, name]) => {
     const train = loadDataset(name, { split: "train", limit: trainSize, resizeTo: [28, 28] });
     const test = loadDataset(name, { split: "test", limit: testSize, resizeTo: [28, 28] });
-    const n = train.y.length;
-    const nVal = Math.max(1, Math.round(n * vf));
-    const idx = Array.from({ length: n }, (_, i) => i);
-    const [tr, va] = stratifiedSplit(train.y, idx, [n - nVal, nVal], new Rng(deriveSeed(options.seed ?? 0, "participant", id)));
-    return {
-      id,
-      data: {
-        train: subsetDataset(train, tr, `${id}/train`),
-        validation: subsetDataset(train, va, `${id}/validation`),
-        test: { ...test, name: `${id}/test` },
-      },
-    };
+    return { id, data: holdOutValidation(train, test, { validationFraction: vf, seed: deriveSeed(options.seed ?? 0, "participant", id), name: id }) };
   });
 }

@@ -9,6 +9,7 @@ import {
   makeParticipants,
   partitionStatistics,
   splitParticipant,
+  holdOutValidation,
   stratifiedSplit,
 } from "../../lib/data/index";
 import { labelDistributionFigure } from "../../lib/viz/labelDistribution";
@@ -126,4 +127,24 @@ test("labelDistributionFigure: one stacked trace per label, counts or shares, he
   const heat = labelDistributionFigure(counts, { kind: "heatmap" });
   assert.equal(heat.data[0].type, "heatmap");
   assert.deepEqual(heat.data[0].z, [[2, 0], [1, 0], [0, 3]]);
+});
+
+test("holdOutValidation keeps the test file whole, splits train/validation by label, same seed → same split", () => {
+  const train = loadDataset("digits", { split: "train", limit: 200 });
+  const test = loadDataset("digits", { split: "test", limit: 50 });
+  const a = holdOutValidation(train, test, { validationFraction: 0.2, seed: 7, name: "h" });
+  const b = holdOutValidation(train, test, { validationFraction: 0.2, seed: 7, name: "h" });
+  assert.equal(a.train.y.length, 160);
+  assert.equal(a.validation.y.length, 40);
+  assert.equal(a.test.y.length, 50);
+  assert.deepEqual([a.train.name, a.validation.name, a.test.name], ["h/train", "h/validation", "h/test"]);
+  assert.deepEqual(Array.from(a.validation.y), Array.from(b.validation.y));
+  // Stratified: each label's validation share is within one sample of 20 %.
+  for (let c = 0; c < 10; c++) {
+    const total = Array.from(train.y).filter((y) => y === c).length;
+    const inVal = Array.from(a.validation.y).filter((y) => y === c).length;
+    assert.ok(Math.abs(inVal - total * 0.2) <= 1, `label ${c}: ${inVal} of ${total} in validation`);
+  }
+  const tiny = loadDataset("digits", { split: "train", limit: 1 });
+  assert.throws(() => holdOutValidation(tiny, test, { validationFraction: 0.5, seed: 1, name: "tiny" }), /holdOutValidation\(tiny\): 1 training samples are too few to keep 1 for validation/);
 });
