@@ -57,6 +57,8 @@ export class SharedMaskClient {
   private directory = new Map<string, DirectoryEntry>();
   private sharers: string[] = [];
   private readonly held = new Map<string, HeldShares>();
+  /** Encryption-key agreement with each peer, computed once for both directions. */
+  private readonly agreements = new Map<string, Buffer>();
   private readonly revealed = new Map<string, Revealed>();
   private lastResponse?: { survivors: string; response: UnmaskResponse };
 
@@ -129,7 +131,9 @@ export class SharedMaskClient {
         this.held.set(this.id, { secretKey: secretKeyShares[i], selfMask: selfMaskShares[i] });
         continue;
       }
-      const key = shareEncryptionKey(this.encryption, v.encryptionKey, this.round, this.id, v.id);
+      const agreement = this.encryption.agree(v.encryptionKey);
+      this.agreements.set(v.id, agreement);
+      const key = shareEncryptionKey(agreement, this.round, this.id, v.id);
       const plaintext = Buffer.concat([secretKeyShares[i], selfMaskShares[i]]);
       shares.push({ from: this.id, to: v.id, ciphertext: encryptShare(key, this.round, this.id, v.id, plaintext, this.random) });
     }
@@ -144,11 +148,11 @@ export class SharedMaskClient {
     if (forwarded.to !== this.id) throw new SecAggError("rejected", `${this.where(call)}: the shares are addressed to "${forwarded.to}"`, forwarded.to);
     const received = new Map<string, HeldShares>();
     for (const e of forwarded.shares) {
-      const sender = this.directory.get(e.from);
-      if (sender === undefined || e.from === this.id) throw new SecAggError("rejected", `${this.where(call)}: share from "${e.from}", who is not another member of the key directory`, e.from);
+      const agreement = this.agreements.get(e.from);
+      if (agreement === undefined) throw new SecAggError("rejected", `${this.where(call)}: share from "${e.from}", who is not another member of the key directory`, e.from);
       if (e.to !== this.id) throw new SecAggError("rejected", `${this.where(call)}: share from "${e.from}" is addressed to "${e.to}"`, e.from);
       if (received.has(e.from)) throw new SecAggError("rejected", `${this.where(call)}: a second share from "${e.from}" (replayed)`, e.from);
-      const key = shareEncryptionKey(this.encryption, sender.encryptionKey, this.round, e.from, this.id);
+      const key = shareEncryptionKey(agreement, this.round, e.from, this.id);
       const plain = decryptShare(key, this.round, e.from, this.id, e.ciphertext);
       if (plain.length !== 2 * SHARE_BYTES) throw new SecAggError("rejected", `${this.where(call)}: share from "${e.from}" has ${plain.length} bytes, expected ${2 * SHARE_BYTES}`, e.from);
       received.set(e.from, { secretKey: plain.subarray(0, SHARE_BYTES), selfMask: plain.subarray(SHARE_BYTES) });

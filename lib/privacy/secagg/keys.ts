@@ -50,7 +50,7 @@ export function pairMaskSeed(own: X25519Key, peerMaskingKey: Uint8Array, round: 
   return derive(own.agree(peerMaskingKey), round, ["mask", ...(a < b ? [a, b] : [b, a])]);
 }
 
-/** The 32-byte AES-256-GCM key for shares sent from `from` to `to` in `round` (one key per direction). */
-export function shareEncryptionKey(own: X25519Key, peerEncryptionKey: Uint8Array, round: number, from: string, to: string): Buffer {
-  return derive(own.agree(peerEncryptionKey), round, ["shares", from, to]);
+/** The 32-byte AES-256-GCM key for shares sent from `from` to `to` in `round` (one key per direction), from the pair's encryption-key agreement. */
+export function shareEncryptionKey(agreement: Buffer, round: number, from: string, to: string): Buffer {
+  return derive(agreement, round, ["shares", from, to]);
 }
