@@ -19,7 +19,7 @@ import { SecAggError } from "./errors";
 import { KEY_BYTES, X25519Key, pairMaskSeed } from "./keys";
 import { applyMask, pairSign } from "./masks";
 import type { AdvertiseKeys, DirectoryEntry, ForwardedShares, KeyDirectory, MaskedInput, ShareKeys, UnmaskRequest, UnmaskResponse } from "./messages";
-import { SHARE_BYTES, ShamirShare, shamirCombine } from "./shamir";
+import { SHARE_BYTES, ShamirShare, lagrangeAtZero, shamirCombine } from "./shamir";
 
 /** Options of a SharedMaskServer. */
 export interface SharedMaskServerOptions {
@@ -199,8 +199,11 @@ export class SharedMaskServer {
     const missing = this.survivors.filter((id) => !this.responses.has(id));
     this.close(this.responses.size, this.survivors.length, "unmasking", "answered the unmask request", missing);
     const responders = [...this.responses.keys()].sort();
+    // Every secret is rebuilt from the same t responders, so the Lagrange coefficients are computed once.
+    const used = responders.slice(0, this.threshold);
+    const lambdas = lagrangeAtZero(used.map((r) => this.index.get(r) as number));
     const sharesOf = (owner: string, pick: (r: UnmaskResponse) => UnmaskResponse["selfMaskShares"]): ShamirShare[] =>
-      responders.map((r) => {
+      used.map((r) => {
         const revealed = pick(this.responses.get(r) as UnmaskResponse).find((s) => s.owner === owner);
         return { index: this.index.get(r) as number, value: (revealed as { share: Buffer }).share };
       });
@@ -208,13 +211,13 @@ export class SharedMaskServer {
     for (const u of this.survivors) {
       const y = this.masked.get(u) as Uint32Array;
       for (let k = 0; k < sum.length; k++) sum[k] = (sum[k] + y[k]) >>> 0;
-      const b = shamirCombine(sharesOf(u, (r) => r.selfMaskShares), this.threshold, `self-mask seed of "${u}"`);
+      const b = shamirCombine(sharesOf(u, (r) => r.selfMaskShares), this.threshold, `self-mask seed of "${u}"`, lambdas);
       applyMask(sum, b, -1);
     }
     const dropped = this.sharers.filter((id) => !this.masked.has(id));
     const entry = new Map(this.directory.map((e) => [e.id, e] as const));
     for (const v of dropped) {
-      const key = new X25519Key(shamirCombine(sharesOf(v, (r) => r.secretKeyShares), this.threshold, `masking key of "${v}"`));
+      const key = new X25519Key(shamirCombine(sharesOf(v, (r) => r.secretKeyShares), this.threshold, `masking key of "${v}"`, lambdas));
       if (!key.publicKey.equals((entry.get(v) as DirectoryEntry).maskingKey)) {
         this.step = "done";
         throw new SecAggError("rejected", `${this.where("finish")}: the masking key reconstructed for "${v}" does not match the key it advertised: a revealed share is wrong; nothing was decoded`, v);

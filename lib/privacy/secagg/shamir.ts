@@ -21,19 +21,11 @@ export const SHARE_BYTES = 33;
 export const SECRET_BYTES = 32;
 
 function toBigInt(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
+  return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex")}`);
 }
 
 function toBytes(value: bigint, length: number): Buffer {
-  const out = Buffer.alloc(length);
-  let v = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  return Buffer.from(value.toString(16).padStart(2 * length, "0"), "hex");
 }
 
 function mod(a: bigint): bigint {
@@ -114,12 +106,13 @@ export function lagrangeAtZero(indices: readonly number[]): bigint[] {
 }
 
 /**
- * Reconstruct a secret from at least `threshold` shares (the first `threshold` are used). Throws
+ * Reconstruct a secret from at least `threshold` shares (the first `threshold` are used). Pass
+ * `coefficients` = lagrangeAtZero(indices of those shares) to reuse them across secrets. Throws
  * with fewer shares, duplicate indices or malformed values. Wrong shares usually interpolate to
  * another 32-byte value: callers that can, check the result (the server compares a reconstructed
  * key with the public key its owner advertised).
  */
-export function shamirCombine(shares: readonly ShamirShare[], threshold: number, what = "secret"): Buffer {
+export function shamirCombine(shares: readonly ShamirShare[], threshold: number, what = "secret", coefficients?: readonly bigint[]): Buffer {
   const owner = `shamirCombine(${what})`;
   if (!(Number.isInteger(threshold) && threshold >= 1)) throw new Error(`${owner}: threshold must be an integer ≥ 1, got ${threshold}`);
   if (shares.length < threshold) {
@@ -135,7 +128,10 @@ export function shamirCombine(shares: readonly ShamirShare[], threshold: number,
     if (s.value.length !== SHARE_BYTES) throw new Error(`${owner}: share ${s.index} has ${s.value.length} bytes, expected ${SHARE_BYTES}`);
     if (toBigInt(s.value) >= SHAMIR_PRIME) throw new Error(`${owner}: share ${s.index} is not a field element`);
   }
-  const lambdas = lagrangeAtZero(indices);
+  if (coefficients !== undefined && coefficients.length !== threshold) {
+    throw new Error(`${owner}: got ${coefficients.length} Lagrange coefficients for ${threshold} shares`);
+  }
+  const lambdas = coefficients ?? lagrangeAtZero(indices);
   let secret = 0n;
   used.forEach((s, i) => {
     secret = (secret + lambdas[i] * toBigInt(s.value)) % SHAMIR_PRIME;
