@@ -3,7 +3,7 @@
  * lib/privacy/secagg) beside plain FedAvg on the same update vectors, for 10 and 100 participants:
  * computation time per participant and for the server, and bytes each sends and receives. Plain
  * FedAvg's bytes are one float32 vector per participant up, n of them into the server (the model
- * broadcast is the same in both and left out). Times come from one run each on this machine, in
+ * broadcast is the same in both and left out; a participant that drops sends nothing in plain FedAvg). Times come from one run each on this machine, in
  * the same process, so compare them as ratios.
  */
 import { weightedAverage } from "../lib/federation/aggregate";
@@ -17,6 +17,7 @@ interface SecAggCost {
   readonly dropped: number;
   readonly clientSeconds: number;
   readonly serverSeconds: number;
+  /** Bytes sent + received by a participant that took part in every step (the largest). */
   readonly clientBytes: number;
   readonly serverBytes: number;
   readonly plainSeconds: number;
@@ -49,7 +50,7 @@ function measure(participants: number, length: number, dropFraction: number, see
     dropped: dropped.length,
     clientSeconds: mean(r.seconds.participants.values()),
     serverSeconds: r.seconds.server,
-    clientBytes: mean([...r.bytes.participants.values()].map((b) => b.sent + b.received)),
+    clientBytes: Math.max(...[...r.bytes.participants.values()].map((b) => b.sent + b.received)),
     serverBytes: r.bytes.server.sent + r.bytes.server.received,
     plainSeconds,
   };
@@ -66,11 +67,11 @@ export function secAggItem(quick: boolean, seed = 8): BenchItem {
       const c = measure(n, length, drop, seed);
       const who = `n = ${n}${c.dropped > 0 ? `, ${c.dropped} drop before masked input` : ", no dropout"}`;
       const plainClientBytes = 4 * length;
-      const plainServerBytes = n * 4 * length;
-      measurements.push({ label: `${who}: secure aggregation, per participant`, value: c.clientSeconds * 1000, unit: "ms", note: `${(c.clientBytes / kib).toFixed(1)} KiB sent + received` });
+      const plainServerBytes = (n - c.dropped) * 4 * length;
+      measurements.push({ label: `${who}: secure aggregation, per participant (mean)`, value: c.clientSeconds * 1000, unit: "ms", note: `${(c.clientBytes / kib).toFixed(1)} KiB sent + received by a survivor` });
       measurements.push({ label: `${who}: secure aggregation, server`, value: c.serverSeconds * 1000, unit: "ms", note: `${(c.serverBytes / kib).toFixed(1)} KiB sent + received` });
-      measurements.push({ label: `${who}: plain FedAvg (weightedAverage), server`, value: c.plainSeconds * 1000, unit: "ms", note: `${(plainServerBytes / kib).toFixed(1)} KiB received; ${(plainClientBytes / kib).toFixed(1)} KiB sent per participant` });
-      ratios.push({ label: `${who}: participant bytes, secure / plain`, value: c.clientBytes / plainClientBytes, target: "—" });
+      measurements.push({ label: `${who}: plain FedAvg (weightedAverage), server`, value: c.plainSeconds * 1000, unit: "ms", note: `${(plainServerBytes / kib).toFixed(1)} KiB received; ${(plainClientBytes / kib).toFixed(1)} KiB sent per survivor` });
+      ratios.push({ label: `${who}: survivor bytes, secure / plain`, value: c.clientBytes / plainClientBytes, target: "—" });
       ratios.push({ label: `${who}: server bytes, secure / plain`, value: c.serverBytes / plainServerBytes, target: "—" });
       ratios.push({ label: `${who}: server time, secure / plain`, value: c.serverSeconds / c.plainSeconds, target: "—" });
     }
