@@ -21,8 +21,7 @@ const plan: Record<string, SharedMaskStage> = { b: "advertise-keys", c: "share-k
 
 test("the shared-mask protocol gives FedAvg of the survivors on the shared tensors, with a dropout at every stage", () => {
   const out = sharedMaskProtocol().mean({ round: 4, current, updates, shared: [true, false], threshold: 3, dropsOut: (id, stage) => plan[id] === stage });
-  assert.equal(out.ok, true);
-  if (out.ok === false) return;
+  if (out.ok === false) throw new Error(`expected a mean, got: ${out.reason}`);
   assert.deepEqual(out.dropped, Object.entries(plan).map(([participantId, stage]) => ({ participantId, stage })));
   // e dropped before unmasking: its masked input arrived, so it is in the mean.
   const survivors = updates.filter((u) => ["a", "e", "f", "g"].includes(u.participantId));
@@ -39,8 +38,7 @@ test("the shared-mask protocol gives FedAvg of the survivors on the shared tenso
 
 test("fewer than t: ok false with the reason, nothing decoded", () => {
   const out = sharedMaskProtocol({ seed: 3 }).mean({ round: 5, current, updates, shared: [true, true], threshold: 5, dropsOut: (id, stage) => plan[id] === stage });
-  assert.equal(out.ok, false);
-  if (out.ok === true) return;
+  if (out.ok === true) throw new Error("expected the round to fail below the threshold");
   assert.match(out.reason, /masked input collection: only 4 of 5 participant\(s\) sent a masked input, fewer than the threshold 5 \(missing: d\)/);
   assert.equal(out.dropped.length, 4);
   const few = sharedMaskProtocol().mean({ round: 5, current, updates: updates.slice(0, 2), shared: [true, true], threshold: 3, dropsOut: () => false });
