@@ -279,6 +279,25 @@ test("tampered, replayed and misaddressed shares are rejected by name", () => {
   assert.throws(() => fresh.acceptAdvertisement({ ...a, from: "mallory" }), /"mallory" is not expected at this step/);
 });
 
+test("a wrong revealed key share is caught: the reconstructed key must match the advertised one", () => {
+  const { ids, x, clients, server, forwarded, codec: c16 } = setup(5, 3, 8);
+  for (const id of ids) {
+    const m = (clients.get(id) as SharedMaskClient).maskInput(forwarded.get(id) as ForwardedShares, encodeFixedPoint(x.get(id) as Float64Array, c16));
+    if (id !== "carol") server.acceptMaskedInput(m);
+  }
+  const request = server.closeMasking();
+  for (const id of ["alice", "bob", "dave"]) {
+    const r = (clients.get(id) as SharedMaskClient).unmask(request);
+    const wrong = Buffer.from(r.secretKeyShares[0].share);
+    wrong[32] ^= 1;
+    server.acceptUnmaskResponse(id === "bob" ? { ...r, secretKeyShares: [{ owner: "carol", share: wrong }] } : r);
+  }
+  assert.throws(
+    () => server.finish(),
+    (e: unknown) => e instanceof SecAggError && e.participant === "carol" && /the masking key reconstructed for "carol" does not match the key it advertised: a revealed share is wrong; nothing was decoded/.test(e.message),
+  );
+});
+
 test("fewer than t participants at any step: a clear error, nothing decoded", () => {
   const { inputs } = randomInputs(new Rng(9), 5, 4);
   const cases: Array<[DropoutPlan, RegExp]> = [
