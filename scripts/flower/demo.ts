@@ -87,13 +87,13 @@ async function until(cond: () => boolean, what: string, ms: number): Promise<voi
   }
 }
 
-/** The three hospitals: same dataset, partition, seed and model; only the share differs. */
-function hospitals(dataset: DemoArgs["dataset"]): FlowerParticipant[] {
+/** The three hospitals: same dataset, partition, seed and model (with batch norm for FedBN); only the share differs. */
+function hospitals(dataset: DemoArgs["dataset"], batchNorm = false): FlowerParticipant[] {
   return Array.from({ length: HOSPITALS }, (_, i) =>
     loadParticipant(
       parseParticipantConfig({
         id: `hospital-${i + 1}`, dataset, partition: { kind: "dirichlet", alpha: 0.5 }, participantIndex: i, numParticipants: HOSPITALS, seed: 11,
-        model: { kind: "mlp", hiddenUnits: [32], seed: 5 }, training: { epochs: 3, batchSize: 32, momentum: 0.9, patience: 1 },
+        model: { kind: "mlp", hiddenUnits: [32], seed: 5, ...(batchNorm ? { batchNorm } : {}) }, training: { epochs: 3, batchSize: 32, momentum: 0.9, patience: 1 },
       }),
     ),
   );
@@ -163,7 +163,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const backend = await initBackend();
-  const participants = hospitals(args.dataset);
+  const participants = hospitals(args.dataset, args.personalisation === "fedbn");
   for (const p of participants) {
     const d = p.data;
     console.error(`flower demo: ${p.config.id}: ${d.train.y.length} train, ${d.validation.y.length} validation, ${d.test.y.length} test samples of ${args.dataset}`);
