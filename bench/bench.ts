@@ -19,6 +19,7 @@ import { formatReport } from "./report";
 import { trainerOverhead } from "./trainerOverhead";
 import { poolSpeedup, PoolSpeedup } from "./poolSpeedup";
 import { scaleMemory } from "./scaleMemory";
+import { secAggItem } from "./secagg";
 
 interface Options {
   quick: boolean;
@@ -267,6 +268,7 @@ async function main(): Promise<void> {
   items.push(poolItem(options, pool));
   items.push(aggregationItem(options));
   items.push(scaleItem(options));
+  items.push(secAggItem(options.quick, SEED));
   const report = {
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memoryGiB: os.totalmem() / 2 ** 30 },
