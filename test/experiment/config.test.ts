@@ -70,7 +70,7 @@ test("a wrong enum value names the field and lists every allowed value", () => {
   for (const s of ["FedAvg", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "FedMedian", "FedTrimmedAvg", "Krum"]) assert.ok(m.includes(s), s);
   const p = issueAt({ personalisation: { method: "fedperr" } }, "personalisation.method");
   assert.match(p, /allowed values: none, local-only, fedavg-ft, fedper, fedrep, ditto, fedbn/);
-  assert.match(issueAt({ data: { kind: "partition", dataset: "cifar" } }, "data.dataset"), /allowed values: mnist, fashion-mnist, digits, breast-cancer/);
+  assert.match(issueAt({ data: { kind: "partition", dataset: "cifar" } }, "data.dataset"), /allowed values: mnist, fashion-mnist, digits, letters, breast-cancer/);
   assert.match(issueAt({ data: { kind: "partition", dataset: "mnist", partitioner: { kind: "pathological" } } }, "data.partitioner.kind"), /allowed values: iid, dirichlet, shard, quantity/);
   assert.match(issueAt({ model: { activation: "relu" } }, "model.kind"), /is required; allowed values: pretrained, cnn, mlp/);
 });
