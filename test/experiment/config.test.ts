@@ -79,7 +79,7 @@ test("types, bounds and required fields are reported with the value received", (
   assert.match(issueAt({ federation: { rounds: "10" } }, "federation.rounds"), /expected integer ≥ 1, ≤ 10000, got string "10"/);
   assert.match(issueAt({ training: { momentum: 1 } }, "training.momentum"), /must be < 1, got 1/);
   assert.match(issueAt({ training: { learningRate: 0 } }, "training.learningRate"), /must be > 0, got 0/);
-  assert.match(issueAt({ data: { kind: "partition" } }, "data.dataset"), /is required; allowed: "mnist" \| "fashion-mnist" \| "digits" \| "breast-cancer"/);
+  assert.match(issueAt({ data: { kind: "partition" } }, "data.dataset"), /is required; allowed: "mnist" \| "fashion-mnist" \| "digits" \| "letters" \| "breast-cancer"/);
   assert.match(issueAt({ training: { trainableLayers: "some" } }, "training.trainableLayers"), /expected integer ≥ 1 \| "all"/);
   assert.match(issueAt({ data: { kind: "by-dataset", datasets: [] } }, "data.datasets"), /needs at least 1 entry/);
   assert.match(issueAt({ name: "my run!" }, "name"), /letters, digits/);
