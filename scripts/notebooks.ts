@@ -87,6 +87,7 @@ async function runNode(o: Options): Promise<{ ok: string[]; failed: string[] }> 
     if (r.ok && invalid.length === 0) {
       ok.push(file);
       console.log(`  ok in ${(r.durationMs / 1000).toFixed(1)} s -> ${path.relative(ROOT, path.join(o.out, base(file)))}.ipynb`);
+      if (r.kernelLog.trim()) console.log(`  (the kernel process wrote:)\n${indent(r.kernelLog.trim().split("\n").slice(-15).join("\n"))}`);
       continue;
     }
     failed.push(file);
