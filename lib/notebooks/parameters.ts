@@ -283,3 +283,31 @@ export function injectParameters(nb: Notebook, assignments: readonly ParameterAs
   if (nb.nbformat_minor >= 5) cell.id = `injected-parameters`;
   return { ...nb, cells: [...cells.slice(0, at + 1), cell, ...cells.slice(at + 1)] };
 }
+
+/**
+ * Parameters for several notebooks at once: each `--param` goes to every notebook whose parameters
+ * cell declares it (`--param ROUNDS=3` shortens every notebook that has ROUNDS). A name that no
+ * notebook declares is an error listing what they do declare; a wrong kind is an error naming the
+ * notebook. Returns the notebooks with their injected cells and the `NAME=VALUE` texts each got.
+ */
+export function injectParametersInto(
+  notebooks: ReadonlyArray<{ file: string; notebook: Notebook }>,
+  assignments: readonly ParameterAssignment[],
+): Array<{ file: string; notebook: Notebook; parameters: string[] }> {
+  const names = new Set<string>();
+  for (const a of assignments) {
+    if (names.has(a.name)) throw new NotebookUsageError(`--param ${a.name} given twice`);
+    names.add(a.name);
+  }
+  const declared = notebooks.map(({ file, notebook }) => new Set(notebookParameters(notebook, file).map((d) => d.name)));
+  const unknown = assignments.filter((a) => !declared.some((d) => d.has(a.name)));
+  if (unknown.length > 0) {
+    const lists = notebooks.map(({ file }, i) => `  ${file}: ${[...declared[i]].join(", ") || "(no cell tagged parameters)"}`);
+    const which = notebooks.length === 1 ? notebooks[0].file : `any of the ${notebooks.length} notebooks`;
+    throw new NotebookUsageError(`unknown parameter ${unknown.map((a) => a.name).join(", ")}: not declared in the parameters cell of ${which}; declared:\n${lists.join("\n")}`);
+  }
+  return notebooks.map(({ file, notebook }, i) => {
+    const mine = assignments.filter((a) => declared[i].has(a.name));
+    return { file, notebook: injectParameters(notebook, mine, file), parameters: mine.map((a) => `${a.name}=${a.text}`) };
+  });
+}

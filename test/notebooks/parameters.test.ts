@@ -6,6 +6,7 @@ import { cellSource, cellTags, Notebook, NotebookUsageError, parseNotebook } fro
 import {
   declaredParameters,
   injectParameters,
+  injectParametersInto,
   literalKind,
   notebookParameters,
   parseParameterArgument,
@@ -154,4 +155,32 @@ test("every fedtune notebook has one parameters cell declaring SEED and its size
     assert.ok(params.length >= 2, `${f}: at least one sizing parameter besides SEED`);
     for (const d of params) assert.notEqual(d.kind, undefined, `${f}: ${d.name} has a literal default`);
   }
+});
+
+test("injectParametersInto gives each notebook the parameters it declares; a name none declares is an error", () => {
+  const other = notebook([{ src: "const SEED = 1;\nconst HOSPITALS = 8;", tags: ["parameters"] }, { src: "1" }]);
+  const plain = notebook([{ src: "1" }]);
+  const out = injectParametersInto(
+    [
+      { file: "a.ipynb", notebook: nb },
+      { file: "b.ipynb", notebook: other },
+      { file: "c.ipynb", notebook: plain },
+    ],
+    ["ROUNDS=3", "SEED=9"].map(parseParameterArgument),
+  );
+  assert.deepEqual(
+    out.map((o) => o.parameters),
+    [["ROUNDS=3", "SEED=9"], ["SEED=9"], []],
+  );
+  assert.equal(cellSource(out[0].notebook.cells[2]).split("\n").slice(1).join("\n"), "const ROUNDS = 3;\nconst SEED = 9;");
+  assert.equal(cellSource(out[1].notebook.cells[1]).split("\n").slice(1).join("\n"), "const SEED = 9;");
+  assert.equal(out[2].notebook.cells.length, 1);
+  assert.throws(
+    () => injectParametersInto([{ file: "a.ipynb", notebook: nb }, { file: "c.ipynb", notebook: plain }], [parseParameterArgument("ROUDNS=3")]),
+    {
+      name: "NotebookUsageError",
+      message: "unknown parameter ROUDNS: not declared in the parameters cell of any of the 2 notebooks; declared:\n  a.ipynb: SEED, ROUNDS, FULL, DATASET, ALPHAS\n  c.ipynb: (no cell tagged parameters)",
+    },
+  );
+  assert.throws(() => injectParametersInto([{ file: "b.ipynb", notebook: other }], [parseParameterArgument("HOSPITALS=many")]), /b\.ipynb: --param HOSPITALS=many: the default \(8\) is a number, got a string/);
 });
