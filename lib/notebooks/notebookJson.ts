@@ -31,7 +31,7 @@ export interface NotebookCell {
   cell_type: "code" | "markdown" | "raw";
   id?: string;
   source: MultilineText;
-  metadata: { tags?: string[]; [key: string]: unknown };
+  metadata: Record<string, unknown>;
   outputs?: CellOutput[];
   execution_count?: number | null;
   attachments?: Record<string, unknown>;
@@ -41,7 +41,7 @@ export interface NotebookCell {
 export interface Notebook {
   nbformat: number;
   nbformat_minor: number;
-  metadata: { kernelspec?: { name: string; display_name?: string; language?: string }; [key: string]: unknown };
+  metadata: Record<string, unknown>;
   cells: NotebookCell[];
 }
 
@@ -54,12 +54,6 @@ export class NotebookUsageError extends Error {
 export function joinText(text: MultilineText | undefined): string {
   if (text === undefined) return "";
   return Array.isArray(text) ? text.join("") : text;
-}
-
-/** Split text into nbformat's list-of-lines form (each line keeps its "\n"). */
-export function splitLines(text: string): string[] {
-  const lines = text.split(/(?<=\n)/);
-  return lines.length === 1 && lines[0] === "" ? [] : lines;
 }
 
 /** A cell's source as one string. */

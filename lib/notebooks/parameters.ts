@@ -10,7 +10,7 @@
  * A function defined in the parameters cell itself would keep the old value, as in papermill:
  * the parameters cell should hold values only.
  */
-import { cellSource, cellTags, Notebook, NotebookCell, NotebookUsageError, splitLines } from "./notebookJson";
+import { cellSource, cellTags, Notebook, NotebookCell, NotebookUsageError } from "./notebookJson";
 
 /** The tag of the cell holding the defaults (papermill's name). */
 export const PARAMETERS_TAG = "parameters";
@@ -278,7 +278,7 @@ export function injectParameters(nb: Notebook, assignments: readonly ParameterAs
     execution_count: null,
     metadata: { tags: [INJECTED_TAG] },
     outputs: [],
-    source: splitLines(source),
+    source,
   };
   if (nb.nbformat_minor >= 5) cell.id = `injected-parameters`;
   return { ...nb, cells: [...cells.slice(0, at + 1), cell, ...cells.slice(at + 1)] };
