@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_TOLERANCE } from "../lib/notebooks/compareOutputs";
+import { DEFAULT_TOLERANCE } from "../lib/notebooks/outputRegression";
 import { formatSeconds, markdownSummary } from "../lib/notebooks/markdownSummary";
 import { NotebookUsageError } from "../lib/notebooks/notebookJson";
 import { notebookStats, runPassed } from "../lib/notebooks/notebookRun";

@@ -4,7 +4,7 @@
  * assertions passed.
  */
 import { cellSource, Notebook } from "./notebookJson";
-import type { OutputDifference } from "./compareOutputs";
+import type { OutputDifference } from "./outputRegression";
 
 /** The plotly mime type fedtune's charts are sent as. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";

@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { compareOutputs, CompareTolerance, DEFAULT_TOLERANCE } from "./compareOutputs";
+import { compareWithReference, CompareTolerance, DEFAULT_TOLERANCE } from "./outputRegression";
 import { junitXml } from "./junitXml";
 import { markdownSummary } from "./markdownSummary";
 import { Notebook, NotebookUsageError, parseNotebook } from "./notebookJson";
@@ -200,7 +200,7 @@ export async function runNotebooks(options: RunNotebooksOptions, executor: Noteb
       notebookTimeoutMs: notebookTimeout * 1000,
     });
     const seconds = (Date.now() - start) / 1000;
-    const differences = p.reference && !outcome.failure && !outcome.error ? compareOutputs(outcome.executed, p.reference, options.tolerance ?? DEFAULT_TOLERANCE) : undefined;
+    const differences = p.reference && !outcome.failure && !outcome.error ? compareWithReference(outcome.executed, p.reference, options.tolerance ?? DEFAULT_TOLERANCE) : undefined;
     const run: NotebookRun = { path: p.file, executed: outcome.executed, seconds, cellSeconds: outcome.cellSeconds, parameters: p.parameters, failure: outcome.failure, error: outcome.error, differences };
     writeFile(path.join(options.outDir, `${names[i]}.ipynb`), executor.serialize(outcome.executed), written);
     if (options.html !== false && executor.renderHtml) writeFile(path.join(options.outDir, `${names[i]}.html`), executor.renderHtml(outcome.executed), written);

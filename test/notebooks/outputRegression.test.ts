@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Notebook } from "../../lib/notebooks/notebookJson";
-import { compareFigure, compareOutputs, compareText, DEFAULT_TOLERANCE, numbersMatch, withoutDurations } from "../../lib/notebooks/compareOutputs";
+import { compareFigure, compareWithReference, compareText, DEFAULT_TOLERANCE, numbersMatch, withoutDurations } from "../../lib/notebooks/outputRegression";
 
 const tol = { rtol: 1e-3, atol: 1e-9 };
 
@@ -57,7 +57,7 @@ const err = (text: string) => ({ output_type: "stream", name: "stderr", text });
 const fig = (y: number[]) => ({ output_type: "display_data", metadata: {}, data: { "application/vnd.plotly.v1+json": { data: [{ type: "scatter", x: [1, 2], y }] }, "text/html": "<div>", "text/plain": "<Figure: 1 trace(s)>" } });
 const table = (md: string) => ({ output_type: "display_data", metadata: {}, data: { "text/html": "<table>", "text/plain": md } });
 
-test("compareOutputs lists differences by cell, skipping stderr, ignored cells and injected parameters", () => {
+test("compareWithReference lists differences by cell, skipping stderr, ignored cells and injected parameters", () => {
   const ref = book([
     { id: "a", outputs: [out("accuracy 0.91\n"), err("backend: wasm\n")] },
     { id: "b", outputs: [fig([0.5, 0.6])] },
@@ -71,14 +71,14 @@ test("compareOutputs lists differences by cell, skipping stderr, ignored cells a
     { id: "c", outputs: [table("|p|acc|\n|-|-:|\n|x|0.8|")] },
     { id: "d", tags: ["nbval-ignore-output"], outputs: [out("random 42\n")] },
   ]);
-  assert.deepEqual(compareOutputs(same, ref, tol), []);
+  assert.deepEqual(compareWithReference(same, ref, tol), []);
   const drift = book([
     { id: "a", outputs: [out("accuracy 0.95\n")] },
     { id: "b", outputs: [fig([0.5, 0.7])] },
     { id: "c", src: "changed", outputs: [table("|p|acc|\n|-|-:|\n|x|0.9|")] },
     { id: "d", outputs: [out("random 42\n")] },
   ]);
-  assert.deepEqual(compareOutputs(drift, ref, tol), [
+  assert.deepEqual(compareWithReference(drift, ref, tol), [
     { cell: 1, message: 'line 1: 0.91 → 0.95 (in "accuracy 0.91")' },
     { cell: 2, message: "chart 1, trace 1, y[1]: 0.6 → 0.7" },
     { cell: 3, message: 'line 3: 0.8 → 0.9 (in "|x|0.8|")' },
@@ -86,12 +86,12 @@ test("compareOutputs lists differences by cell, skipping stderr, ignored cells a
   ]);
 });
 
-test("compareOutputs pairs by position without ids and reports a different number of code cells", () => {
+test("compareWithReference pairs by position without ids and reports a different number of code cells", () => {
   const strip = (n: Notebook): Notebook => ({ ...n, cells: n.cells.map((c) => ({ ...c, id: undefined })) });
   const ref = strip(book([{ outputs: [out("1\n")] }, { outputs: [out("2\n")] }]));
-  assert.deepEqual(compareOutputs(strip(book([{ outputs: [out("1\n")] }, { outputs: [out("3\n")] }])), ref, tol), [{ cell: 2, message: 'line 1: 2 → 3 (in "2")' }]);
-  assert.deepEqual(compareOutputs(strip(book([{ outputs: [out("1\n")] }])), ref, tol), [{ cell: -1, message: "1 code cell(s), the reference has 2" }]);
-  assert.deepEqual(compareOutputs(strip(book([{ outputs: [fig([1, 2]), fig([1, 2])] }, { outputs: [out("2\n")] }])), strip(book([{ outputs: [fig([1, 2])] }, { outputs: [out("2\n")] }])), tol), [
+  assert.deepEqual(compareWithReference(strip(book([{ outputs: [out("1\n")] }, { outputs: [out("3\n")] }])), ref, tol), [{ cell: 2, message: 'line 1: 2 → 3 (in "2")' }]);
+  assert.deepEqual(compareWithReference(strip(book([{ outputs: [out("1\n")] }])), ref, tol), [{ cell: -1, message: "1 code cell(s), the reference has 2" }]);
+  assert.deepEqual(compareWithReference(strip(book([{ outputs: [fig([1, 2]), fig([1, 2])] }, { outputs: [out("2\n")] }])), strip(book([{ outputs: [fig([1, 2])] }, { outputs: [out("2\n")] }])), tol), [
     { cell: 1, message: "2 chart(s), the reference has 1" },
   ]);
 });

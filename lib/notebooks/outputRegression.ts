@@ -136,7 +136,7 @@ function codeCells(nb: Notebook): Array<{ cell: NotebookCell; index: number }> {
  * notebooks have ids, otherwise by position among code cells. Differences are listed by the cell of
  * `actual` they belong to.
  */
-export function compareOutputs(actual: Notebook, reference: Notebook, tol: CompareTolerance = DEFAULT_TOLERANCE): OutputDifference[] {
+export function compareWithReference(actual: Notebook, reference: Notebook, tol: CompareTolerance = DEFAULT_TOLERANCE): OutputDifference[] {
   const mine = codeCells(actual);
   const theirs = codeCells(reference);
   const byId = new Map(theirs.filter((c) => c.cell.id).map((c) => [c.cell.id as string, c]));
