@@ -20,7 +20,7 @@ import { loadModel } from "../../lib/model/io";
 import { getWeights } from "../../lib/model/modelWeights";
 import { Trainer } from "../../lib/model/trainer";
 import { REPORT_FIGURE_IDS } from "../../lib/report/reportHtml";
-import { checkPages, findChromium } from "../../scripts/check-html";
+import { checkCharts, findChromium } from "../../lib/notebooks/checkCharts";
 import { figureInPage, plotlyBundleCount } from "./fixtures/reportParsing";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -146,12 +146,9 @@ test("report.html: plotly inlined once, one trace per participant, offline, and 
   const labels = figureInPage(html, REPORT_FIGURE_IDS.labelDistribution);
   assert.equal(labels.data.length, 10, "one bar trace per class");
   assert.match(html, /<th scope="row">p0<\/th>/);
-  const chromium = findChromium();
-  if (!chromium) {
-    t.skip("no Chromium found (apt-get install chromium or set FEDTUNE_CHROMIUM): charts not checked in a browser");
-    return;
-  }
-  const [page] = await checkPages([file], chromium);
+  const chromium = await findChromium();
+  assert.ok(chromium, "a Chromium to check the charts (npm install brings @sparticuz/chromium)");
+  const [page] = await checkCharts([file], chromium.executablePath);
   assert.deepEqual(page.errors, []);
   assert.equal(page.charts, 5);
   assert.equal(page.drawn, 5);
