@@ -205,3 +205,10 @@ export async function notebooksCommand(argv: readonly string[], executor: Notebo
     throw e;
   }
 }
+
+/** `fedtune notebooks …` with the Node Jupyter client; returns the exit code. */
+export async function notebooksMain(argv: readonly string[]): Promise<number> {
+  // Loaded here, not at the top: zeromq is only needed once notebooks run.
+  const { nodeExecutor } = require("../lib/notebooks/nodeExecutor") as typeof import("../lib/notebooks/nodeExecutor");
+  return notebooksCommand(argv, nodeExecutor());
+}

@@ -84,7 +84,7 @@ export function notebookStats(executed: Notebook, failure?: CellFailure): Notebo
     codeCells++;
     const ran = typeof cell.execution_count === "number";
     if (ran) cellsRun++;
-    for (const o of cell.outputs ?? []) if (o.data && PLOTLY_MIME in o.data) charts++;
+    for (const o of cell.outputs ?? []) if ("data" in o && PLOTLY_MIME in o.data) charts++;
     if (ran && failure?.index !== i && (failure === undefined || i < failure.index)) assertionsPassed += countAssertions(cellSource(cell));
   });
   return { codeCells, cellsRun, charts, assertionsPassed };

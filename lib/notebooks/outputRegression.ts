@@ -81,10 +81,11 @@ function comparable(cell: NotebookCell): Comparable {
   const texts: string[] = [];
   const figures: Array<{ data?: Array<Record<string, unknown>> }> = [];
   for (const o of cell.outputs ?? []) {
-    if (o.output_type === "stream" && o.name === "stdout") texts.push(joinText(o.text));
-    else if (o.data && PLOTLY_MIME in o.data) figures.push(o.data[PLOTLY_MIME] as { data?: Array<Record<string, unknown>> });
-    else if (o.data && "text/plain" in o.data) texts.push(joinText(o.data["text/plain"] as string | string[]) + "\n");
-    else if (o.output_type === "error") texts.push(`${o.ename}: ${o.evalue}\n`);
+    if (o.output_type === "stream") {
+      if (o.name === "stdout") texts.push(joinText(o.text));
+    } else if (o.output_type === "error") texts.push(`${o.ename}: ${o.evalue}\n`);
+    else if (PLOTLY_MIME in o.data) figures.push(o.data[PLOTLY_MIME] as { data?: Array<Record<string, unknown>> });
+    else if ("text/plain" in o.data) texts.push(joinText(o.data["text/plain"] as string | string[]) + "\n");
   }
   return { text: texts.join(""), figures };
 }

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { compareWithReference, CompareTolerance, DEFAULT_TOLERANCE } from "./outputRegression";
 import { junitXml } from "./junitXml";
 import { markdownSummary } from "./markdownSummary";
-import { Notebook, NotebookUsageError, parseNotebook } from "./notebookJson";
+import { Notebook, NotebookUsageError, parseInputNotebook } from "./notebookJson";
 import { CellFailure, NotebookRun, runPassed } from "./notebookRun";
 import { injectParametersInto, ParameterAssignment } from "./parameters";
 
@@ -130,7 +130,7 @@ export function prepareNotebooks(options: RunNotebooksOptions, executor: Pick<No
     } catch (e) {
       throw new NotebookUsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    return { file, notebook: parseNotebook(text, file) };
+    return { file, notebook: parseInputNotebook(text, file) };
   });
   const injected = injectParametersInto(read, options.parameters ?? []);
   const checked = new Set<string>();
@@ -150,7 +150,7 @@ export function prepareNotebooks(options: RunNotebooksOptions, executor: Pick<No
     if (options.compareDir !== undefined) {
       const ref = path.join(options.compareDir, `${names[i]}.ipynb`);
       if (!fs.existsSync(ref)) throw new NotebookUsageError(`--compare: no reference for ${file} (looked for ${ref})`);
-      reference = parseNotebook(fs.readFileSync(ref, "utf8"), ref);
+      reference = parseInputNotebook(fs.readFileSync(ref, "utf8"), ref);
     }
     return { file, notebook, kernelName, parameters, reference };
   });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cellSource, cellTags, Notebook, NotebookUsageError, parseNotebook } from "../../lib/notebooks/notebookJson";
+import { cellSource, cellTags, Notebook, NotebookUsageError, parseInputNotebook } from "../../lib/notebooks/notebookJson";
 import {
   declaredParameters,
   injectParameters,
@@ -149,7 +149,7 @@ test("every fedtune notebook has one parameters cell declaring SEED and its size
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb"));
   assert.equal(files.length, 7);
   for (const f of files) {
-    const book = parseNotebook(fs.readFileSync(path.join(dir, f), "utf8"), f);
+    const book = parseInputNotebook(fs.readFileSync(path.join(dir, f), "utf8"), f);
     const params = notebookParameters(book, f);
     assert.ok(params.some((d) => d.name === "SEED"), `${f}: SEED is a parameter`);
     assert.ok(params.length >= 2, `${f}: at least one sizing parameter besides SEED`);
