@@ -29,6 +29,9 @@ test("labelRun adds constant columns; concatRuns stacks tables with the same col
   assert.throws(() => labelRun(a, { method: "y" }), /labelRun: the table already has a column "method"/);
   assert.throws(() => labelRun(run1, { alpha: NaN }), /labelRun: label "alpha" must be a string, a finite number or a boolean/);
   assert.throws(() => concatRuns([]), /concatRuns: no tables given/);
+  // A filtered, ordered view (what serverMetric returns) is labelled row for row.
+  const view = labelRun(serverMetric(run1, "globalAccuracy"), { run: "a" });
+  assert.deepEqual((view.objects() as Array<Record<string, unknown>>).map((r) => [r.round, r.value, r.run]), [[0, 0.2, "a"], [1, 0.5, "a"], [3, 0.7, "a"]]);
 });
 
 test("serverMetric is one server series per run, ordered by labels then round", () => {
