@@ -6,7 +6,7 @@
  */
 import type { Table } from "../federation/history";
 import { SERVER } from "../federation/history";
-import { asHistoryTable, groupSeries, HistoryInput, labelColumns, tableOf } from "./historyInput";
+import { asHistoryTable, assertOneValuePerRound, groupSeries, HistoryInput, labelColumns, tableOf } from "./historyInput";
 
 /** Options of `simulatedTimeline`. */
 export interface SimulatedTimelineOptions {
@@ -27,6 +27,7 @@ export function simulatedTimeline(history: HistoryInput, options: SimulatedTimel
   const labels = labelColumns(t);
   const out: Array<Record<string, unknown>> = [];
   for (const s of groupSeries(t, labels)) {
+    assertOneValuePerRound(s, "simulatedTimeline");
     const seconds = new Map<number, number>();
     const value = new Map<number, number>();
     for (const r of s.rows) (r.metric === metric ? value : seconds).set(r.round, r.value);

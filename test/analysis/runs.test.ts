@@ -59,6 +59,10 @@ test("simulatedTimeline: cumulative simulated seconds, unevaluated rounds still 
   ]);
 });
 
+test("simulatedTimeline refuses runs stacked without labels", () => {
+  assert.throws(() => simulatedTimeline(run1.concat(run2)), /simulatedTimeline: two "globalAccuracy" values at round 0 for the server — several runs in one table\? label each with labelRun/);
+});
+
 test("on a real heterogeneous run: round 0 at time 0, the timeline ends at the sum of the rounds' durations", async () => {
   await initBackend({ log: false });
   const trainer = new Trainer(buildMlp({ inputShape: [4], hiddenUnits: [6], numClasses: 3, seed: 2 }));
