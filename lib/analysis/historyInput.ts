@@ -65,6 +65,11 @@ export function assertOneValuePerRound(series: Series, verb: string): void {
   }
 }
 
+/** The values of one metric of a series by round, in increasing round order. */
+export function roundValues(series: Series, metric: string): Map<number, number> {
+  return new Map(series.rows.filter((r) => r.metric === metric).map((r) => [r.round, r.value] as const));
+}
+
 /** Group the rows of `table` by the columns `keys`, in order of first appearance; each group sorted by round. */
 export function groupSeries(table: Table, keys: readonly string[]): Series[] {
   const groups = new Map<string, { key: Record<string, unknown>; rows: LabelledRow[] }>();

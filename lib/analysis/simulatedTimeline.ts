@@ -6,7 +6,7 @@
  */
 import type { Table } from "../federation/history";
 import { SERVER } from "../federation/history";
-import { asHistoryTable, assertOneValuePerRound, groupSeries, HistoryInput, labelColumns, tableOf } from "./historyInput";
+import { asHistoryTable, assertOneValuePerRound, groupSeries, HistoryInput, labelColumns, roundValues, tableOf } from "./historyInput";
 
 /** Options of `simulatedTimeline`. */
 export interface SimulatedTimelineOptions {
@@ -28,10 +28,8 @@ export function simulatedTimeline(history: HistoryInput, options: SimulatedTimel
   const out: Array<Record<string, unknown>> = [];
   for (const s of groupSeries(t, labels)) {
     assertOneValuePerRound(s, "simulatedTimeline");
-    const seconds = new Map<number, number>();
-    const value = new Map<number, number>();
-    for (const r of s.rows) (r.metric === metric ? value : seconds).set(r.round, r.value);
-    if (metric === "simulatedSeconds") for (const [r, v] of seconds) value.set(r, v);
+    const seconds = roundValues(s, "simulatedSeconds");
+    const value = roundValues(s, metric);
     const rounds = [...new Set([...seconds.keys(), ...value.keys()])].sort((a, b) => a - b);
     let elapsed = 0;
     for (const r of rounds) {
