@@ -45,9 +45,14 @@ export class FleetApiError extends Error {
     this.tlsProblem = tlsProblem;
   }
 
-  /** True when the SuperLink could not be reached (down, restarting, wrong address), not for TLS problems. */
+  /**
+   * True when the SuperLink could not be reached (down, restarting, wrong address), not for TLS
+   * problems. CANCELLED counts: this client never cancels a call, so it is the server cancelling
+   * the calls in flight as it shuts down (a SuperLink stopped during a PushObject).
+   */
   get unreachable(): boolean {
-    return !this.tlsProblem && (this.code === grpc.status.UNAVAILABLE || this.code === grpc.status.DEADLINE_EXCEEDED);
+    const transient: number[] = [grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED];
+    return !this.tlsProblem && transient.includes(this.code);
   }
 }
 

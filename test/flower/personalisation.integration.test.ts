@@ -135,10 +135,25 @@ test("fedtune_app: a config key or method the nodes do not know is an error repl
   assert.deepEqual(nodes.map((n) => n.nodeId), nodeIds, "same node ids: nobody reconnected");
 });
 
-test("fedtune_app: client-side DP clipping — every reply's update norm ≤ the clip norm, and the replies say so", { skip, timeout: 120_000 }, async (t) => {
+test("fedtune_app: client-side DP clipping — every reply's update norm ≤ the clip norm, and the replies say so; central evaluation", { skip, timeout: 120_000 }, async (t) => {
   const clip = 0.5;
   const before = trains.map((x) => x.length);
-  const { history, secondsPerRound, bytesPerNodeRound } = await runApp("dp", 2, { "clip-norm": clip, lr: 0.05 });
+  // The central test set: every node's test split (the ServerApp evaluates the global MLP on it with numpy).
+  const tests = participants.map((p) => p.data.test);
+  const x = new Float32Array(tests.reduce((n, d) => n + d.x.length, 0));
+  const y = new Float32Array(tests.reduce((n, d) => n + d.y.length, 0));
+  tests.reduce((o, d) => (x.set(d.x, o), o + d.x.length), 0);
+  tests.reduce((o, d) => (y.set(d.y, o), o + d.y.length), 0);
+  const central = { ...tests[0], name: "central", x, y: Int32Array.from(y) };
+  fs.writeFileSync(path.join(work, "central.npz"), encodeNpz([{ name: "x", shape: [y.length, ...tests[0].sampleShape], values: x }, { name: "y", shape: [y.length], values: y }]));
+  const { history, secondsPerRound, bytesPerNodeRound } = await runApp("dp", 2, { "clip-norm": clip, lr: 0.05, "central-test-set": path.join(work, "central.npz") });
+  const final = decodeNpz(fs.readFileSync(path.join(work, "dp.npz")));
+  const finalWeights = participants[0].initialWeights.map((w) => ({ ...w, values: final.get(w.name)?.values as Float32Array }));
+  const e = participants[0].trainer.evaluate(finalWeights, central);
+  const c = history.rounds[1].central;
+  assert.equal(c["num-examples"], y.length);
+  assert.ok(Math.abs(c.accuracy - e.accuracy) < 1e-9, `central accuracy (numpy) ${c.accuracy} = fedtune's ${e.accuracy}`);
+  assert.ok(Math.abs(c.loss - e.loss) < 1e-4, `central loss (numpy) ${c.loss} ≈ fedtune's ${e.loss}`);
   const replies = history.replies.filter((r) => r.step === "train");
   assert.equal(replies.length, 2 * NODES);
   for (const r of replies) {

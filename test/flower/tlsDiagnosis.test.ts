@@ -43,3 +43,14 @@ test("speaksTls is false for a plain TCP server and a closed port; hostOf strips
   assert.equal(hostOf("link.example.org:9092"), "link.example.org");
   assert.throws(() => fleetTlsCredentials(new TextEncoder().encode("not a pem"), "h:1", () => undefined), /no PEM certificate/);
 });
+
+test("FleetApiError.unreachable: transport losses (incl. a server cancelling calls as it stops) retry; TLS problems and refusals do not", async () => {
+  const grpc = await import("@grpc/grpc-js");
+  const { FleetApiError } = await import("../../lib/flower/fleetClient");
+  assert.equal(new FleetApiError("PushObject", grpc.status.CANCELLED, "CANCELLED").unreachable, true);
+  assert.equal(new FleetApiError("PullMessages", grpc.status.UNAVAILABLE, "x").unreachable, true);
+  assert.equal(new FleetApiError("RegisterNode", grpc.status.PERMISSION_DENIED, "x").unreachable, false);
+  const tls = new FleetApiError("RegisterNode", grpc.status.UNAVAILABLE, "No connection established", plainToTlsProblem("h:1"));
+  assert.equal(tls.unreachable, false);
+  assert.match(tls.message, /speaks TLS/);
+});
