@@ -49,6 +49,27 @@ export interface Series {
   readonly rows: readonly LabelledRow[];
 }
 
+/**
+ * Throw unless each (metric, round) occurs at most once among `rows`: two values for one round mean
+ * several runs were stacked without labels, and any figure read from them would mix runs.
+ */
+export function assertOneValuePerRound(series: Series, verb: string): void {
+  const seen = new Set<string>();
+  for (const r of series.rows) {
+    const id = `${r.metric}\u0000${r.round}`;
+    if (seen.has(id)) {
+      const where = Object.entries(series.key).map(([k, v]) => `${k} ${String(v)}`).join(", ") || "the server";
+      throw new Error(`${verb}: two "${r.metric}" values at round ${r.round} for ${where} — several runs in one table? label each with labelRun before concatRuns`);
+    }
+    seen.add(id);
+  }
+}
+
+/** The values of one metric of a series by round, in increasing round order. */
+export function roundValues(series: Series, metric: string): Map<number, number> {
+  return new Map(series.rows.filter((r) => r.metric === metric).map((r) => [r.round, r.value] as const));
+}
+
 /** Group the rows of `table` by the columns `keys`, in order of first appearance; each group sorted by round. */
 export function groupSeries(table: Table, keys: readonly string[]): Series[] {
   const groups = new Map<string, { key: Record<string, unknown>; rows: LabelledRow[] }>();

@@ -10,8 +10,16 @@ import type { EpochRecord } from "../model/trainer";
 export interface PretrainingInfo {
   /** What the checkpoint is. */
   readonly description: string;
-  /** Training and validation set sizes and class names. */
-  readonly data: { readonly train: number; readonly validation: number; readonly classes: readonly string[] };
+  /** One line: what the body saw (undefined in records written before the field existed). */
+  readonly saw: string | undefined;
+  /** Training and validation set sizes and class names, the dataset's name and how validation was drawn (when recorded). */
+  readonly data: {
+    readonly train: number;
+    readonly validation: number;
+    readonly classes: readonly string[];
+    readonly dataset: string | undefined;
+    readonly validationNote: string | undefined;
+  };
   /** Training options (epochs, batchSize, learningRate, momentum, seed, earlyStoppingPatience). */
   readonly options: Readonly<Record<string, number>>;
   /** tfjs backend it trained on. */
@@ -45,6 +53,7 @@ export function readPretrainingInfo(dir: string): PretrainingInfo {
   const obj = (v: unknown, field: string): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(field, "an object", v));
   const num = (v: unknown, field: string): number => (typeof v === "number" ? v : fail(field, "a number", v));
   const str = (v: unknown, field: string): string => (typeof v === "string" ? v : fail(field, "a string", v));
+  const optionalStr = (v: unknown, field: string): string | undefined => (v === undefined ? undefined : str(v, field));
   const root = obj(json, "(root)");
   const data = obj(root.data, "data");
   const classes = Array.isArray(data.classes) ? data.classes.map((c, i) => str(c, `data.classes[${i}]`)) : fail("data.classes", "an array of strings", data.classes);
@@ -53,7 +62,14 @@ export function readPretrainingInfo(dir: string): PretrainingInfo {
   const history = Array.isArray(root.history) ? root.history : fail("history", "an array of epoch records", root.history);
   return {
     description: str(root.description, "description"),
-    data: { train: num(data.train, "data.train"), validation: num(data.validation, "data.validation"), classes },
+    saw: optionalStr(root.saw, "saw"),
+    data: {
+      train: num(data.train, "data.train"),
+      validation: num(data.validation, "data.validation"),
+      classes,
+      dataset: optionalStr(data.dataset, "data.dataset"),
+      validationNote: optionalStr(data.validationNote, "data.validationNote"),
+    },
     options: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, num(v, `options.${k}`)])),
     backend: str(root.backend, "backend"),
     seconds: num(root.seconds, "seconds"),

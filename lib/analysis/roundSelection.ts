@@ -5,7 +5,7 @@
  * a `selection` column saying how it was chosen.
  */
 import type { Table } from "../federation/history";
-import { groupSeries, HistoryInput, labelColumns, asHistoryTable, LabelledRow, tableOf } from "./historyInput";
+import { assertOneValuePerRound, groupSeries, HistoryInput, labelColumns, asHistoryTable, LabelledRow, tableOf } from "./historyInput";
 
 /** How a value was picked out of its rounds. "max (optimistic)" chose the round by the very number it reports. */
 export type Selection = "last" | "selected by validation" | "max (optimistic)";
@@ -31,6 +31,7 @@ export function selectPerSeries(
   const keys = [...labels, "participant", "scope", "metric"];
   const out: Array<Record<string, unknown>> = [];
   for (const s of groupSeries(t, keys)) {
+    assertOneValuePerRound(s, verb);
     const chosen = pick(s.rows);
     if (chosen !== undefined) out.push({ ...s.key, round: chosen.round, value: chosen.value, selection });
   }

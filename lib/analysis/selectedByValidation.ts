@@ -8,7 +8,7 @@
  * `evaluation.every`, personal models are evaluated on some rounds only).
  */
 import type { Table } from "../federation/history";
-import { asHistoryTable, groupSeries, HistoryInput, labelColumns, tableOf } from "./historyInput";
+import { asHistoryTable, assertOneValuePerRound, groupSeries, HistoryInput, labelColumns, roundValues, tableOf } from "./historyInput";
 
 /** Whether validation loss `candidate` should replace `best` under the rule above (scanning rounds in increasing order). */
 export function improvesValidation(candidate: number, best: number): boolean {
@@ -39,13 +39,12 @@ export function selectedByValidation(history: HistoryInput, options: SelectedByV
   const keys = [...labels, "participant", "scope"];
   const out: Array<Record<string, unknown>> = [];
   for (const s of groupSeries(t, keys)) {
-    const value = new Map<number, number>();
-    const validation = new Map<number, number>();
-    for (const r of s.rows) (r.metric === metric ? value : validation).set(r.round, r.value);
+    assertOneValuePerRound(s, "selectedByValidation");
+    const value = roundValues(s, metric);
     if (value.size === 0) continue;
     let round = NaN;
     let best = NaN;
-    for (const [r, v] of [...validation].sort((a, b) => a[0] - b[0])) {
+    for (const [r, v] of roundValues(s, validationMetric)) {
       if (value.has(r) && improvesValidation(v, best)) {
         best = v;
         round = r;

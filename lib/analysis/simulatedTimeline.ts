@@ -6,7 +6,7 @@
  */
 import type { Table } from "../federation/history";
 import { SERVER } from "../federation/history";
-import { asHistoryTable, groupSeries, HistoryInput, labelColumns, tableOf } from "./historyInput";
+import { asHistoryTable, assertOneValuePerRound, groupSeries, HistoryInput, labelColumns, roundValues, tableOf } from "./historyInput";
 
 /** Options of `simulatedTimeline`. */
 export interface SimulatedTimelineOptions {
@@ -27,10 +27,9 @@ export function simulatedTimeline(history: HistoryInput, options: SimulatedTimel
   const labels = labelColumns(t);
   const out: Array<Record<string, unknown>> = [];
   for (const s of groupSeries(t, labels)) {
-    const seconds = new Map<number, number>();
-    const value = new Map<number, number>();
-    for (const r of s.rows) (r.metric === metric ? value : seconds).set(r.round, r.value);
-    if (metric === "simulatedSeconds") for (const [r, v] of seconds) value.set(r, v);
+    assertOneValuePerRound(s, "simulatedTimeline");
+    const seconds = roundValues(s, "simulatedSeconds");
+    const value = roundValues(s, metric);
     const rounds = [...new Set([...seconds.keys(), ...value.keys()])].sort((a, b) => a - b);
     let elapsed = 0;
     for (const r of rounds) {

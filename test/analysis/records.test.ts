@@ -43,6 +43,7 @@ test("readPretrainingInfo reads the committed checkpoint's record", () => {
   const raw = JSON.parse(fs.readFileSync(path.join(PRETRAINED_CNN_DIR, "pretraining.json"), "utf8"));
   assert.equal(info.validation.accuracy, raw.validation.accuracy);
   assert.deepEqual(info.data.classes, Array.from({ length: 26 }, (_, i) => String.fromCharCode(65 + i))); // the shipped body saw the 26 letters
+  assert.deepEqual([info.saw, info.data.dataset, info.data.validationNote], [raw.saw, raw.data.dataset, raw.data.validationNote]);
   assert.deepEqual(info.history, raw.history);
   assert.equal(epochCurves(info.history).numRows(), raw.history.length);
 });
@@ -57,6 +58,10 @@ test("readPretrainingInfo names the file and the field that is wrong", () => {
     const good = JSON.parse(fs.readFileSync(path.join(PRETRAINED_CNN_DIR, "pretraining.json"), "utf8"));
     fs.writeFileSync(file, JSON.stringify({ ...good, history: [{ epoch: 1, trainLoss: "low", valLoss: 1 }] }));
     assert.throws(() => readPretrainingInfo(dir), /pretraining.json: field "history\[0\].trainLoss" must be a number, got "low"/);
+    fs.writeFileSync(file, JSON.stringify({ ...good, saw: 3 }));
+    assert.throws(() => readPretrainingInfo(dir), /field "saw" must be a string, got 3/);
+    fs.writeFileSync(file, JSON.stringify({ ...good, saw: undefined }));
+    assert.equal(readPretrainingInfo(dir).saw, undefined, "records written before \"saw\" existed still read");
     fs.writeFileSync(file, JSON.stringify({ ...good, validation: undefined }));
     assert.throws(() => readPretrainingInfo(dir), /field "validation" must be an object, got undefined/);
     // NaN is written as null by JSON.stringify: read back as NaN.

@@ -29,6 +29,9 @@ test("labelRun adds constant columns; concatRuns stacks tables with the same col
   assert.throws(() => labelRun(a, { method: "y" }), /labelRun: the table already has a column "method"/);
   assert.throws(() => labelRun(run1, { alpha: NaN }), /labelRun: label "alpha" must be a string, a finite number or a boolean/);
   assert.throws(() => concatRuns([]), /concatRuns: no tables given/);
+  // A filtered, ordered view (what serverMetric returns) is labelled row for row.
+  const view = labelRun(serverMetric(run1, "globalAccuracy"), { run: "a" });
+  assert.deepEqual((view.objects() as Array<Record<string, unknown>>).map((r) => [r.round, r.value, r.run]), [[0, 0.2, "a"], [1, 0.5, "a"], [3, 0.7, "a"]]);
 });
 
 test("serverMetric is one server series per run, ordered by labels then round", () => {
@@ -54,6 +57,10 @@ test("simulatedTimeline: cumulative simulated seconds, unevaluated rounds still 
     ["a", 0, 0, 0.2], ["a", 1, 3, 0.5], ["a", 3, 9, 0.7], // 3 + 2 + 4
     ["b", 0, 0, 0.1], ["b", 1, 10, 0.3],
   ]);
+});
+
+test("simulatedTimeline refuses runs stacked without labels", () => {
+  assert.throws(() => simulatedTimeline(run1.concat(run2)), /simulatedTimeline: two "globalAccuracy" values at round 0 for the server — several runs in one table\? label each with labelRun/);
 });
 
 test("on a real heterogeneous run: round 0 at time 0, the timeline ends at the sum of the rounds' durations", async () => {

@@ -93,4 +93,9 @@ test("verbs accept plain rows, keep their columns on an empty history, and name 
   assert.deepEqual(pick(lastValues(rows.slice(0, 4), { metric: "accuracy" })), [["a", "global", "accuracy", 1, 0.6]]);
   assert.deepEqual(selectedByValidation([]).columnNames(), ["participant", "scope", "metric", "round", "value", "selection"]);
   assert.throws(() => maxOverRounds(historyTable(rows).select("round", "participant", "metric", "value")), /maxOverRounds: table lacks column "scope"/);
+  // Two runs stacked without labels: a figure read from them would mix runs.
+  const stacked = historyTable([...rows, ...rows]);
+  assert.throws(() => lastValues(stacked), /lastValues: two "accuracy" values at round 0 for participant a, scope global, metric accuracy — several runs in one table\? label each with labelRun/);
+  assert.throws(() => selectedByValidation(stacked), /selectedByValidation: two "accuracy" values at round 0 for participant a, scope global/);
+  assert.equal(lastValues(historyTable(rows).derive({ run: () => 1 }).concat(historyTable(rows).derive({ run: () => 2 }))).numRows(), 18);
 });
