@@ -29,6 +29,8 @@ export interface ReportInput {
   /** The final table rows. */
   readonly results: readonly ParticipantResult[];
   readonly backend: string;
+  /** What the pretrained body saw, in one line (undefined for a fresh network). */
+  readonly pretrainedBody?: string;
   /** Display names of the strategy and personalisation. */
   readonly strategy: string;
   readonly personalisation: string;
@@ -172,6 +174,7 @@ export function buildReportHtml(input: ReportInput): string {
     `<p class="sub">${escapeHtml(c.description ?? "")}</p>`,
     `<p>${sizes.length} participants · ${escapeHtml(input.strategy)} + ${escapeHtml(input.personalisation)} · ${input.roundsRun} round(s)` +
       `${input.converged ? " (stopped on convergence)" : ""} · seed ${c.seed} · backend ${escapeHtml(input.backend)}</p>`,
+    input.pretrainedBody ? `<p class="note">Pretrained body saw: ${escapeHtml(input.pretrainedBody)}</p>` : "",
     `<section><h2>Results</h2>`,
     tableHtml(resultsHeaders(), resultsCells(input.results), "results"),
     `<p class="note">Test accuracy of each participant's models. <b>local-only</b>: phase 1, fine-tuned alone with early stopping. ` +
