@@ -51,7 +51,7 @@ import {
 } from "./buildExperiment";
 import type { ProgressEvent } from "./progress";
 import { formatResultsTable, LocalPhaseResult, ParticipantResult, participantResults, resultsTable } from "./resultsTable";
-import { readRunMetadata, RUN_FILES, RUN_FORMAT, RunMetadata, writeJsonAtomic, writeTable } from "./runFolder";
+import { readRunMetadata, removeStaleTempFiles, RUN_FILES, RUN_FORMAT, RunMetadata, writeJsonAtomic, writeTable } from "./runFolder";
 
 /** Options of `runExperiment`. */
 export interface RunExperimentOptions {
@@ -140,6 +140,8 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
   let meta: RunMetadata;
   if (options.resume) {
     meta = readRunMetadata(outDir);
+    // A killed run may have left the temp files of an unfinished atomic write.
+    removeStaleTempFiles(outDir);
     if (meta.backend !== backend) {
       warnings.push(`the run started on backend "${meta.backend}" and continues on "${backend}"; numbers may differ in the last digits from an uninterrupted run`);
     }
@@ -162,10 +164,22 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
   const file = (...parts: string[]): string => path.join(outDir, ...parts);
 
   // ------------------------------------------------------------------------------------ setup
-  progress({ phase: "setup", done: 0, total: 2, label: "loading data" });
-  const participantsData = buildParticipantData(config, await modelInputShape(config));
-  progress({ phase: "setup", done: 1, total: 2, label: "building the model", detail: `${participantsData.length} participants` });
-  const trainer = await buildTrainer(config, participantsData);
+  // A new run that fails before anything resumable is on disk (phase-1 results or a checkpoint)
+  // leaves no half-made run folder behind.
+  const discardIfNothingToResume = (): void => {
+    if (!options.resume && !meta.localPhaseDone && !fs.existsSync(file(RUN_FILES.checkpoint, CHECKPOINT_FILE))) fs.rmSync(outDir, { recursive: true, force: true });
+  };
+  let participantsData: ExperimentParticipant[];
+  let trainer: Trainer;
+  try {
+    progress({ phase: "setup", done: 0, total: 2, label: "loading data" });
+    participantsData = buildParticipantData(config, await modelInputShape(config));
+    progress({ phase: "setup", done: 1, total: 2, label: "building the model", detail: `${participantsData.length} participants` });
+    trainer = await buildTrainer(config, participantsData);
+  } catch (e) {
+    discardIfNothingToResume();
+    throw e;
+  }
   try {
     progress({ phase: "setup", done: 2, total: 2, label: "ready", detail: `${participantsData.map((p) => p.id).join(", ")}` });
     const initialWeights = trainer.getWeights();
@@ -323,6 +337,9 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
       warnings,
       seconds: (Date.now() - started) / 1000,
     };
+  } catch (e) {
+    discardIfNothingToResume();
+    throw e;
   } finally {
     trainer.model.dispose();
   }

@@ -107,3 +107,26 @@ export function newRunFolder(runsDir: string, name: string, now: Date = new Date
   for (let i = 2; fs.existsSync(dir); i++) dir = `${base}-${i}`;
   return dir;
 }
+
+/** Temp files of `writeFileAtomic` (`<file>.tmp-<pid>-<n>`) and of the report (`report.html.tmp`). */
+const TEMP_FILE = /\.tmp(-\d+-\d+)?$/;
+
+/**
+ * Remove temp files a killed process left in the run folder `dir` (recursively), e.g. before a
+ * resume; returns the removed paths. Only call it while no other process writes to `dir`.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  const removed: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (TEMP_FILE.test(e.name)) {
+        fs.rmSync(p, { force: true });
+        removed.push(p);
+      }
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return removed;
+}

@@ -98,6 +98,22 @@ test("cross-field checks explain the conflict", () => {
   assert.match(issueAt({ data: { kind: "by-dataset", datasets: ["mnist", "mnist"] } }, "data.datasets[1]"), /listed twice/);
 });
 
+test("more participants than a dataset's samples can serve is a config error naming data.participants", () => {
+  // breast-cancer ships 455 training samples; with validation and test splits each participant needs 3.
+  const base = { kind: "partition", dataset: "breast-cancer" };
+  assert.equal(
+    issueAt({ data: { ...base, participants: 456 } }, "data.participants"),
+    "is 456 but breast-cancer has 455 training samples; each participant needs at least 3 (1 training + 1 validation + 1 test), so at most 151 participants",
+  );
+  assert.match(issueAt({ data: { ...base, participants: 152 } }, "data.participants"), /at most 151 participants/);
+  assert.equal(parseExperimentConfig({ data: { ...base, participants: 151 } }).data.kind, "partition");
+  // data.limit lowers what is available.
+  assert.equal(
+    issueAt({ data: { ...base, participants: 11, limit: 30 } }, "data.participants"),
+    "is 11 but breast-cancer has 30 training samples (data.limit); each participant needs at least 3 (1 training + 1 validation + 1 test), so at most 10 participants",
+  );
+});
+
 test("config files: JSON and YAML, syntax errors with a line, model.path relative to the file", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fedtune-config-"));
   try {
