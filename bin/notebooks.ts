@@ -149,7 +149,7 @@ export function parseNotebooksArgs(argv: readonly string[]): NotebooksArgs {
   };
 }
 
-/** Run `fedtune notebooks` with `executor`; returns the exit code (0, 1 or 2). */
+/** Run `fedtune notebooks` with `executor`, messages to `log` (default stderr); returns the exit code (0, 1 or 2). */
 export async function notebooksCommand(argv: readonly string[], executor: NotebookExecutor, log: (line: string) => void = (l) => process.stderr.write(l + "\n")): Promise<number> {
   try {
     const a = parseNotebooksArgs(argv);
@@ -199,7 +199,7 @@ export async function notebooksCommand(argv: readonly string[], executor: Notebo
     return failed === 0 ? 0 : 1;
   } catch (e) {
     if (e instanceof NotebookUsageError) {
-      process.stderr.write(`fedtune notebooks: ${e.message}\n`);
+      log(`fedtune notebooks: ${e.message}`);
       return 2;
     }
     throw e;
