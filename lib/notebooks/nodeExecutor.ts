@@ -70,6 +70,7 @@ export function nodeExecutor(options: { projectRoot?: string; env?: Readonly<Rec
           projectRoot: rootOf(o.kernelName),
           cellTimeoutMs: o.cellTimeoutMs,
           notebookTimeoutMs: o.notebookTimeoutMs,
+          startTimeoutMs: o.startupTimeoutMs,
           env: options.env,
         });
       } catch (e) {

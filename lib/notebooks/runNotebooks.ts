@@ -40,6 +40,8 @@ export interface ExecutionOptions {
   readonly cellTimeoutMs: number;
   /** Whole-notebook timeout (no cell may run past it). */
   readonly notebookTimeoutMs: number;
+  /** How long the kernel may take to start. */
+  readonly startupTimeoutMs: number;
 }
 
 /** Something that runs a notebook in a kernel. */
@@ -54,6 +56,9 @@ export interface NotebookExecutor {
   serialize(notebook: Notebook): string;
 }
 
+/** Opens HTML exports in a browser and counts the charts that drew (checkCharts.ts). */
+export type ChartChecker = (htmlFiles: readonly string[]) => Promise<ReadonlyArray<{ charts: number; drawn: number; errors: readonly string[] }>>;
+
 /** Options of runNotebooks. */
 export interface RunNotebooksOptions {
   /** Notebook files, run and reported in this order. */
@@ -66,6 +71,8 @@ export interface RunNotebooksOptions {
   readonly cellTimeout?: number;
   /** Per-notebook timeout in seconds (default 3600). */
   readonly notebookTimeout?: number;
+  /** Seconds a kernel may take to start (default 120; a loaded CI machine needs more than nbclient's 60). */
+  readonly startupTimeout?: number;
   /** Notebooks run at once (default 1). */
   readonly jobs?: number;
   /** Folder for the executed notebooks and HTML exports. */
@@ -80,6 +87,8 @@ export interface RunNotebooksOptions {
   readonly tolerance?: CompareTolerance;
   /** Write HTML exports (default true). */
   readonly html?: boolean;
+  /** Check that the HTML exports' charts draw (needs html); a chart that does not draw fails its notebook. */
+  readonly checkCharts?: ChartChecker;
   /** Progress: called when a notebook starts and ends. */
   readonly onProgress?: (event: { kind: "start"; file: string } | { kind: "end"; run: NotebookRun }) => void;
 }
@@ -182,7 +191,8 @@ export async function runNotebooks(options: RunNotebooksOptions, executor: Noteb
   if (!Number.isInteger(jobs) || jobs < 1) throw new NotebookUsageError(`--jobs must be a whole number ≥ 1, got ${jobs}`);
   const cellTimeout = options.cellTimeout ?? 600;
   const notebookTimeout = options.notebookTimeout ?? 3600;
-  for (const [flag, v] of [["--cell-timeout", cellTimeout], ["--timeout", notebookTimeout]] as const) {
+  const startupTimeout = options.startupTimeout ?? 120;
+  for (const [flag, v] of [["--cell-timeout", cellTimeout], ["--timeout", notebookTimeout], ["--startup-timeout", startupTimeout]] as const) {
     if (!(v > 0)) throw new NotebookUsageError(`${flag} must be a number of seconds > 0, got ${v}`);
   }
   const prepared = prepareNotebooks(options, executor);
@@ -198,6 +208,7 @@ export async function runNotebooks(options: RunNotebooksOptions, executor: Noteb
       cwd: path.dirname(path.resolve(p.file)),
       cellTimeoutMs: cellTimeout * 1000,
       notebookTimeoutMs: notebookTimeout * 1000,
+      startupTimeoutMs: startupTimeout * 1000,
     });
     const seconds = (Date.now() - start) / 1000;
     const differences = p.reference && !outcome.failure && !outcome.error ? compareWithReference(outcome.executed, p.reference, options.tolerance ?? DEFAULT_TOLERANCE) : undefined;
@@ -207,6 +218,10 @@ export async function runNotebooks(options: RunNotebooksOptions, executor: Noteb
     options.onProgress?.({ kind: "end", run });
     return run;
   });
+  if (options.checkCharts && options.html !== false) {
+    const checks = await options.checkCharts(names.map((n) => path.join(options.outDir, `${n}.html`)));
+    runs.forEach((r, i) => (runs[i] = { ...r, chartCheck: checks[i] }));
+  }
   const wallSeconds = (Date.now() - t0) / 1000;
   if (options.junit) writeFile(options.junit, junitXml(runs), written);
   if (options.summary) writeFile(options.summary, markdownSummary(runs, { wallSeconds, jobs }), written);

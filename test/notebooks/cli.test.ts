@@ -45,12 +45,14 @@ const d1 = path.join(tmp, "jobs1");
 const d2 = path.join(tmp, "jobs2");
 
 test("--jobs 2 gives the outputs of --jobs 1; a failing cell is a JUnit failure naming the cell; exit 1", async () => {
-  const common = ["--param", "N=5", "--cell-timeout", "300"];
+  const common = ["--param", "N=5", "--cell-timeout", "300", "--startup-timeout", "300"];
   const one = await fedtune([...NOTEBOOKS.map(fixture), ...common, "--jobs", "1", "--out", d1, "--junit", path.join(d1, "junit.xml"), "--summary", path.join(d1, "summary.md")]);
   assert.equal(one.code, 1, one.stderr);
   // (the failing notebook is left out of the second run: its outputs are the error, tested above and by the executor's tests)
-  const two = await fedtune([...NOTEBOOKS.slice(0, 2).map(fixture), ...common, "--jobs", "2", "--out", d2]);
+  const two = await fedtune([...NOTEBOOKS.slice(0, 2).map(fixture), ...common, "--jobs", "2", "--out", d2, "--check-charts", "--summary", path.join(d2, "summary.md")]);
   assert.equal(two.code, 0, two.stderr);
+  // --check-charts opened the HTML exports in headless Chromium: the seeded notebook's one chart drew
+  assert.match(fs.readFileSync(path.join(d2, "summary.md"), "utf8"), /\| `test\/notebooks\/fixtures\/seeded\.ipynb` \| ✅ passed \| [^|]+ \| 3\/3 \| 1\/1 drawn \| 1 \|/);
   for (const name of NOTEBOOKS.slice(0, 2)) {
     const a = readNotebook(path.join(d1, `${name}.ipynb`));
     const b = readNotebook(path.join(d2, `${name}.ipynb`));
@@ -96,7 +98,7 @@ test("an injected parameter changes the result (real kernel); --compare lists th
   assert.equal(stdoutOf(path.join(d1, "parameters.ipynb"), "use"), "N*21 = 105; words = a; label = short\n");
   // The defaults, and the other parameters: a reassigned let stays assignable, a union type stays one.
   const d3 = path.join(tmp, "defaults");
-  const r = await fedtune([fixture("parameters"), "--out", d3, "--compare", d1, "--param", 'WORDS=["x","y"]', "--param", "LABEL=long", "--no-html"]);
+  const r = await fedtune([fixture("parameters"), "--out", d3, "--compare", d1, "--param", 'WORDS=["x","y"]', "--param", "LABEL=long", "--no-html", "--startup-timeout", "300"]);
   assert.equal(stdoutOf(path.join(d3, "parameters.ipynb"), "use"), "N*21 = 42; words = x+y; label = long\n");
   assert.equal(stdoutOf(path.join(d3, "parameters.ipynb"), "reassign"), "3\n");
   // …and the outputs drifted from the --jobs 1 run: listed by cell, exit 1

@@ -102,3 +102,15 @@ test("formatSeconds", () => {
   assert.equal(formatSeconds(4.04), "4.0 s");
   assert.equal(formatSeconds(125.4), "2 min 05 s");
 });
+
+test("a chart that did not draw fails the notebook in the summary and the JUnit report", () => {
+  const run: NotebookRun = { ...passing, chartCheck: { charts: 2, drawn: 1, errors: ["ReferenceError: Plotly is not defined"] } };
+  const md = markdownSummary([run]);
+  assert.ok(md.includes("| `notebooks/a & b.ipynb`<br>`ROUNDS=3` | ❌ 1 of 2 chart(s) did not draw in the HTML export | 12.5 s | 3/3 | 1/2 drawn | 2 |"), md);
+  assert.ok(md.includes("1 of 2 chart(s) did not draw in the HTML export; page errors: ReferenceError: Plotly is not defined."));
+  const root = parseXml(junitXml([run]));
+  assert.equal(root.attrs.failures, "1");
+  assert.equal(root.children[0].children[1].children[0].attrs.message, "1 of 2 chart(s) did not draw in the HTML export");
+  const ok: NotebookRun = { ...passing, chartCheck: { charts: 2, drawn: 2, errors: [] } };
+  assert.ok(markdownSummary([ok]).includes("| ✅ passed | 12.5 s | 3/3 | 2/2 drawn | 2 |"));
+});
