@@ -102,9 +102,15 @@ async function runNode(o: Options): Promise<{ ok: string[]; failed: string[] }> 
       onProgress: (e) => {
         if (e.kind === "start") return console.log(`notebook ${e.file} (node executor) ...`);
         const r = e.run;
-        if (runPassed(r)) return console.log(`  ok in ${r.seconds.toFixed(1)} s -> ${path.relative(ROOT, path.join(o.out, base(r.path)))}.ipynb`);
+        const log = r.kernelLog?.trim() ? indent(r.kernelLog.trim().split("\n").slice(-15).join("\n")) : "";
+        if (runPassed(r)) {
+          console.log(`  ok in ${r.seconds.toFixed(1)} s -> ${path.relative(ROOT, path.join(o.out, base(r.path)))}.ipynb`);
+          if (log) console.log(`  (the kernel process wrote:)\n${log}`);
+          return;
+        }
         const md = markdownSummary([r]).split("\n");
         console.log(`  FAILED after ${r.seconds.toFixed(1)} s\n${indent(md.slice(md.findIndex((l) => l.startsWith("### ")) + 1).join("\n").trim())}`);
+        if (log) console.log(`  ---- kernel log ----\n${log}`);
       },
     },
     executor,

@@ -37,6 +37,8 @@ export interface NotebookRun {
   readonly failure?: CellFailure;
   /** Set when the notebook failed outside any cell (kernel died, notebook timeout, kernel not started). */
   readonly error?: string;
+  /** What the kernel process wrote to its own stdout/stderr (not into a cell). */
+  readonly kernelLog?: string;
   /** With `--compare`: outputs that differ from the reference notebook. */
   readonly differences?: readonly OutputDifference[];
   /** With `--check-charts`: the HTML export opened in a browser — charts found, charts drawn, page errors. */

@@ -26,6 +26,8 @@ export interface ExecutionOutcome {
   readonly failure?: CellFailure;
   /** A failure outside any cell (the kernel did not start). */
   readonly error?: string;
+  /** What the kernel process wrote to its own stdout/stderr (not into a cell). */
+  readonly kernelLog?: string;
 }
 
 /** Options of one execution. */
@@ -212,7 +214,7 @@ export async function runNotebooks(options: RunNotebooksOptions, executor: Noteb
     });
     const seconds = (Date.now() - start) / 1000;
     const differences = p.reference && !outcome.failure && !outcome.error ? compareWithReference(outcome.executed, p.reference, options.tolerance ?? DEFAULT_TOLERANCE) : undefined;
-    const run: NotebookRun = { path: p.file, executed: outcome.executed, seconds, cellSeconds: outcome.cellSeconds, parameters: p.parameters, failure: outcome.failure, error: outcome.error, differences };
+    const run: NotebookRun = { path: p.file, executed: outcome.executed, seconds, cellSeconds: outcome.cellSeconds, parameters: p.parameters, failure: outcome.failure, error: outcome.error, differences, kernelLog: outcome.kernelLog };
     writeFile(path.join(options.outDir, `${names[i]}.ipynb`), executor.serialize(outcome.executed), written);
     if (options.html !== false && executor.renderHtml) writeFile(path.join(options.outDir, `${names[i]}.html`), executor.renderHtml(outcome.executed), written);
     options.onProgress?.({ kind: "end", run });
