@@ -13,7 +13,7 @@ import { formatSeconds, markdownSummary } from "../lib/notebooks/markdownSummary
 import { NotebookUsageError } from "../lib/notebooks/notebookJson";
 import { notebookStats, runPassed } from "../lib/notebooks/notebookRun";
 import { parseParameterArgument } from "../lib/notebooks/parameters";
-import { NotebookExecutor, runNotebooks } from "../lib/notebooks/runNotebooks";
+import { ChartChecker, NotebookExecutor, runNotebooks } from "../lib/notebooks/runNotebooks";
 
 /** The usage text of `fedtune notebooks`. */
 export const NOTEBOOKS_USAGE = `usage: fedtune notebooks [paths…] [options]
@@ -30,6 +30,7 @@ options:
   --jobs <n>              notebooks run at once, each in its own kernel (default 1)
   --cell-timeout <s>      seconds one cell may run (default 600)
   --timeout <s>           seconds one notebook may run (default 3600)
+  --startup-timeout <s>   seconds a kernel may take to start (default 120)
   --out <dir>             executed notebooks and HTML exports (default out/notebooks)
   --junit <file>          write a JUnit XML report (one test case per notebook and per failing cell)
   --summary <file>        write a Markdown summary (e.g. --summary "$GITHUB_STEP_SUMMARY")
@@ -38,6 +39,9 @@ options:
   --rtol <x>              relative tolerance of --compare (default ${DEFAULT_TOLERANCE.rtol})
   --atol <x>              absolute tolerance of --compare (default ${DEFAULT_TOLERANCE.atol})
   --no-html               skip the HTML exports
+  --check-charts          open each HTML export in headless Chromium (offline); a chart that does not
+                          draw fails its notebook (Chromium: FEDTUNE_CHROMIUM, the system's, or the
+                          @sparticuz/chromium package)
   --quiet                 only the final summary line
   -h, --help              this text
 
@@ -55,6 +59,7 @@ export interface NotebooksArgs {
   readonly jobs: number;
   readonly cellTimeout: number;
   readonly notebookTimeout: number;
+  readonly startupTimeout: number;
   readonly out: string;
   readonly junit?: string;
   readonly summary?: string;
@@ -62,6 +67,7 @@ export interface NotebooksArgs {
   readonly rtol: number;
   readonly atol: number;
   readonly html: boolean;
+  readonly checkCharts: boolean;
   readonly quiet: boolean;
   readonly help: boolean;
 }
@@ -111,6 +117,7 @@ export function parseNotebooksArgs(argv: readonly string[]): NotebooksArgs {
         jobs: { type: "string" },
         "cell-timeout": { type: "string" },
         timeout: { type: "string" },
+        "startup-timeout": { type: "string" },
         out: { type: "string" },
         junit: { type: "string" },
         summary: { type: "string" },
@@ -118,6 +125,7 @@ export function parseNotebooksArgs(argv: readonly string[]): NotebooksArgs {
         rtol: { type: "string" },
         atol: { type: "string" },
         "no-html": { type: "boolean" },
+        "check-charts": { type: "boolean" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -137,6 +145,7 @@ export function parseNotebooksArgs(argv: readonly string[]): NotebooksArgs {
     jobs: numberOption("--jobs", v.jobs, 1, (x) => Number.isInteger(x) && x >= 1, "a whole number ≥ 1"),
     cellTimeout: numberOption("--cell-timeout", v["cell-timeout"], 600, (x) => x > 0, "a number of seconds > 0"),
     notebookTimeout: numberOption("--timeout", v.timeout, 3600, (x) => x > 0, "a number of seconds > 0"),
+    startupTimeout: numberOption("--startup-timeout", v["startup-timeout"], 120, (x) => x > 0, "a number of seconds > 0"),
     out: v.out ?? path.join("out", "notebooks"),
     junit: v.junit,
     summary: v.summary,
@@ -144,12 +153,27 @@ export function parseNotebooksArgs(argv: readonly string[]): NotebooksArgs {
     rtol: numberOption("--rtol", v.rtol, DEFAULT_TOLERANCE.rtol, (x) => x >= 0, "a number ≥ 0"),
     atol: numberOption("--atol", v.atol, DEFAULT_TOLERANCE.atol, (x) => x >= 0, "a number ≥ 0"),
     html: v["no-html"] !== true,
+    checkCharts: v["check-charts"] === true,
     quiet: v.quiet === true,
     help,
   };
 }
 
-/** Run `fedtune notebooks` with `executor`; returns the exit code (0, 1 or 2). */
+/** The chart check of --check-charts: a browser found before anything runs (else a usage error). */
+async function chartChecker(html: boolean): Promise<ChartChecker> {
+  if (!html) throw new NotebookUsageError("--check-charts opens the HTML exports; it cannot be used with --no-html");
+  let charts: typeof import("../lib/notebooks/checkCharts");
+  try {
+    charts = require("../lib/notebooks/checkCharts") as typeof import("../lib/notebooks/checkCharts");
+  } catch (e) {
+    throw new NotebookUsageError(`--check-charts: the chart check cannot load (${(e as Error).message})`);
+  }
+  const browser = await charts.findChromium().catch(() => undefined);
+  if (!browser) throw new NotebookUsageError("--check-charts: no Chromium found (set FEDTUNE_CHROMIUM, install chromium, or install fedtune's devDependencies for @sparticuz/chromium)");
+  return (files) => charts.checkCharts(files, browser.executablePath);
+}
+
+/** Run `fedtune notebooks` with `executor`, messages to `log` (default stderr); returns the exit code (0, 1 or 2). */
 export async function notebooksCommand(argv: readonly string[], executor: NotebookExecutor, log: (line: string) => void = (l) => process.stderr.write(l + "\n")): Promise<number> {
   try {
     const a = parseNotebooksArgs(argv);
@@ -159,6 +183,7 @@ export async function notebooksCommand(argv: readonly string[], executor: Notebo
     }
     if (a.compare !== undefined && !fs.existsSync(a.compare)) throw new NotebookUsageError(`--compare: ${a.compare} does not exist`);
     const files = expandPaths(a.files);
+    const checkCharts = a.checkCharts ? await chartChecker(a.html) : undefined;
     const result = await runNotebooks(
       {
         files,
@@ -167,12 +192,14 @@ export async function notebooksCommand(argv: readonly string[], executor: Notebo
         jobs: a.jobs,
         cellTimeout: a.cellTimeout,
         notebookTimeout: a.notebookTimeout,
+        startupTimeout: a.startupTimeout,
         outDir: a.out,
         junit: a.junit,
         summary: a.summary,
         compareDir: a.compare,
         tolerance: { rtol: a.rtol, atol: a.atol },
         html: a.html,
+        checkCharts,
         onProgress: a.quiet
           ? undefined
           : (e) => {
@@ -199,7 +226,7 @@ export async function notebooksCommand(argv: readonly string[], executor: Notebo
     return failed === 0 ? 0 : 1;
   } catch (e) {
     if (e instanceof NotebookUsageError) {
-      process.stderr.write(`fedtune notebooks: ${e.message}\n`);
+      log(`fedtune notebooks: ${e.message}`);
       return 2;
     }
     throw e;

@@ -11,13 +11,21 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { checkCharts, compareOutputs, executeNotebook, findChromium, readNotebook, renderHtml, validateNotebook, writeNotebook } from "../lib/notebooks/index";
+import { checkCharts, compareOutputs, findChromium, readNotebook } from "../lib/notebooks/index";
+import { markdownSummary } from "../lib/notebooks/markdownSummary";
+import { NotebookUsageError } from "../lib/notebooks/notebookJson";
+import { nodeExecutor } from "../lib/notebooks/nodeExecutor";
+import { runPassed } from "../lib/notebooks/notebookRun";
+import { parseParameterArgument } from "../lib/notebooks/parameters";
+import { runNotebooks } from "../lib/notebooks/runNotebooks";
 import { findPython, jupyterEnv, ROOT } from "./jupyter-env";
 
 const HELP = `usage: npm run notebooks -- [options] [notebooks/x.ipynb ...]   (default: every notebook)
 
   --executor <e>   node | nbclient | both | auto (default auto: node, plus nbclient when Jupyter is installed)
   --timeout <s>    seconds per cell (default 600)
+  --jobs <n>       notebooks run at once by the Node executor (default 1)
+  --param N=V      a parameter for the notebooks' "parameters" cells (see fedtune notebooks --help)
   --out <dir>      output folder (default out/notebooks)
   --no-html        skip the HTML export and the chart check
   -h, --help       this text
@@ -30,6 +38,8 @@ interface Options {
   readonly files: string[];
   readonly executor: "node" | "nbclient" | "both" | "auto";
   readonly timeoutS: number;
+  readonly jobs: number;
+  readonly params: string[];
   readonly out: string;
   readonly html: boolean;
 }
@@ -41,6 +51,8 @@ function parse(argv: string[]): Options | undefined {
     options: {
       executor: { type: "string", default: "auto" },
       timeout: { type: "string", default: "600" },
+      jobs: { type: "string", default: "1" },
+      param: { type: "string", multiple: true, default: [] },
       out: { type: "string", default: path.join("out", "notebooks") },
       "no-html": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -63,43 +75,47 @@ function parse(argv: string[]): Options | undefined {
       .map((f) => path.join("notebooks", f));
   }
   for (const f of files) if (!fs.existsSync(f)) throw new Error(`${f}: no such notebook`);
-  return { files, executor: executor as Options["executor"], timeoutS, out: path.resolve(values.out as string), html: !values["no-html"] };
+  const jobs = Number(values.jobs);
+  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs: expected a whole number ≥ 1, got "${values.jobs}"`);
+  return { files, executor: executor as Options["executor"], timeoutS, jobs, params: values.param as string[], out: path.resolve(values.out as string), html: !values["no-html"] };
 }
 
 const base = (f: string): string => path.basename(f).replace(/\.ipynb$/, "");
 const indent = (s: string): string => "    " + s.split("\n").join("\n    ");
 
-/** Execute with the Node executor; returns the notebooks that passed. */
+/**
+ * Execute with the Node executor, as `fedtune notebooks` does (lib/notebooks/runNotebooks.ts):
+ * executed copies, HTML, junit.xml and summary.md in the output folder. Returns the notebooks that passed.
+ */
 async function runNode(o: Options): Promise<{ ok: string[]; failed: string[] }> {
-  const ok: string[] = [];
-  const failed: string[] = [];
-  for (const file of o.files) {
-    console.log(`notebook ${file} (node executor) ...`);
-    const r = await executeNotebook(file, {
-      cwd: ROOT,
-      projectRoot: ROOT,
-      cellTimeoutMs: o.timeoutS * 1000,
-      env: { FEDTUNE_QUIET: process.env.FEDTUNE_QUIET ?? "0" },
-    });
-    const invalid = validateNotebook(r.notebook);
-    writeNotebook(path.join(o.out, `${base(file)}.ipynb`), r.notebook);
-    if (r.ok && o.html) fs.writeFileSync(path.join(o.out, `${base(file)}.html`), renderHtml(r.notebook));
-    if (r.ok && invalid.length === 0) {
-      ok.push(file);
-      console.log(`  ok in ${(r.durationMs / 1000).toFixed(1)} s -> ${path.relative(ROOT, path.join(o.out, base(file)))}.ipynb`);
-      if (r.kernelLog.trim()) console.log(`  (the kernel process wrote:)\n${indent(r.kernelLog.trim().split("\n").slice(-15).join("\n"))}`);
-      continue;
-    }
-    failed.push(file);
-    if (r.failed) {
-      const cell = r.notebook.cells[r.failed.index];
-      console.log(`  FAILED after ${(r.durationMs / 1000).toFixed(1)} s at cell #${r.failed.index + 1} (${r.failed.status})`);
-      console.log(`  ---- the cell ----\n${indent(cell.source)}\n  ---- the error ----\n${indent(r.failed.message ?? "")}`);
-      if (r.kernelLog.trim()) console.log(`  ---- kernel log ----\n${indent(r.kernelLog.trim().split("\n").slice(-15).join("\n"))}`);
-    }
-    if (invalid.length) console.log(`  FAILED: the executed notebook is not valid nbformat 4:\n${indent(invalid.slice(0, 10).join("\n"))}`);
-  }
-  return { ok, failed };
+  const executor = nodeExecutor({ projectRoot: ROOT, env: { FEDTUNE_QUIET: process.env.FEDTUNE_QUIET ?? "0" } });
+  const result = await runNotebooks(
+    {
+      files: o.files,
+      parameters: o.params.map(parseParameterArgument),
+      jobs: o.jobs,
+      cellTimeout: o.timeoutS,
+      outDir: o.out,
+      html: o.html,
+      junit: path.join(o.out, "junit.xml"),
+      summary: path.join(o.out, "summary.md"),
+      onProgress: (e) => {
+        if (e.kind === "start") return console.log(`notebook ${e.file} (node executor) ...`);
+        const r = e.run;
+        const log = r.kernelLog?.trim() ? indent(r.kernelLog.trim().split("\n").slice(-15).join("\n")) : "";
+        if (runPassed(r)) {
+          console.log(`  ok in ${r.seconds.toFixed(1)} s -> ${path.relative(ROOT, path.join(o.out, base(r.path)))}.ipynb`);
+          if (log) console.log(`  (the kernel process wrote:)\n${log}`);
+          return;
+        }
+        const md = markdownSummary([r]).split("\n");
+        console.log(`  FAILED after ${r.seconds.toFixed(1)} s\n${indent(md.slice(md.findIndex((l) => l.startsWith("### ")) + 1).join("\n").trim())}`);
+        if (log) console.log(`  ---- kernel log ----\n${log}`);
+      },
+    },
+    executor,
+  );
+  return { ok: result.runs.filter(runPassed).map((r) => r.path), failed: result.runs.filter((r) => !runPassed(r)).map((r) => r.path) };
 }
 
 async function chartCheck(html: string[], label: string): Promise<boolean> {
@@ -156,7 +172,8 @@ async function main(): Promise<number> {
     good = node.failed.length === 0;
     if (o.html) good = (await chartCheck(node.ok.map((f) => path.join(o.out, `${base(f)}.html`)), "node executor")) && good;
   }
-  if (python) good = (await runNbclient(o, python, node.ok)) && good;
+  if (python && o.params.length > 0) console.log("nbclient path skipped: --param is applied by the Node executor only");
+  else if (python) good = (await runNbclient(o, python, node.ok)) && good;
   else if (o.executor === "auto") console.log("nbclient path skipped: no Python with nbclient (the Node executor covers the notebooks)");
   // One notebook also runs live in Notebook 6 (the UI teachers use): its charts must draw there too.
   const live = (process.env.FEDTUNE_LIVE_NOTEBOOKS ?? "notebooks/07-real-world-friction.ipynb")
@@ -176,6 +193,7 @@ main().then(
   (code) => (process.exitCode = code),
   (e: unknown) => {
     console.error(`notebooks: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 1;
+    // bad usage (not a notebook, unknown parameter, missing kernel): 2, as fedtune notebooks says it
+    process.exitCode = e instanceof NotebookUsageError ? 2 : 1;
   },
 );

@@ -16,6 +16,8 @@ export interface ExecuteOptions {
   readonly kernelName?: string;
   /** Per-cell timeout in ms (default 600 000, nbclient's usual 600 s). */
   readonly cellTimeoutMs?: number;
+  /** How long the kernel may take to start and answer kernel_info, in ms (default 60 000, as nbclient). */
+  readonly startTimeoutMs?: number;
   /** Whole-notebook timeout in ms, kernel start included (default none): no cell runs past it. */
   readonly notebookTimeoutMs?: number;
   /** The notebook's name in messages when it is passed in memory. */
@@ -82,7 +84,7 @@ export async function executeNotebook(source: string | Notebook, options: Execut
   const cwd = path.resolve(options.cwd ?? path.dirname(file));
   const timeoutMs = options.cellTimeoutMs ?? 600_000;
   const t0 = Date.now();
-  const kernel = await KernelClient.start(findKernelSpec(kernelName, options.projectRoot ?? cwd), { cwd, env: options.env });
+  const kernel = await KernelClient.start(findKernelSpec(kernelName, options.projectRoot ?? cwd), { cwd, env: options.env, startTimeoutMs: options.startTimeoutMs });
   const results: CellResult[] = [];
   const collector = new OutputCollector();
   let failed: CellResult | undefined;

@@ -7,7 +7,7 @@
  * a dependency for ~40 lines.
  */
 import { cellLabel, cellSource } from "./notebookJson";
-import { NotebookRun, runPassed } from "./notebookRun";
+import { chartProblem, NotebookRun, runPassed } from "./notebookRun";
 
 /** Remove ANSI colour codes (tracebacks carry them). */
 export function stripAnsi(text: string): string {
@@ -42,6 +42,8 @@ function suiteXml(run: NotebookRun): { xml: string; tests: number; failures: num
   if (run.failure) failures.push(`${cellLabel(run.executed, run.failure.index)} failed: ${run.failure.ename}: ${firstLine(run.failure.message)}`);
   if (run.error) failures.push(run.error);
   if (run.differences?.length) failures.push(`${run.differences.length} output difference(s) from the reference`);
+  const charts = chartProblem(run);
+  if (charts) failures.push(charts);
   const whole = failures.length
     ? `\n      <failure type="NotebookFailed" message="${xmlEscape(firstLine(failures[0]))}">${xmlEscape(failures.join("\n"))}</failure>\n    `
     : "";

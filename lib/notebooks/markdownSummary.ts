@@ -4,7 +4,7 @@
  * passed), then the failing cell's source and error, and output differences, per failed notebook.
  */
 import { cellLabel, cellSource } from "./notebookJson";
-import { notebookStats, NotebookRun, runPassed } from "./notebookRun";
+import { chartProblem, notebookStats, NotebookRun, runPassed } from "./notebookRun";
 import { stripAnsi } from "./junitXml";
 
 /** Seconds as "12.3 s" or "2 min 05 s". */
@@ -42,8 +42,9 @@ export function markdownSummary(runs: readonly NotebookRun[], options: { title?:
     if (r.failure) result = `❌ ${cellLabel(r.executed, r.failure.index).replace(/ \(.*$/, "")} failed`;
     else if (r.error) result = `❌ ${r.error.split("\n")[0]}`;
     else if (r.differences?.length) result = `❌ ${r.differences.length} output difference(s)`;
+    else if (chartProblem(r)) result = `❌ ${chartProblem(r)}`;
     const params = r.parameters?.length ? `<br>${r.parameters.map((p) => `\`${p}\``).join(" ")}` : "";
-    lines.push(`| \`${tableCell(r.path)}\`${params} | ${tableCell(result)} | ${formatSeconds(r.seconds)} | ${s.cellsRun}/${s.codeCells} | ${s.charts} | ${s.assertionsPassed} |`);
+    lines.push(`| \`${tableCell(r.path)}\`${params} | ${tableCell(result)} | ${formatSeconds(r.seconds)} | ${s.cellsRun}/${s.codeCells} | ${r.chartCheck ? `${r.chartCheck.drawn}/${r.chartCheck.charts} drawn` : s.charts} | ${s.assertionsPassed} |`);
   }
   for (const r of runs.filter((x) => !runPassed(x))) {
     lines.push("");
@@ -60,6 +61,11 @@ export function markdownSummary(runs: readonly NotebookRun[], options: { title?:
     if (r.error) {
       lines.push("");
       lines.push(fence(stripAnsi(r.error)));
+    }
+    const charts = chartProblem(r);
+    if (charts) {
+      lines.push("");
+      lines.push(`${charts}${r.chartCheck?.errors.length ? `; page errors: ${r.chartCheck.errors.join(" | ")}` : ""}.`);
     }
     if (r.differences?.length) {
       lines.push("");

@@ -70,6 +70,7 @@ export function nodeExecutor(options: { projectRoot?: string; env?: Readonly<Rec
           projectRoot: rootOf(o.kernelName),
           cellTimeoutMs: o.cellTimeoutMs,
           notebookTimeoutMs: o.notebookTimeoutMs,
+          startTimeoutMs: o.startupTimeoutMs,
           env: options.env,
         });
       } catch (e) {
@@ -84,7 +85,7 @@ export function nodeExecutor(options: { projectRoot?: string; env?: Readonly<Rec
       }
       const invalid = validateNotebook(r.notebook);
       const error = invalid.length > 0 ? `the executed notebook is not valid nbformat 4: ${invalid.slice(0, 5).join("; ")}` : undefined;
-      return { executed: r.notebook, cellSeconds, failure, error };
+      return { executed: r.notebook, cellSeconds, failure, error, kernelLog: r.kernelLog };
     },
     renderHtml: (nb: Notebook): string => renderHtml(nb),
     serialize: (nb: Notebook): string => serializeNotebook(nb),

@@ -37,13 +37,26 @@ export interface NotebookRun {
   readonly failure?: CellFailure;
   /** Set when the notebook failed outside any cell (kernel died, notebook timeout, kernel not started). */
   readonly error?: string;
+  /** What the kernel process wrote to its own stdout/stderr (not into a cell). */
+  readonly kernelLog?: string;
   /** With `--compare`: outputs that differ from the reference notebook. */
   readonly differences?: readonly OutputDifference[];
+  /** With `--check-charts`: the HTML export opened in a browser — charts found, charts drawn, page errors. */
+  readonly chartCheck?: { readonly charts: number; readonly drawn: number; readonly errors: readonly string[] };
 }
 
-/** True when the run passed: no failing cell, no error, no output difference. */
+/** Why the chart check failed, or undefined when it passed or did not run. */
+export function chartProblem(run: NotebookRun): string | undefined {
+  const c = run.chartCheck;
+  if (!c) return undefined;
+  if (c.drawn < c.charts) return `${c.charts - c.drawn} of ${c.charts} chart(s) did not draw in the HTML export`;
+  if (c.errors.length > 0) return `the HTML export threw in the browser: ${c.errors[0]}`;
+  return undefined;
+}
+
+/** True when the run passed: no failing cell, no error, no output difference, every chart drawn (when checked). */
 export function runPassed(run: NotebookRun): boolean {
-  return run.failure === undefined && run.error === undefined && (run.differences?.length ?? 0) === 0;
+  return run.failure === undefined && run.error === undefined && (run.differences?.length ?? 0) === 0 && chartProblem(run) === undefined;
 }
 
 /** What an executed notebook holds, counted for the summary. */

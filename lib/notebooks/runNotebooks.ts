@@ -26,6 +26,8 @@ export interface ExecutionOutcome {
   readonly failure?: CellFailure;
   /** A failure outside any cell (the kernel did not start). */
   readonly error?: string;
+  /** What the kernel process wrote to its own stdout/stderr (not into a cell). */
+  readonly kernelLog?: string;
 }
 
 /** Options of one execution. */
@@ -40,6 +42,8 @@ export interface ExecutionOptions {
   readonly cellTimeoutMs: number;
   /** Whole-notebook timeout (no cell may run past it). */
   readonly notebookTimeoutMs: number;
+  /** How long the kernel may take to start. */
+  readonly startupTimeoutMs: number;
 }
 
 /** Something that runs a notebook in a kernel. */
@@ -54,6 +58,9 @@ export interface NotebookExecutor {
   serialize(notebook: Notebook): string;
 }
 
+/** Opens HTML exports in a browser and counts the charts that drew (checkCharts.ts). */
+export type ChartChecker = (htmlFiles: readonly string[]) => Promise<ReadonlyArray<{ charts: number; drawn: number; errors: readonly string[] }>>;
+
 /** Options of runNotebooks. */
 export interface RunNotebooksOptions {
   /** Notebook files, run and reported in this order. */
@@ -66,6 +73,8 @@ export interface RunNotebooksOptions {
   readonly cellTimeout?: number;
   /** Per-notebook timeout in seconds (default 3600). */
   readonly notebookTimeout?: number;
+  /** Seconds a kernel may take to start (default 120; a loaded CI machine needs more than nbclient's 60). */
+  readonly startupTimeout?: number;
   /** Notebooks run at once (default 1). */
   readonly jobs?: number;
   /** Folder for the executed notebooks and HTML exports. */
@@ -80,6 +89,8 @@ export interface RunNotebooksOptions {
   readonly tolerance?: CompareTolerance;
   /** Write HTML exports (default true). */
   readonly html?: boolean;
+  /** Check that the HTML exports' charts draw (needs html); a chart that does not draw fails its notebook. */
+  readonly checkCharts?: ChartChecker;
   /** Progress: called when a notebook starts and ends. */
   readonly onProgress?: (event: { kind: "start"; file: string } | { kind: "end"; run: NotebookRun }) => void;
 }
@@ -182,7 +193,8 @@ export async function runNotebooks(options: RunNotebooksOptions, executor: Noteb
   if (!Number.isInteger(jobs) || jobs < 1) throw new NotebookUsageError(`--jobs must be a whole number ≥ 1, got ${jobs}`);
   const cellTimeout = options.cellTimeout ?? 600;
   const notebookTimeout = options.notebookTimeout ?? 3600;
-  for (const [flag, v] of [["--cell-timeout", cellTimeout], ["--timeout", notebookTimeout]] as const) {
+  const startupTimeout = options.startupTimeout ?? 120;
+  for (const [flag, v] of [["--cell-timeout", cellTimeout], ["--timeout", notebookTimeout], ["--startup-timeout", startupTimeout]] as const) {
     if (!(v > 0)) throw new NotebookUsageError(`${flag} must be a number of seconds > 0, got ${v}`);
   }
   const prepared = prepareNotebooks(options, executor);
@@ -198,15 +210,20 @@ export async function runNotebooks(options: RunNotebooksOptions, executor: Noteb
       cwd: path.dirname(path.resolve(p.file)),
       cellTimeoutMs: cellTimeout * 1000,
       notebookTimeoutMs: notebookTimeout * 1000,
+      startupTimeoutMs: startupTimeout * 1000,
     });
     const seconds = (Date.now() - start) / 1000;
     const differences = p.reference && !outcome.failure && !outcome.error ? compareWithReference(outcome.executed, p.reference, options.tolerance ?? DEFAULT_TOLERANCE) : undefined;
-    const run: NotebookRun = { path: p.file, executed: outcome.executed, seconds, cellSeconds: outcome.cellSeconds, parameters: p.parameters, failure: outcome.failure, error: outcome.error, differences };
+    const run: NotebookRun = { path: p.file, executed: outcome.executed, seconds, cellSeconds: outcome.cellSeconds, parameters: p.parameters, failure: outcome.failure, error: outcome.error, differences, kernelLog: outcome.kernelLog };
     writeFile(path.join(options.outDir, `${names[i]}.ipynb`), executor.serialize(outcome.executed), written);
     if (options.html !== false && executor.renderHtml) writeFile(path.join(options.outDir, `${names[i]}.html`), executor.renderHtml(outcome.executed), written);
     options.onProgress?.({ kind: "end", run });
     return run;
   });
+  if (options.checkCharts && options.html !== false) {
+    const checks = await options.checkCharts(names.map((n) => path.join(options.outDir, `${n}.html`)));
+    runs.forEach((r, i) => (runs[i] = { ...r, chartCheck: checks[i] }));
+  }
   const wallSeconds = (Date.now() - t0) / 1000;
   if (options.junit) writeFile(options.junit, junitXml(runs), written);
   if (options.summary) writeFile(options.summary, markdownSummary(runs, { wallSeconds, jobs }), written);

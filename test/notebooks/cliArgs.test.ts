@@ -49,6 +49,7 @@ test("the GitHub workflow runs fedtune notebooks on Node 20 and uploads the repo
   const a = parseNotebooksArgs(argv);
   assert.equal(a.junit, "out/notebooks/junit.xml");
   assert.equal(a.jobs, 2);
+  assert.equal(a.checkCharts, true);
   const upload = steps.find((s) => s.uses?.startsWith("actions/upload-artifact"));
   assert.equal(upload?.with?.path, "out/notebooks/");
 });

@@ -4,49 +4,7 @@ import { Notebook } from "../../lib/notebooks/notebookJson";
 import { countAssertions, notebookStats, NotebookRun } from "../../lib/notebooks/notebookRun";
 import { junitXml, xmlEscape } from "../../lib/notebooks/junitXml";
 import { formatSeconds, markdownSummary } from "../../lib/notebooks/markdownSummary";
-
-/** A strict little XML reader for the tests: elements, attributes, text; throws on anything malformed. */
-interface El {
-  name: string;
-  attrs: Record<string, string>;
-  children: El[];
-  text: string;
-}
-function parseXml(xml: string): El {
-  const unescape = (s: string): string => {
-    if (/&(?!(amp|lt|gt|quot|apos);)/.test(s)) throw new Error(`bad entity in ${JSON.stringify(s.slice(0, 40))}`);
-    if (/[<>]/.test(s) && !/^\s*$/.test(s)) {
-      if (s.includes("<")) throw new Error(`raw < in text`);
-    }
-    return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
-  };
-  let body = xml.replace(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n/, "");
-  if (body === xml) throw new Error("no XML declaration");
-  body = body.replace(/<!--[\s\S]*?-->/g, "");
-  const root: El = { name: "#root", attrs: {}, children: [], text: "" };
-  const stack: El[] = [root];
-  const tag = /<(\/?)([A-Za-z_][\w.-]*)((?:\s+[A-Za-z_][\w.-]*="[^"<]*")*)\s*(\/?)>/g;
-  let at = 0;
-  for (let m = tag.exec(body); m; m = tag.exec(body)) {
-    stack[stack.length - 1].text += unescape(body.slice(at, m.index));
-    at = m.index + m[0].length;
-    const [, close, name, attrText, selfClose] = m;
-    if (close) {
-      const top = stack.pop();
-      if (!top || top.name !== name) throw new Error(`</${name}> closes <${top?.name}>`);
-      continue;
-    }
-    const attrs: Record<string, string> = {};
-    for (const a of attrText.matchAll(/([A-Za-z_][\w.-]*)="([^"]*)"/g)) attrs[a[1]] = unescape(a[2]);
-    const el: El = { name, attrs, children: [], text: "" };
-    stack[stack.length - 1].children.push(el);
-    if (!selfClose) stack.push(el);
-  }
-  if (body.slice(at).trim() !== "") throw new Error("text after the root element");
-  if (stack.length !== 1) throw new Error(`unclosed <${stack[stack.length - 1].name}>`);
-  if (root.children.length !== 1) throw new Error("one root element expected");
-  return root.children[0];
-}
+import { parseXml } from "./miniXml";
 
 function nb(cells: Array<{ src: string; ran?: boolean; outputs?: object[] }>): Notebook {
   return {
@@ -143,4 +101,16 @@ test("markdownSummary: one row per notebook, then the failing cell's source and 
 test("formatSeconds", () => {
   assert.equal(formatSeconds(4.04), "4.0 s");
   assert.equal(formatSeconds(125.4), "2 min 05 s");
+});
+
+test("a chart that did not draw fails the notebook in the summary and the JUnit report", () => {
+  const run: NotebookRun = { ...passing, chartCheck: { charts: 2, drawn: 1, errors: ["ReferenceError: Plotly is not defined"] } };
+  const md = markdownSummary([run]);
+  assert.ok(md.includes("| `notebooks/a & b.ipynb`<br>`ROUNDS=3` | ❌ 1 of 2 chart(s) did not draw in the HTML export | 12.5 s | 3/3 | 1/2 drawn | 2 |"), md);
+  assert.ok(md.includes("1 of 2 chart(s) did not draw in the HTML export; page errors: ReferenceError: Plotly is not defined."));
+  const root = parseXml(junitXml([run]));
+  assert.equal(root.attrs.failures, "1");
+  assert.equal(root.children[0].children[1].children[0].attrs.message, "1 of 2 chart(s) did not draw in the HTML export");
+  const ok: NotebookRun = { ...passing, chartCheck: { charts: 2, drawn: 2, errors: [] } };
+  assert.ok(markdownSummary([ok]).includes("| ✅ passed | 12.5 s | 3/3 | 2/2 drawn | 2 |"));
 });
