@@ -84,6 +84,25 @@ test("Conv2DBackpropFilter and Conv2DBackpropInput on wasm match the cpu backend
   }
 });
 
+test("BatchMatMul on wasm (fedtune's unpacked matmul below SMALL_M rows) matches the cpu backend on 40 random shapes", async () => {
+  await tf.setBackend("wasm");
+  registerWasmTrainingKernels();
+  const rng = new Rng(17);
+  for (let i = 0; i < 40; i++) {
+    // Row counts 1–140 cross SMALL_M (128); odd k and n exercise the 4-row and 8-column remainders.
+    const m = i % 5 === 0 ? 1 : i % 7 === 0 ? 129 + rng.int(12) : 1 + rng.int(40);
+    const k = 1 + rng.int(70);
+    const n = 1 + rng.int(40);
+    const transposeA = rng.int(2) === 1;
+    const transposeB = rng.int(2) === 1;
+    const aShape = transposeA ? [k, m] : [m, k];
+    const bShape = transposeB ? [n, k] : [k, n];
+    const r = await both("BatchMatMul", { a: [values(rng, m * k), aShape], b: [values(rng, k * n), bShape] }, { transposeA, transposeB });
+    const name = `a [${aShape}]${transposeA ? "ᵀ" : ""} b [${bShape}]${transposeB ? "ᵀ" : ""}`;
+    assert.ok(maxRelativeError(r.wasm, r.cpu) < 1e-5, `${name}: error ${maxRelativeError(r.wasm, r.cpu)}`);
+  }
+});
+
 test("MaxPoolGrad on wasm matches the cpu backend on 40 random pools (bit for bit without overlap), ties and all-negative windows included", async () => {
   await tf.setBackend("wasm");
   registerWasmTrainingKernels();
@@ -125,7 +144,7 @@ test("the committed fedtune_kernels.wasm is safe to share the backend's heap: im
   const bytes = fs.readFileSync(WASM_KERNELS_FILE);
   const mod = new WebAssembly.Module(bytes);
   assert.deepEqual(WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`), ["env.memory:memory"]);
-  assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ["col2im", "im2col_t", "max_pool_grad"]);
+  assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ["col2im", "im2col_t", "matmul", "max_pool_grad"]);
   // Section id 11 is the data section (wasm binary format §5.5.2): the module must not write anything at instantiation.
   let at = 8;
   while (at < bytes.length) {
