@@ -20,6 +20,7 @@ import { formatReport } from "./report";
 import { trainerOverhead } from "./trainerOverhead";
 import { poolSpeedup, PoolSpeedup } from "./poolSpeedup";
 import { scaleMemory } from "./scaleMemory";
+import { secAggItem } from "./secagg";
 import { fmnistItem } from "./fmnistItem";
 
 interface Options {
@@ -302,6 +303,7 @@ async function fullBench(options: Options, items: BenchItem[]): Promise<void> {
   items.push(poolItem(options, pool));
   items.push(aggregationItem(options));
   items.push(scaleItem(options));
+  items.push(secAggItem(options.quick, SEED));
 }
 
 main().catch((e: unknown) => {
