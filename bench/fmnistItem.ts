@@ -70,13 +70,25 @@ export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchIte
     }
   }
   const evalSamples = o.quick ? 2048 : 8192;
-  const evaluation = fmnistEvaluation(evalSamples, reps + 1, o.seed);
+  const { samplesPerS: evaluation, cpuMsPerBatch: evalCpuMs } = fmnistEvaluation(evalSamples, reps + 1, o.seed);
   measurements.push({ label: `evaluation (batch ${EVAL_BATCH}), fedtune Trainer.evaluate, this thread`, value: evaluation, unit: "samples/s" });
   if (t1("eval") !== undefined) measurements.push({ label: `evaluation (batch ${EVAL_BATCH}), PyTorch no_grad, 1 thread`, value: t1("eval")!, unit: "samples/s" });
   if (tN("eval") !== undefined) measurements.push({ label: `evaluation (batch ${EVAL_BATCH}), PyTorch no_grad, ${cores} threads`, value: tN("eval")!, unit: "samples/s" });
   ratios.push(speed("evaluation: fedtune / PyTorch 1 thread", evaluation, t1("eval"), 1 / 1.5));
 
   const profiles: StepProfile[] = [await stepProfile(10, o.quick ? 20 : 50, o.seed), await stepProfile(32, o.quick ? 8 : 20, o.seed)];
+  // The same comparisons in CPU time (work done, whatever else ran on the machine): the serial figures only.
+  const cpu1 = (key: string) => (torch1.ok ? torch1.cpuMsPerBatch.get(key) : undefined);
+  for (const p of profiles) {
+    const torchMs = cpu1(`train${p.batch}`);
+    measurements.push({ label: `batch ${p.batch}: one training step, CPU time, fedtune (this thread) / PyTorch 1 thread`, value: p.stepMs, unit: "ms",
+      note: torchMs === undefined ? "" : `PyTorch ${torchMs.toFixed(2)} ms` });
+    ratios.push(speed(`batch ${p.batch} training, CPU time per step: PyTorch / fedtune`, torchMs ?? NaN, torchMs === undefined ? undefined : p.stepMs, 0.5));
+  }
+  const torchEvalMs = cpu1("eval");
+  measurements.push({ label: `evaluation, CPU time per ${EVAL_BATCH} images, fedtune / PyTorch 1 thread`, value: evalCpuMs, unit: "ms",
+    note: torchEvalMs === undefined ? "" : `PyTorch ${torchEvalMs.toFixed(1)} ms` });
+  ratios.push(speed("evaluation, CPU time: PyTorch / fedtune", torchEvalMs ?? NaN, torchEvalMs === undefined ? undefined : evalCpuMs, 1 / 1.5));
   const breakdown = profiles.map((p) => formatStepProfile(p)).join("\n\n");
   fs.mkdirSync(o.outDir, { recursive: true });
   fs.writeFileSync(path.join(o.outDir, "step-profile.json"), JSON.stringify(profiles, null, 2) + "\n");

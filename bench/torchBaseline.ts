@@ -17,7 +17,15 @@ export interface TorchCase {
 
 /** PyTorch's samples/s for each case at one thread count, or why there is no figure. */
 export type TorchResult =
-  | { readonly ok: true; readonly version: string; readonly threads: number; readonly blas: string; readonly samplesPerS: ReadonlyMap<string, number> }
+  | {
+    readonly ok: true;
+    readonly version: string;
+    readonly threads: number;
+    readonly blas: string;
+    readonly samplesPerS: ReadonlyMap<string, number>;
+    /** Process CPU time per batch (all threads), ms: comparable across runs on a busy machine, unlike wall time. */
+    readonly cpuMsPerBatch: ReadonlyMap<string, number>;
+  }
   | { readonly ok: false; readonly reason: string };
 
 const PYTHON = "/usr/bin/python3";
@@ -48,7 +56,12 @@ export function torchBaseline(cases: readonly TorchCase[], threads: number, seco
   if (run.error !== undefined || run.status !== 0) {
     return { ok: false, reason: `PyTorch baseline failed: ${run.error?.message ?? run.stderr.trim().split("\n").pop()}` };
   }
-  const parsed = JSON.parse(run.stdout) as { torch: string; threads: number; blas: string; results: Array<{ samples_per_s: number }> };
+  const parsed = JSON.parse(run.stdout) as {
+    torch: string;
+    threads: number;
+    blas: string;
+    results: Array<{ samples_per_s: number; cpu_ms_per_batch: number }>;
+  };
   if (!/openblas/i.test(parsed.blas) && !allowReferenceBlas) {
     return {
       ok: false,
@@ -57,6 +70,10 @@ export function torchBaseline(cases: readonly TorchCase[], threads: number, seco
     };
   }
   const samplesPerS = new Map<string, number>();
-  cases.forEach((c, i) => samplesPerS.set(c.key, parsed.results[i].samples_per_s));
-  return { ok: true, version: parsed.torch, threads: parsed.threads, blas: parsed.blas, samplesPerS };
+  const cpuMsPerBatch = new Map<string, number>();
+  cases.forEach((c, i) => {
+    samplesPerS.set(c.key, parsed.results[i].samples_per_s);
+    cpuMsPerBatch.set(c.key, parsed.results[i].cpu_ms_per_batch);
+  });
+  return { ok: true, version: parsed.torch, threads: parsed.threads, blas: parsed.blas, samplesPerS, cpuMsPerBatch };
 }

@@ -3,7 +3,8 @@
 Reads one JSON object on stdin: {"threads": int, "seconds": float, "seed": int, "cases": [{"model": "mlp"|"cnn"|"head"|
 "fmnist", "batch": int, "mode": "train"|"eval" (default train), "lr": float (default 0.01), "momentum": float (default
 0.9)}]} and prints one JSON object: {"torch": version, "threads": int, "blas": path of the BLAS library torch loaded,
-"results": [{"model", "batch", "mode", "samples_per_s", "batches"}]}. Synthetic data (seeded); the point is throughput,
+"results": [{"model", "batch", "mode", "samples_per_s", "batches", "cpu_ms_per_batch"}]} (CPU time of the whole
+process, all threads). Synthetic data (seeded); the point is throughput,
 not accuracy.
 """
 import json
@@ -41,16 +42,18 @@ def build(model_name):
 
 
 def timed(step, seconds):
+    """Runs `step` for at least `seconds` (and 3 times) after 3 warm-ups; returns (count, wall s, process CPU s)."""
     for _ in range(3):
         step()
     n = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()
     while True:
         step()
         n += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds and n >= 3:
-            return n, elapsed
+            return n, elapsed, time.process_time() - cpu_start
 
 
 def measure(case, seconds, seed):
@@ -81,8 +84,9 @@ def measure(case, seconds, seed):
             opt.step()
             loss.item()
 
-    n, elapsed = timed(step, seconds)
-    return {"model": model_name, "batch": batch, "mode": mode, "samples_per_s": n * batch / elapsed, "batches": n}
+    n, elapsed, cpu = timed(step, seconds)
+    return {"model": model_name, "batch": batch, "mode": mode, "samples_per_s": n * batch / elapsed, "batches": n,
+            "cpu_ms_per_batch": 1000 * cpu / n}
 
 
 def loaded_blas():

@@ -1,5 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { KernelScope, withKernelScope } from "./kernelScope";
+import { WasmHeap } from "./wasmHeap";
+
+/**
+ * Largest row count (batch) for which a plain product runs on fedtune's wasm `matmul` instead of the backend's
+ * XNNPACK one. Below it, XNNPACK's packing of b (redone whenever b is a new tensor, i.e. every training step)
+ * dominates; above it, a b that stays the same (evaluating fixed weights on large batches) amortises its packing.
+ */
+export const SMALL_M = 128;
 
 /** Which operand of a matmul to transpose explicitly before running the plain (fast) product. */
 export type MatMulPlan = "plain" | "transposeInputs" | "swapAndTransposeOutput";
@@ -25,9 +33,33 @@ function swapLastTwo(scope: KernelScope, x: tf.TensorInfo): tf.TensorInfo {
   return scope.run("Transpose", { x }, { perm });
 }
 
+const rows = (shape: readonly number[]) => shape[shape.length - 2];
+const batchOf = (shape: readonly number[]) => shape.slice(0, -2).reduce((x, y) => x * y, 1);
+
 /**
- * BatchMatMul that turns transposed operands into explicit Transposes around the backend's own plain BatchMatMul
- * (`stock`, looked up when called because registration may happen before the backend exists).
+ * a·b for untransposed float32 operands: fedtune's wasm `matmul` (no packing) when both hold one matrix and a has at
+ * most SMALL_M rows, else the backend's own plain BatchMatMul (`stock`).
+ */
+function plainProduct(scope: KernelScope, heap: WasmHeap, stock: tf.KernelFunc, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  const m = rows(a.shape);
+  if (m > SMALL_M || batchOf(a.shape) !== 1 || batchOf(b.shape) !== 1) {
+    return scope.runFunc("BatchMatMul", stock, { a, b }, { transposeA: false, transposeB: false });
+  }
+  const k = a.shape[a.shape.length - 1];
+  const n = b.shape[b.shape.length - 1];
+  if (b.shape[b.shape.length - 2] !== k) {
+    throw new Error(`BatchMatMul: inner dimensions differ, a is [${a.shape.join(",")}] and b is [${b.shape.join(",")}]`);
+  }
+  const batch = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = scope.adopt(heap.output([...batch, m, n]));
+  heap.kernels.matmul(heap.offset(a), heap.offset(b), heap.offset(out), m, k, n);
+  return out;
+}
+
+/**
+ * BatchMatMul that turns transposed operands into explicit Transposes around a plain product: fedtune's wasm
+ * `matmul` for training-sized products, else the backend's own plain BatchMatMul (`stock`, looked up when called
+ * because registration may happen before the backend exists).
  */
 export function batchMatMulVia(backendName: string, stock: () => tf.KernelFunc | undefined): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -45,22 +77,22 @@ export function batchMatMulVia(backendName: string, stock: () => tf.KernelFunc |
     const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
     const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     const plan = planMatMul(transposeA, transposeB, m, k, n);
-    const plainAttrs = { transposeA: false, transposeB: false };
-    if (plan === "plain" || a.dtype !== "float32" || b.dtype !== "float32") {
+    if (a.dtype !== "float32" || b.dtype !== "float32" || (plan === "plain" && m > SMALL_M)) {
       // Non-float inputs go to the stock kernel unchanged, which reports them in its own words.
       return plainMatMul({ inputs, backend, attrs });
     }
+    const heap = new WasmHeap(backend, "BatchMatMul");
     return withKernelScope(backend, backendName, (scope) => {
+      if (plan === "plain") return plainProduct(scope, heap, plainMatMul, a, b);
       if (plan === "transposeInputs") {
         const a2 = transposeA ? swapLastTwo(scope, a) : a;
         const b2 = transposeB ? swapLastTwo(scope, b) : b;
-        return scope.runFunc("BatchMatMul", plainMatMul, { a: a2, b: b2 }, plainAttrs);
+        return plainProduct(scope, heap, plainMatMul, a2, b2);
       }
       // (op(B)ᵀ · op(A)ᵀ)ᵀ: an operand that was flagged for transposing is used as stored.
       const left = transposeB ? b : swapLastTwo(scope, b);
       const right = transposeA ? a : swapLastTwo(scope, a);
-      const product = scope.runFunc("BatchMatMul", plainMatMul, { a: left, b: right }, plainAttrs);
-      return swapLastTwo(scope, product);
+      return swapLastTwo(scope, plainProduct(scope, heap, plainMatMul, left, right));
     });
   };
 }

@@ -5,9 +5,8 @@ import { WasmHeap } from "./wasmHeap";
 
 /**
  * Conv2DBackpropFilter for tfjs-backend-wasm, which has none: dW[K, Co] = cols[K, P] · dy[P, Co] with
- * cols = im2col(x) transposed (K = kh·kw·Ci patch entries, P = N·OH·OW output positions), one plain GEMM on the
- * backend's XNNPACK BatchMatMul, which packs only the small dy. The patches are gathered by fedtune's wasm `im2col_t`
- * (lib/kernels/wasm) straight on the backend's heap.
+ * cols = im2col(x) transposed (K = kh·kw·Ci patch entries, P = N·OH·OW output positions): fedtune's wasm `im2col_t`
+ * and `matmul` (lib/kernels/wasm), straight on the backend's heap.
  *
  * Why not a Conv2D with the batch as channels (fedtune's earlier formulation): for few input channels XNNPACK runs
  * that as a convolution with a huge kernel and a tiny output, 2–6× slower than this GEMM (first conv of a CNN on
@@ -29,9 +28,9 @@ export function conv2dBackpropFilterVia(backendName: string): tf.KernelFunc {
       heap.kernels.im2col_t(heap.offset(x), heap.offset(cols), conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels,
         conv.outHeight, conv.outWidth, conv.filterHeight, conv.filterWidth, conv.strideHeight, conv.strideWidth,
         conv.pad.top, conv.pad.left);
-      const dy3 = scope.run("Reshape", { x: dy }, { shape: [1, p, conv.outChannels] });
-      const grad = scope.run("BatchMatMul", { a: cols, b: dy3 }, { transposeA: false, transposeB: false });
-      return scope.run("Reshape", { x: grad }, { shape: [conv.filterHeight, conv.filterWidth, conv.inChannels, conv.outChannels] });
+      const grad = scope.adopt(heap.output([conv.filterHeight, conv.filterWidth, conv.inChannels, conv.outChannels]));
+      heap.kernels.matmul(heap.offset(cols), heap.offset(dy), heap.offset(grad), k, p, conv.outChannels);
+      return grad;
     });
   };
 }

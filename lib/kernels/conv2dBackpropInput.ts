@@ -5,8 +5,8 @@ import { WasmHeap } from "./wasmHeap";
 
 /**
  * Conv2DBackpropInput for tfjs-backend-wasm (whose own kernel is a scalar loop): the patch gradients
- * cols[P, K] = dy[P, Co] · W[K, Co]ᵀ in one XNNPACK GEMM, then added back onto the input positions they came from
- * (fedtune's wasm `col2im`, lib/kernels/wasm, on the backend's heap). P = N·OH·OW output positions, K = kh·kw·Ci patch entries.
+ * cols[P, K] = dy[P, Co] · W[K, Co]ᵀ in one GEMM, then added back onto the input positions they came from
+ * (fedtune's wasm `matmul` and `col2im`, lib/kernels/wasm, on the backend's heap). P = N·OH·OW output positions, K = kh·kw·Ci patch entries.
  *
  * Why not the "transposed convolution" identity (fedtune's earlier formulation, a stride-1 Conv2D of dy padded by
  * filter−1): for valid padding it multiplies by (1 + (filter−1)/out)² more zeros than there are products to compute,
@@ -24,9 +24,10 @@ export function conv2dBackpropInputVia(backendName: string): tf.KernelFunc {
     const p = conv.batchSize * conv.outHeight * conv.outWidth;
     if (p === 0 || conv.outChannels === 0) return heap.zeros([conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels]);
     return withKernelScope(backend, backendName, (scope) => {
-      const dy3 = scope.run("Reshape", { x: dy }, { shape: [1, p, conv.outChannels] });
-      const w3 = scope.run("Reshape", { x: filter }, { shape: [1, k, conv.outChannels] });
-      const cols = scope.run("BatchMatMul", { a: dy3, b: w3 }, { transposeA: false, transposeB: true });
+      const w2 = scope.run("Reshape", { x: filter }, { shape: [k, conv.outChannels] });
+      const wT = scope.run("Transpose", { x: w2 }, { perm: [1, 0] });
+      const cols = scope.adopt(heap.output([p, k]));
+      heap.kernels.matmul(heap.offset(dy), heap.offset(wT), heap.offset(cols), p, conv.outChannels, k);
       const dx = scope.adopt(heap.output([conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels]));
       heap.kernels.col2im(heap.offset(cols), heap.offset(dx), conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels,
         conv.outHeight, conv.outWidth, conv.filterHeight, conv.filterWidth, conv.strideHeight, conv.strideWidth,

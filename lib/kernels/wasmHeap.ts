@@ -16,6 +16,7 @@ export interface FedtuneWasmKernels {
     fw: number, sh: number, sw: number, pt: number, pl: number): void;
   col2im(cols: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
     fw: number, sh: number, sw: number, pt: number, pl: number): void;
+  matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
 }

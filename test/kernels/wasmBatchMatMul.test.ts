@@ -5,22 +5,12 @@ import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../../lib/kernels/index";
 import { planMatMul } from "../../lib/kernels/batchMatMul";
 import { Rng } from "../../lib/util/rng";
+import { relativeError } from "./relativeError";
 
 function randomValues(rng: Rng, n: number): Float32Array {
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = rng.normal();
   return v;
-}
-
-function relativeError(actual: Float32Array, reference: Float32Array): number {
-  assert.equal(actual.length, reference.length, "length");
-  let maxDiff = 0;
-  let maxRef = 1;
-  for (let i = 0; i < actual.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - reference[i]));
-    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-  }
-  return maxDiff / maxRef;
 }
 
 test("planMatMul transposes whatever moves fewer elements", () => {

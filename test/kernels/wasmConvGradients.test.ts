@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, wasmTrainingKernelNames } from "../../lib/kernels/index";
 import { Rng } from "../../lib/util/rng";
+import { relativeError } from "./relativeError";
 
 type Pad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
 
@@ -59,18 +60,6 @@ function runKernelValues(kernelName: string, inputs: Record<string, tf.Tensor>, 
   const values = out.dataSync() as Float32Array;
   out.dispose();
   return values;
-}
-
-/** max |a−b| / max(1, max |b|): the tolerance is relative to the reference's magnitude. */
-function relativeError(actual: Float32Array, reference: Float32Array): number {
-  assert.equal(actual.length, reference.length, "length");
-  let maxDiff = 0;
-  let maxRef = 1;
-  for (let i = 0; i < actual.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - reference[i]));
-    maxRef = Math.max(maxRef, Math.abs(reference[i]));
-  }
-  return maxDiff / maxRef;
 }
 
 async function onBackend<T>(name: "cpu" | "wasm", body: () => T): Promise<T> {

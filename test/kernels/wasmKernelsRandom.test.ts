@@ -8,6 +8,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../../lib/kernels/index";
 import { WASM_KERNELS_FILE } from "../../lib/kernels/wasmHeap";
 import { Rng } from "../../lib/util/rng";
+import { relativeError } from "./relativeError";
 
 type Shape4 = [number, number, number, number];
 
@@ -41,17 +42,6 @@ async function both(kernel: string, inputs: Record<string, [Float32Array, number
   return { cpu, wasm };
 }
 
-function maxRelativeError(a: Float32Array, ref: Float32Array): number {
-  assert.equal(a.length, ref.length);
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return diff / scale;
-}
-
 /** A random convolution: batch 1–3 (batch 1 every third case), odd and even sizes, 1–5 filters, strides 1–3, pads. */
 function randomConv(rng: Rng, i: number): { x: Shape4; f: Shape4; strides: [number, number]; pad: "same" | "valid" | number } {
   const n = i % 3 === 0 ? 1 : 1 + rng.int(3);
@@ -79,8 +69,27 @@ test("Conv2DBackpropFilter and Conv2DBackpropInput on wasm match the cpu backend
     const common = { strides: c.strides, pad: c.pad, dataFormat: "NHWC" };
     const dW = await both("Conv2DBackpropFilter", { x: [x, c.x], dy: [dy, dyShape] }, { ...common, filterShape });
     const dX = await both("Conv2DBackpropInput", { dy: [dy, dyShape], filter: [f, filterShape] }, { ...common, inputShape: c.x });
-    assert.ok(maxRelativeError(dW.wasm, dW.cpu) < 1e-5, `${name}: filter gradient error ${maxRelativeError(dW.wasm, dW.cpu)}`);
-    assert.ok(maxRelativeError(dX.wasm, dX.cpu) < 1e-5, `${name}: input gradient error ${maxRelativeError(dX.wasm, dX.cpu)}`);
+    assert.ok(relativeError(dW.wasm, dW.cpu) < 1e-5, `${name}: filter gradient error ${relativeError(dW.wasm, dW.cpu)}`);
+    assert.ok(relativeError(dX.wasm, dX.cpu) < 1e-5, `${name}: input gradient error ${relativeError(dX.wasm, dX.cpu)}`);
+  }
+});
+
+test("BatchMatMul on wasm (fedtune's unpacked matmul below SMALL_M rows) matches the cpu backend on 40 random shapes", async () => {
+  await tf.setBackend("wasm");
+  registerWasmTrainingKernels();
+  const rng = new Rng(17);
+  for (let i = 0; i < 40; i++) {
+    // Row counts 1–140 cross SMALL_M (128); odd k and n exercise the 4-row and 8-column remainders.
+    const m = i % 5 === 0 ? 1 : i % 7 === 0 ? 129 + rng.int(12) : 1 + rng.int(40);
+    const k = 1 + rng.int(70);
+    const n = 1 + rng.int(40);
+    const transposeA = rng.int(2) === 1;
+    const transposeB = rng.int(2) === 1;
+    const aShape = transposeA ? [k, m] : [m, k];
+    const bShape = transposeB ? [n, k] : [k, n];
+    const r = await both("BatchMatMul", { a: [values(rng, m * k), aShape], b: [values(rng, k * n), bShape] }, { transposeA, transposeB });
+    const name = `a [${aShape}]${transposeA ? "ᵀ" : ""} b [${bShape}]${transposeB ? "ᵀ" : ""}`;
+    assert.ok(relativeError(r.wasm, r.cpu) < 1e-5, `${name}: error ${relativeError(r.wasm, r.cpu)}`);
   }
 });
 
@@ -106,7 +115,7 @@ test("MaxPoolGrad on wasm matches the cpu backend on 40 random pools (bit for bi
       assert.deepEqual(r.wasm, r.cpu, name);
     } else {
       // Overlapping windows add up: the cpu backend sums in float64, this kernel in float32 (same order).
-      assert.ok(maxRelativeError(r.wasm, r.cpu) < 1e-6, `${name}: error ${maxRelativeError(r.wasm, r.cpu)}`);
+      assert.ok(relativeError(r.wasm, r.cpu) < 1e-6, `${name}: error ${relativeError(r.wasm, r.cpu)}`);
     }
   }
   tf.disposeVariables();
@@ -125,7 +134,7 @@ test("the committed fedtune_kernels.wasm is safe to share the backend's heap: im
   const bytes = fs.readFileSync(WASM_KERNELS_FILE);
   const mod = new WebAssembly.Module(bytes);
   assert.deepEqual(WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`), ["env.memory:memory"]);
-  assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ["col2im", "im2col_t", "max_pool_grad"]);
+  assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ["col2im", "im2col_t", "matmul", "max_pool_grad"]);
   // Section id 11 is the data section (wasm binary format §5.5.2): the module must not write anything at instantiation.
   let at = 8;
   while (at < bytes.length) {
