@@ -22,6 +22,8 @@ export interface ExecuteOptions {
   readonly projectRoot?: string;
   /** Extra environment for the kernel. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Merge consecutive stream outputs of one name (nbclient's `coalesce_streams`; default false, as there). */
+  readonly coalesceStreams?: boolean;
   /** Called after each code cell (for progress output). */
   readonly onCell?: (result: CellResult) => void;
 }
@@ -76,7 +78,7 @@ export async function executeNotebook(file: string, options: ExecuteOptions = {}
   const t0 = Date.now();
   const kernel = await KernelClient.start(findKernelSpec(kernelName, options.projectRoot ?? cwd), { cwd, env: options.env });
   const results: CellResult[] = [];
-  const collector = new OutputCollector();
+  const collector = new OutputCollector({ coalesceStreams: options.coalesceStreams });
   let failed: CellResult | undefined;
   try {
     const info = kernel.kernelInfo.language_info;
