@@ -5,6 +5,7 @@
  *   fedtune run --resume <dir>                                         continue an interrupted run
  *   fedtune run --help                                                 usage and every config field
  *   fedtune supernode …                                                a Flower SuperNode (bin/supernode.ts)
+ *   fedtune notebooks [paths…] [--param NAME=VALUE …]                  rerun notebooks (bin/notebooks.ts)
  *
  * Exit codes: 0 done, 1 the run failed, 2 bad usage or config, 130 interrupted (resumable).
  */
@@ -33,6 +34,7 @@ commands:
   run --resume <run folder>       continue an interrupted run (Ctrl-C, kill -9) where it stopped
   run --help                      options of "run" and every config field
   supernode --help                run a participant as a Flower SuperNode
+  notebooks [paths…]              rerun notebooks headless: parameters, JUnit/Markdown reports (--help)
   help                            this text
 
 npm start runs the default experiment (the document's scenario).`;
@@ -262,6 +264,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runCommand(rest);
       case "supernode":
         return await supernodeCommand(rest);
+      case "notebooks":
+        return await (require("./notebooks") as typeof import("./notebooks")).notebooksMain(rest);
       case undefined:
       case "help":
       case "-h":

@@ -177,7 +177,7 @@ const federationSchema = z
 
 // ------------------------------------------------------------------------------- personalisation
 
-const personalisationSchema = z
+export const personalisationSchema = z
   .discriminatedUnion("method", [
     z.object({ method: z.literal("none").describe("every participant uses the global model") }).strict(),
     z.object({ method: z.literal("local-only").describe("no sharing: each participant keeps training its own model") }).strict(),

@@ -19,6 +19,7 @@ import { initBackend } from "../backend";
 import { datasetSize } from "../data/dataset";
 import { loadModel, saveModel } from "../model/io";
 import { getWeights } from "../model/modelWeights";
+import { readPretrainedBodyInfo } from "../model/pretrainedBodyInfo";
 import type { Trainer } from "../model/trainer";
 import type { EpochRecord } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
@@ -45,6 +46,7 @@ import {
   ExperimentParticipant,
   labelCountsTable,
   modelInputShape,
+  pretrainedModelDir,
   splitSizesTable,
 } from "./buildExperiment";
 import type { ProgressEvent } from "./progress";
@@ -149,7 +151,9 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     }
     fs.mkdirSync(outDir, { recursive: true });
     const now = new Date().toISOString();
-    meta = { format: RUN_FORMAT, version: 1, name: config.name, status: "running", phase: "setup", localPhaseDone: false, roundsDone: -1, backend, createdAt: now, updatedAt: now };
+    const body = config.model.kind === "pretrained" ? readPretrainedBodyInfo(pretrainedModelDir(config)) : undefined;
+    meta = { format: RUN_FORMAT, version: 1, name: config.name, status: "running", phase: "setup", localPhaseDone: false, roundsDone: -1, backend, createdAt: now, updatedAt: now,
+      ...(body !== undefined ? { pretrainedBody: { dir: body.dir, saw: body.saw } } : {}) };
     writeJsonAtomic(path.join(outDir, RUN_FILES.config), config);
     writeJsonAtomic(path.join(outDir, RUN_FILES.run), meta);
   }
@@ -306,6 +310,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
         splitSizes: splitSizesTable(participantsData),
         results,
         backend,
+        pretrainedBody: meta.pretrainedBody?.saw,
         strategy: result.strategy,
         personalisation: result.personalisation,
         roundsRun: result.roundsRun,

@@ -53,6 +53,8 @@ export interface RunMetadata {
   readonly roundsDone: number;
   /** The tfjs backend the run uses (a resumed run must use the same one to reproduce it bitwise). */
   readonly backend: string;
+  /** For a pretrained model: its folder and what the body saw (from its pretraining.json). */
+  readonly pretrainedBody?: { readonly dir: string; readonly saw: string };
   /** ISO time the run was created. */
   readonly createdAt: string;
   /** ISO time of the last update. */

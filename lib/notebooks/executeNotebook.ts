@@ -16,6 +16,10 @@ export interface ExecuteOptions {
   readonly kernelName?: string;
   /** Per-cell timeout in ms (default 600 000, nbclient's usual 600 s). */
   readonly cellTimeoutMs?: number;
+  /** Whole-notebook timeout in ms, kernel start included (default none): no cell runs past it. */
+  readonly notebookTimeoutMs?: number;
+  /** The notebook's name in messages when it is passed in memory. */
+  readonly file?: string;
   /** Working directory of the kernel process (default: the notebook's folder). */
   readonly cwd?: string;
   /** Project root whose `jupyter/kernels` is searched first for the kernelspec (default: cwd). */
@@ -67,9 +71,13 @@ function failureMessage(outputs: NonNullable<Notebook["cells"][number]["outputs"
   return stderr.replace(ANSI, "").trim() || "the kernel reported an error without a message";
 }
 
-/** Execute the notebook at `file` (not modified) and return the executed copy. */
-export async function executeNotebook(file: string, options: ExecuteOptions = {}): Promise<ExecutedNotebook> {
-  const nb = readNotebook(file);
+/**
+ * Execute the notebook at `file` (not modified), or a notebook already in memory (a copy is
+ * executed; `options.file` names it in messages), and return the executed copy.
+ */
+export async function executeNotebook(source: string | Notebook, options: ExecuteOptions = {}): Promise<ExecutedNotebook> {
+  const file = typeof source === "string" ? source : options.file ?? "notebook";
+  const nb: Notebook = typeof source === "string" ? readNotebook(source) : (JSON.parse(JSON.stringify(source)) as Notebook);
   const spec = (nb.metadata.kernelspec ?? {}) as { name?: unknown };
   const kernelName = options.kernelName ?? (typeof spec.name === "string" ? spec.name : undefined);
   if (!kernelName) throw new Error(`${file}: metadata.kernelspec.name is missing; give options.kernelName`);
@@ -92,14 +100,23 @@ export async function executeNotebook(file: string, options: ExecuteOptions = {}
       let status: CellResult["status"];
       let message: string | undefined;
       try {
-        const r = await kernel.execute(cell.source, timeoutMs);
+        const left = options.notebookTimeoutMs === undefined ? Infinity : t0 + options.notebookTimeoutMs - Date.now();
+        const r = await kernel.execute(cell.source, Math.max(0, Math.min(timeoutMs, left)));
         cell.outputs = collector.outputs(r.messages);
         cell.execution_count = r.executionCount;
         status = r.status === "ok" ? "ok" : "error";
         if (status === "error") message = failureMessage(cell.outputs);
       } catch (e) {
         status = e instanceof KernelTimeoutError ? "timeout" : "dead";
-        message = e instanceof KernelTimeoutError ? `cell timed out after ${timeoutMs / 1000} s` : e instanceof Error ? e.message : String(e);
+        const notebookTimedOut = options.notebookTimeoutMs !== undefined && Date.now() - t0 >= options.notebookTimeoutMs;
+        message =
+          e instanceof KernelTimeoutError
+            ? notebookTimedOut
+              ? `the notebook timed out after ${options.notebookTimeoutMs / 1000} s (in this cell)`
+              : `cell timed out after ${timeoutMs / 1000} s`
+            : e instanceof Error
+              ? e.message
+              : String(e);
       }
       const end = new Date();
       cell.metadata = {

@@ -70,7 +70,7 @@ test("a wrong enum value names the field and lists every allowed value", () => {
   for (const s of ["FedAvg", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "FedMedian", "FedTrimmedAvg", "Krum"]) assert.ok(m.includes(s), s);
   const p = issueAt({ personalisation: { method: "fedperr" } }, "personalisation.method");
   assert.match(p, /allowed values: none, local-only, fedavg-ft, fedper, fedrep, ditto, fedbn/);
-  assert.match(issueAt({ data: { kind: "partition", dataset: "cifar" } }, "data.dataset"), /allowed values: mnist, fashion-mnist, digits, breast-cancer/);
+  assert.match(issueAt({ data: { kind: "partition", dataset: "cifar" } }, "data.dataset"), /allowed values: mnist, fashion-mnist, digits, letters, breast-cancer/);
   assert.match(issueAt({ data: { kind: "partition", dataset: "mnist", partitioner: { kind: "pathological" } } }, "data.partitioner.kind"), /allowed values: iid, dirichlet, shard, quantity/);
   assert.match(issueAt({ model: { activation: "relu" } }, "model.kind"), /is required; allowed values: pretrained, cnn, mlp/);
 });
@@ -79,7 +79,7 @@ test("types, bounds and required fields are reported with the value received", (
   assert.match(issueAt({ federation: { rounds: "10" } }, "federation.rounds"), /expected integer ≥ 1, ≤ 10000, got string "10"/);
   assert.match(issueAt({ training: { momentum: 1 } }, "training.momentum"), /must be < 1, got 1/);
   assert.match(issueAt({ training: { learningRate: 0 } }, "training.learningRate"), /must be > 0, got 0/);
-  assert.match(issueAt({ data: { kind: "partition" } }, "data.dataset"), /is required; allowed: "mnist" \| "fashion-mnist" \| "digits" \| "breast-cancer"/);
+  assert.match(issueAt({ data: { kind: "partition" } }, "data.dataset"), /is required; allowed: "mnist" \| "fashion-mnist" \| "digits" \| "letters" \| "breast-cancer"/);
   assert.match(issueAt({ training: { trainableLayers: "some" } }, "training.trainableLayers"), /expected integer ≥ 1 \| "all"/);
   assert.match(issueAt({ data: { kind: "by-dataset", datasets: [] } }, "data.datasets"), /needs at least 1 entry/);
   assert.match(issueAt({ name: "my run!" }, "name"), /letters, digits/);
