@@ -239,8 +239,9 @@ async function runCommand(argv: readonly string[]): Promise<number> {
 
 /** `fedtune supernode …`: delegate to bin/supernode.ts when it is there. */
 async function supernodeCommand(argv: readonly string[]): Promise<number> {
-  const file = path.join(__dirname, "supernode.ts");
-  if (!fs.existsSync(file)) {
+  // supernode.ts in the repository, supernode.js compiled in an installed package (dist/bin).
+  const file = ["supernode.ts", "supernode.js"].map((f) => path.join(__dirname, f)).find((f) => fs.existsSync(f));
+  if (file === undefined) {
     process.stderr.write("fedtune: the supernode command is not available in this installation (bin/supernode.ts is missing)\n");
     return 2;
   }

@@ -2,6 +2,10 @@
  * Progress of an experiment as events, and a printer for terminals: on a TTY one line per phase,
  * redrawn in place with `\r` as a bar (`federated ████████░░░░ 6/10 round 6 · participant 2/3`);
  * elsewhere (CI logs, pipes) plain lines, one per finished step, so logs stay readable.
+ *
+ * Kept by hand rather than taken from a progress library (cli-progress, progress): it is forty
+ * lines, shows the participant within the round on the same line, writes plain step lines (not
+ * repeated bar frames) when the stream is not a terminal, and takes any stream, which the tests use.
  */
 
 /** The phases of a run, in order. */

@@ -1,7 +1,8 @@
 /**
- * Turn a cell's iopub messages into nbformat-4 outputs, as nbclient does: consecutive stream
- * messages of the same name merge into one output; `clear_output` (with `wait`) clears; an
- * `update_display_data` rewrites, in every cell so far, the outputs that carry its display_id.
+ * Turn a cell's iopub messages into nbformat-4 outputs, as nbclient does: one output per message
+ * (stream messages merge only with `coalesceStreams`, nbclient's option of that name, off by
+ * default); `clear_output` (with `wait`) clears; an `update_display_data` rewrites, in every cell so
+ * far, the outputs that carry its display_id.
  */
 import { JupyterMessage } from "./wireMessage";
 
@@ -18,6 +19,9 @@ type RichOutput = Extract<NotebookOutput, { data: Record<string, unknown> }>;
 export class OutputCollector {
   private readonly displays = new Map<string, RichOutput[]>();
 
+  /** `coalesceStreams`: merge consecutive stream messages of one name into one output. */
+  constructor(private readonly options: { readonly coalesceStreams?: boolean } = {}) {}
+
   /** The outputs of one cell, given its iopub messages in order. */
   outputs(messages: readonly JupyterMessage[]): NotebookOutput[] {
     let outs: NotebookOutput[] = [];
@@ -28,7 +32,7 @@ export class OutputCollector {
         clearOnNext = false;
       }
       const last = outs[outs.length - 1];
-      if (o.output_type === "stream" && last && last.output_type === "stream" && last.name === o.name) {
+      if (this.options.coalesceStreams && o.output_type === "stream" && last && last.output_type === "stream" && last.name === o.name) {
         outs[outs.length - 1] = { ...last, text: last.text + o.text };
       } else outs.push(o);
     };

@@ -28,6 +28,8 @@ export interface ExecuteOptions {
   readonly projectRoot?: string;
   /** Extra environment for the kernel. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Merge consecutive stream outputs of one name (nbclient's `coalesce_streams`; default false, as there). */
+  readonly coalesceStreams?: boolean;
   /** Called after each code cell (for progress output). */
   readonly onCell?: (result: CellResult) => void;
 }
@@ -86,7 +88,7 @@ export async function executeNotebook(source: string | Notebook, options: Execut
   const t0 = Date.now();
   const kernel = await KernelClient.start(findKernelSpec(kernelName, options.projectRoot ?? cwd), { cwd, env: options.env, startTimeoutMs: options.startTimeoutMs });
   const results: CellResult[] = [];
-  const collector = new OutputCollector();
+  const collector = new OutputCollector({ coalesceStreams: options.coalesceStreams });
   let failed: CellResult | undefined;
   try {
     const info = kernel.kernelInfo.language_info;

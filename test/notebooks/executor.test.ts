@@ -33,9 +33,10 @@ test("streams, display data and display updates are recorded as nbclient records
       ["end", "ok", 6],
     ],
   );
-  // Consecutive stream messages of one name merge; a different stream in between splits them.
+  // One output per stream message, as nbclient records them (no coalescing by default).
   assert.deepEqual(outputsOf(r, "streams"), [
-    { output_type: "stream", name: "stdout", text: "line 1\nline 2\n" },
+    { output_type: "stream", name: "stdout", text: "line 1\n" },
+    { output_type: "stream", name: "stdout", text: "line 2\n" },
     { output_type: "stream", name: "stderr", text: "a warning\n" },
     { output_type: "stream", name: "stdout", text: "after\n" },
   ]);
@@ -59,6 +60,13 @@ test("streams, display data and display updates are recorded as nbclient records
   // (before: "Error: Socket is closed" from tslab's jupyter.js).
   assert.deepEqual(r.kernelExit, { code: 0, signal: null });
   assert.equal(r.kernelLog, "");
+});
+
+test("output written after the last cell (a pending timer) does not crash the kernel at shutdown", async () => {
+  const r = await run("late-output");
+  assert.equal(r.ok, true, r.failed?.message);
+  assert.deepEqual(r.kernelExit, { code: 0, signal: null });
+  assert.doesNotMatch(r.kernelLog, /Socket is closed|EBADF/);
 });
 
 test("a compile error stops the notebook at its cell, with the message; later cells do not run", async () => {
