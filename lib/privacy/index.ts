@@ -15,8 +15,8 @@ export {
   logErfc,
 } from "./rdpAccountant";
 export type { RdpConversion, PrivacySpent, RdpHistoryEntry, RdpAccountantOptions } from "./rdpAccountant";
-export { DpStrategy, clipNormOf } from "./dpStrategy";
-export type { DpSide, DpFitConfig, DpStrategyOptions, DpRoundRecord } from "./dpStrategy";
+export { DpStrategy } from "./dpStrategy";
+export type { DpSide, DpStrategyOptions, DpRoundRecord } from "./dpStrategy";
 export { DpFixedClipping } from "./dpFixedClipping";
 export type { DpFixedClippingOptions } from "./dpFixedClipping";
 export { DpAdaptiveClipping } from "./dpAdaptiveClipping";
@@ -33,3 +33,5 @@ export {
 } from "./secureAggregation";
 export type { FixedPointCodec, PublicKeyDirectory, SecAggServerOptions, SecureSumResult } from "./secureAggregation";
 export * from "./secureRound";
+export { SecureAggregation, pairwiseMasking } from "./secureAggregationStrategy";
+export type { SecureAggregationStrategyOptions, SecureMeanProtocol, SecureMeanInput, SecureMeanOutcome, SecAggStage, SecAggDropout } from "./secureAggregationStrategy";

@@ -25,10 +25,12 @@ import {
   runFederation,
   sampleDeviceProfiles,
   withFault,
+  withFaults,
+  type FitExecutor,
   type FederationOptions,
   type HistoryRow,
 } from "../../../lib/federation/index";
-import { DpAdaptiveClipping, DpFixedClipping } from "../../../lib/privacy/index";
+import { DpAdaptiveClipping, DpFixedClipping, SecureAggregation } from "../../../lib/privacy/index";
 import { createWorkerPool } from "../../../lib/parallel/workerPoolFitExecutor";
 import { parseExperimentConfig, runExperiment } from "../../../lib/experiment/index";
 import { smallData } from "../../reliability/fixtures/smallRun";
@@ -90,9 +92,14 @@ async function federate(patch: Partial<FederationOptions> & { trainer?: Trainer;
   }
 }
 
+/** The "faulty" case's faults as an executor wrapper around `executor` (must give the same history). */
+export async function faultyThroughExecutor(executor: FitExecutor): Promise<GoldenOutput> {
+  return federate({ rounds: 3, fitExecutor: withFaults(executor, { p1: { kind: "nan", onCalls: [2] }, p2: { kind: "throw", onCalls: [1] } }) });
+}
+
 /** The golden cases by name. */
 export const GOLDEN_CASES: Readonly<Record<string, () => Promise<GoldenOutput>>> = {
-  fedavg: () => federate({ evaluation: { every: 2 } }),
+  fedavg: () => federate({ evaluation: { every: 2 }, recordWallClock: true }),
   fedprox: () => federate({ strategy: new FedProx({ mu: 0.1 }) }),
   fedadam: () => federate({ strategy: createStrategy("FedAdam", { eta: 0.05 }), rounds: 3, convergence: { patience: 1 } }),
   fedper: () => federate({ personalisation: new FedPer() }),
@@ -104,13 +111,13 @@ export const GOLDEN_CASES: Readonly<Record<string, () => Promise<GoldenOutput>>>
   },
   fedavgFineTune: () => federate({ personalisation: new FedAvgFineTune({ epochs: 1, batchSize: 8, learningRate: 0.05 }) }),
   localOnly: () => federate({ personalisation: new LocalOnly() }),
-  dpFixedServer: () => federate({ strategy: new DpFixedClipping({ strategy: new FedAvg(), noiseMultiplier: 0.5, clipNorm: 1, seed: 17 }), rounds: 3 }),
-  dpFixedClient: () => federate({ strategy: new DpFixedClipping({ strategy: new FedAvg(), noiseMultiplier: 0.5, clipNorm: 0.5, seed: 17, side: "client" }) }),
+  dpFixedServer: () => federate({ strategy: new DpFixedClipping(new FedAvg(), { noiseMultiplier: 0.5, clipNorm: 1, seed: 17 }), rounds: 3 }),
+  dpFixedClient: () => federate({ strategy: new DpFixedClipping(new FedAvg(), { noiseMultiplier: 0.5, clipNorm: 0.5, seed: 17, side: "client" }) }),
   dpAdaptive: () =>
-    federate({ strategy: new DpAdaptiveClipping({ strategy: createStrategy("FedAvgM", { serverMomentum: 0.5 }), noiseMultiplier: 0.3, initialClipNorm: 0.5, seed: 4 }), rounds: 3 }),
+    federate({ strategy: new DpAdaptiveClipping(createStrategy("FedAvgM", { serverMomentum: 0.5 }), { noiseMultiplier: 0.3, initialClipNorm: 0.5, seed: 4 }), rounds: 3 }),
   secureAggregationDropout: () =>
-    federate({ n: 5, secureAggregation: { threshold: 2, dropAfterMaskingProbability: 0.4 }, evaluation: { personal: false }, rounds: 3 }),
-  secureAggregationFedPer: () => federate({ n: 5, personalisation: new FedPer(), secureAggregation: { threshold: 3 } }),
+    federate({ n: 5, strategy: new SecureAggregation(new FedAvg(), { threshold: 2, dropAfterMaskingProbability: 0.4 }), evaluation: { personal: false }, rounds: 3 }),
+  secureAggregationFedPer: () => federate({ n: 5, personalisation: new FedPer(), strategy: new SecureAggregation(new FedAvg(), { threshold: 3 }) }),
   heterogeneity: () =>
     federate({ n: 5, profiles: true, heterogeneity: { deadlineSeconds: 1.2, partialWork: true }, onTooFewUpdates: "skip", rounds: 3 }),
   sampling: () => federate({ n: 5, sampling: { fraction: 0.5, minParticipants: 2 }, rounds: 3 }),
