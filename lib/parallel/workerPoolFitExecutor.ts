@@ -123,14 +123,13 @@ interface ModelSetup {
 }
 
 function modelSetup(trainer: Trainer): ModelSetup {
-  let topology: object;
+  let spec;
   try {
-    topology = trainer.model.toJSON(null, false) as object;
+    spec = trainer.toSpec();
   } catch (e) {
-    throw new Error(`WorkerPoolFitExecutor: model ${trainer.model.name} cannot be serialised for the workers (${e instanceof Error ? e.message : String(e)})`);
+    throw new Error(`WorkerPoolFitExecutor: the workers cannot rebuild the trainer: ${e instanceof Error ? e.message : String(e)}`);
   }
-  // Trainer keeps its evaluation batch size private; it decides the feature-cache batching, which must match.
-  const evalBatchSize = (trainer as unknown as { evalBatchSize?: number }).evalBatchSize;
+  const { topology, evalBatchSize } = spec;
   const trainableFlags = weightedLayers(trainer.model).map((l) => l.layer.trainable);
   return { key: JSON.stringify([topology, evalBatchSize]), topology, evalBatchSize, trainableFlags };
 }
