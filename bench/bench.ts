@@ -2,7 +2,8 @@
  * `npm run bench`: fedtune's performance figures (issue 8), each a ratio of two things measured side by side in this
  * run on this machine. Prints a table and writes out/bench.json. A benchmark, not a test: it asserts nothing.
  *
- * Flags: --quick (shorter timing windows), --no-torch (skip the PyTorch baseline), --out=<path>.
+ * Flags: --quick (shorter timing windows), --no-torch (skip the PyTorch baseline), --out=<path>, --only=15 (just issue
+ * 15's case and its per-kernel breakdown), --allow-reference-blas (accept a PyTorch that did not load OpenBLAS).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -19,20 +20,27 @@ import { formatReport } from "./report";
 import { trainerOverhead } from "./trainerOverhead";
 import { poolSpeedup, PoolSpeedup } from "./poolSpeedup";
 import { scaleMemory } from "./scaleMemory";
+import { secAggItem } from "./secagg";
+import { fmnistItem } from "./fmnistItem";
 
 interface Options {
   quick: boolean;
   torch: boolean;
   out: string;
+  /** Run only issue 15's item. */
+  only15: boolean;
+  allowReferenceBlas: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json") };
+  const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json"), only15: false, allowReferenceBlas: false };
   for (const arg of argv) {
     if (arg === "--quick") options.quick = true;
     else if (arg === "--no-torch") options.torch = false;
     else if (arg.startsWith("--out=")) options.out = arg.slice("--out=".length);
-    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>)`);
+    else if (arg === "--only=15") options.only15 = true;
+    else if (arg === "--allow-reference-blas") options.allowReferenceBlas = true;
+    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=15, --allow-reference-blas)`);
   }
   return options;
 }
@@ -118,22 +126,22 @@ function torchItem(options: Options, wasm: Map<Workload, Throughput>, pool: Pool
   const title = "vs PyTorch CPU (same model, batch, optimizer; threads matched)";
   if (!options.torch) return { id: 3, title, status: "skipped", reason: "--no-torch", measurements: [], ratios: [] };
   const cases = [
-    { workload: "mlp" as const, model: "mlp" as const, batch: WORKLOADS.mlp.batch },
-    { workload: "cnn" as const, model: "cnn" as const, batch: WORKLOADS.cnn.batch },
-    { workload: "head" as const, model: "head" as const, batch: WORKLOADS.head.batch },
+    { key: "mlp", workload: "mlp" as const, model: "mlp" as const, batch: WORKLOADS.mlp.batch },
+    { key: "cnn", workload: "cnn" as const, model: "cnn" as const, batch: WORKLOADS.cnn.batch },
+    { key: "head", workload: "head" as const, model: "head" as const, batch: WORKLOADS.head.batch },
   ];
   const seconds = options.quick ? 1 : 2;
   // tfjs-backend-wasm runs single-threaded under Node, so the like-for-like baseline is PyTorch on one thread; the
   // all-cores figure is what the worker pool (item 4) will be held against.
-  const one = torchBaseline(cases, 1, seconds, SEED);
+  const one = torchBaseline(cases, 1, seconds, SEED, options.allowReferenceBlas);
   if (!one.ok) return { id: 3, title, status: "skipped", reason: one.reason, measurements: [], ratios: [] };
   const cores = os.cpus().length;
-  const all = cores > 1 ? torchBaseline(cases, cores, seconds, SEED) : one;
+  const all = cores > 1 ? torchBaseline(cases, cores, seconds, SEED, options.allowReferenceBlas) : one;
   const measurements: Measurement[] = [];
   const ratios: Ratio[] = [];
   for (const c of cases) {
     const t1 = one.samplesPerS.get(c.workload)!;
-    measurements.push({ label: `PyTorch ${one.version}, ${c.workload}, batch ${c.batch}, 1 thread`, value: t1, unit: "samples/s" });
+    measurements.push({ label: `PyTorch ${one.version}, ${c.workload}, batch ${c.batch}, 1 thread`, value: t1, unit: "samples/s", note: `BLAS: ${one.blas}` });
     if (all.ok && all !== one) {
       measurements.push({ label: `PyTorch, ${c.workload}, batch ${c.batch}, ${all.threads} threads`, value: all.samplesPerS.get(c.workload)!, unit: "samples/s" });
     }
@@ -257,16 +265,15 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const started = performance.now();
   const items: BenchItem[] = [];
-  const { item: backends, wasm } = await backendItem(options);
-  // Items 1 and 4 run on wasm with fedtune's kernels, as left by item 2 (the workers start the same backend).
-  items.push(await overheadItem(options));
-  items.push(backends);
-  const cores = os.cpus().length;
-  const pool = await poolSpeedup(options.quick ? 4 : 8, 96, cores > 1 ? [1, cores] : [1], options.quick ? 1 : 2, SEED);
-  items.push(torchItem(options, wasm, pool));
-  items.push(poolItem(options, pool));
-  items.push(aggregationItem(options));
-  items.push(scaleItem(options));
+  if (options.only15) {
+    await tf.setBackend("wasm");
+    registerWasmTrainingKernels();
+  } else {
+    await fullBench(options, items);
+  }
+  const fmnist = await fmnistItem({ ...options, outDir: path.dirname(options.out), seed: SEED });
+  items.push(fmnist.item);
+  const breakdown = fmnist.breakdown;
   const report = {
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memoryGiB: os.totalmem() / 2 ** 30 },
@@ -278,9 +285,25 @@ async function main(): Promise<void> {
     items,
   };
   console.log(formatReport(items));
+  console.log(`\nper-kernel breakdown of one training step (item 7's CNN; also in ${path.join(path.dirname(options.out), "step-profile.txt")}):\n${breakdown}`);
   fs.mkdirSync(path.dirname(options.out), { recursive: true });
   fs.writeFileSync(options.out, JSON.stringify(report, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n");
   console.log(`\nwrote ${options.out} (${report.seconds.toFixed(0)} s)`);
+}
+
+/** Items 1–6 (issue 8's bench). */
+async function fullBench(options: Options, items: BenchItem[]): Promise<void> {
+  const { item: backends, wasm } = await backendItem(options);
+  // Items 1 and 4 run on wasm with fedtune's kernels, as left by item 2 (the workers start the same backend).
+  items.push(await overheadItem(options));
+  items.push(backends);
+  const cores = os.cpus().length;
+  const pool = await poolSpeedup(options.quick ? 4 : 8, 96, cores > 1 ? [1, cores] : [1], options.quick ? 1 : 2, SEED);
+  items.push(torchItem(options, wasm, pool));
+  items.push(poolItem(options, pool));
+  items.push(aggregationItem(options));
+  items.push(scaleItem(options));
+  items.push(secAggItem(options.quick, SEED));
 }
 
 main().catch((e: unknown) => {

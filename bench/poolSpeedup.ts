@@ -1,4 +1,5 @@
-import type { Dataset, ParticipantData } from "../lib/data/dataset";
+import type * as tf from "@tensorflow/tfjs";
+import type { ParticipantData } from "../lib/data/dataset";
 import { serialFitExecutor } from "../lib/federation/executor";
 import type { FitExecutor, FitJob } from "../lib/federation/executor";
 import { createParticipants } from "../lib/federation/participant";
@@ -7,6 +8,7 @@ import { buildCnn } from "../lib/model/cnn";
 import { Trainer } from "../lib/model/trainer";
 import { createWorkerPool } from "../lib/parallel/workerPoolFitExecutor";
 import { deriveSeed, Rng } from "../lib/util/rng";
+import { randomImages } from "./randomImages";
 
 /** Best-of-`reps` seconds of one round's local training for each executor. */
 export interface PoolSpeedup {
@@ -18,34 +20,39 @@ export interface PoolSpeedup {
   readonly poolSeconds: ReadonlyMap<number, number>;
 }
 
-function randomSplit(rng: Rng, n: number, name: string): Dataset {
-  const x = new Float32Array(n * 28 * 28);
-  for (let i = 0; i < x.length; i++) x[i] = rng.next();
-  const y = Int32Array.from({ length: n }, () => rng.int(10));
-  return { name, x, y, sampleShape: [28, 28, 1], numClasses: 10, classNames: Array.from({ length: 10 }, (_, c) => String(c)) };
+/** The local training of a round: model and SGD settings. */
+export interface RoundSetting {
+  /** Builds the (seeded) model. */
+  readonly model: (seed: number) => tf.Sequential;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly momentum: number;
 }
 
+/** Item 4's setting: the default CNN, batch 32, SGD with momentum. */
+export const DEFAULT_ROUND: RoundSetting = { model: (seed) => buildCnn({ numClasses: 10, seed }), batchSize: 32, learningRate: 0.01, momentum: 0.9 };
+
 /**
- * Bench item 4: one round of `participants` × CNN local training (1 epoch, batch 32, `trainSamples`
- * each) through the serial executor and through worker pools of the given sizes. Each executor
- * runs one untimed round first (worker start-up, data transfer, first-call costs), then `reps`
- * timed rounds; the fastest counts.
+ * Bench item 4: one round of `participants` × local training (1 epoch of `trainSamples` each; by default the CNN at
+ * batch 32) through the serial executor and through worker pools of the given sizes. Each executor runs one untimed
+ * round first (worker start-up, data transfer, first-call costs), then `reps` timed rounds; the fastest counts.
  */
-export async function poolSpeedup(participants: number, trainSamples: number, poolSizes: readonly number[], reps: number, seed = 8): Promise<PoolSpeedup> {
+export async function poolSpeedup(participants: number, trainSamples: number, poolSizes: readonly number[], reps: number, seed = 8,
+  setting: RoundSetting = DEFAULT_ROUND): Promise<PoolSpeedup> {
   const rng = new Rng(seed);
   const data: ParticipantData[] = Array.from({ length: participants }, (_, i) => ({
-    train: randomSplit(rng, trainSamples, `p${i}/train`),
-    validation: randomSplit(rng, 16, `p${i}/validation`),
-    test: randomSplit(rng, 16, `p${i}/test`),
+    train: randomImages(rng, trainSamples, `p${i}/train`),
+    validation: randomImages(rng, 16, `p${i}/validation`),
+    test: randomImages(rng, 16, `p${i}/test`),
   }));
-  const trainer = new Trainer(buildCnn({ numClasses: 10, seed }));
+  const trainer = new Trainer(setting.model(seed));
   const global = trainer.getWeights();
   const method = new NoPersonalisation();
   const jobs = (round: number): FitJob[] =>
     createParticipants(trainer, data).map((participant) => ({
       participant,
       global,
-      config: { epochs: 1, batchSize: 32, learningRate: 0.01, momentum: 0.9, proximalMu: 0, seed: deriveSeed(seed, round, participant.id) },
+      config: { epochs: 1, batchSize: setting.batchSize, learningRate: setting.learningRate, momentum: setting.momentum, proximalMu: 0, seed: deriveSeed(seed, round, participant.id) },
     }));
   const time = async (executor: FitExecutor): Promise<number> => {
     await executor.run(jobs(0), method);

@@ -5,11 +5,13 @@
  *   fedtune run --resume <dir>                                         continue an interrupted run
  *   fedtune run --help                                                 usage and every config field
  *   fedtune supernode …                                                a Flower SuperNode (bin/supernode.ts)
+ *   fedtune notebooks [paths…] [--param NAME=VALUE …]                  rerun notebooks (bin/notebooks.ts)
  *
  * Exit codes: 0 done, 1 the run failed, 2 bad usage or config, 130 interrupted (resumable).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import {
   ConfigError,
   configHelpText,
@@ -32,6 +34,7 @@ commands:
   run --resume <run folder>       continue an interrupted run (Ctrl-C, kill -9) where it stopped
   run --help                      options of "run" and every config field
   supernode --help                run a participant as a Flower SuperNode
+  notebooks [paths…]              rerun notebooks headless: parameters, JUnit/Markdown reports (--help)
   help                            this text
 
 npm start runs the default experiment (the document's scenario).`;
@@ -58,8 +61,14 @@ options:
   --plain              plain progress lines even on a terminal
   -h, --help           this text
 
-Example configs: examples/*.json, examples/*.yaml. Environment: FEDTUNE_BACKEND=cpu|wasm|node forces
-a tfjs backend.
+Example configs: examples/*.json, examples/*.yaml.
+
+environment:
+  FEDTUNE_DATA_DIR=<dir>    read the datasets from <dir> (a folder like data/, with its manifest.json)
+                            instead of the shipped data/
+  FEDTUNE_BACKEND=<name>    force a tfjs backend: node-gpu, node, wasm or cpu (default: the fastest that loads)
+  FEDTUNE_QUIET=1           do not print which backend was chosen
+  FEDTUNE_DEBUG=1           print the stack trace of an unexpected error
 
 config fields (path · type · default):
 `;
@@ -80,48 +89,47 @@ interface RunArgs {
 /** A usage error (exit code 2). */
 class UsageError extends Error {}
 
-function parseRunArgs(argv: readonly string[]): RunArgs {
-  const a: RunArgs = { runsDir: "runs", sets: [], report: true, quiet: false, plain: false, help: false };
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    switch (arg) {
-      case "-h":
-      case "--help":
-        a.help = true;
-        break;
-      case "--resume":
-        a.resume = value(i++, arg);
-        break;
-      case "--out":
-        a.out = value(i++, arg);
-        break;
-      case "--runs-dir":
-        a.runsDir = value(i++, arg);
-        break;
-      case "--set":
-        a.sets.push(value(i++, arg));
-        break;
-      case "--no-report":
-        a.report = false;
-        break;
-      case "--quiet":
-        a.quiet = true;
-        break;
-      case "--plain":
-        a.plain = true;
-        break;
-      default:
-        if (arg.startsWith("-")) throw new UsageError(`unknown option ${arg}; see fedtune run --help`);
-        if (a.configFile !== undefined) throw new UsageError(`one config file only, got ${a.configFile} and ${arg}`);
-        a.configFile = arg;
-    }
+/** Parse `run`'s arguments with Node's util.parseArgs (strict: unknown options and missing values are usage errors). */
+export function parseRunArgs(argv: readonly string[]): RunArgs {
+  let parsed: ReturnType<typeof parseRunOptions>;
+  try {
+    parsed = parseRunOptions(argv);
+  } catch (e) {
+    // parseArgs' messages name the option ("Unknown option '--outt'", "Option '--out <value>' argument missing").
+    const why = e instanceof Error ? e.message.replace(/\. To specify a positional argument.*$/s, "") : String(e);
+    throw new UsageError(`${why}; see fedtune run --help`);
   }
-  return a;
+  const { values: v, positionals } = parsed;
+  if (positionals.length > 1) throw new UsageError(`one config file only, got ${positionals.join(" and ")}`);
+  return {
+    configFile: positionals[0],
+    resume: v.resume,
+    out: v.out,
+    runsDir: v["runs-dir"] ?? "runs",
+    sets: v.set ?? [],
+    report: !v["no-report"],
+    quiet: v.quiet ?? false,
+    plain: v.plain ?? false,
+    help: v.help ?? false,
+  };
+}
+
+function parseRunOptions(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      resume: { type: "string" },
+      out: { type: "string" },
+      "runs-dir": { type: "string" },
+      set: { type: "string", multiple: true },
+      "no-report": { type: "boolean" },
+      quiet: { type: "boolean" },
+      plain: { type: "boolean" },
+    },
+  });
 }
 
 /** Apply `path=value` to a raw config object (creating objects along the path). */
@@ -255,6 +263,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runCommand(rest);
       case "supernode":
         return await supernodeCommand(rest);
+      case "notebooks":
+        return await (require("./notebooks") as typeof import("./notebooks")).notebooksMain(rest);
       case undefined:
       case "help":
       case "-h":

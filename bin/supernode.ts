@@ -11,7 +11,9 @@
 import * as fs from "fs";
 import { initBackend } from "../lib/backend";
 import { encodeNpz } from "../lib/flower/npz";
-import { loadParticipant, participantHandler } from "../lib/flower/participantApp";
+import { loadParticipant } from "../lib/flower/participantApp";
+import { personalisedHandler } from "../lib/flower/personalisedApp";
+import { DirectoryStateStore, MemoryStateStore } from "../lib/flower/nodeStateStore";
 import { readParticipantConfig } from "../lib/flower/participantConfig";
 import { SuperNode } from "../lib/flower/superNode";
 
@@ -25,7 +27,13 @@ export const SUPERNODE_USAGE = `usage: fedtune supernode --participant <config.j
   --insecure                    plain connection (default only for loopback addresses)
   --heartbeat-interval SECONDS  promised heartbeat interval, 10..1800 (default 30)
   --give-up-after SECONDS       exit when the SuperLink stays unreachable this long (default 300)
+  --state-dir DIR               keep the personal state (heads, Ditto's model, FedBN's norms) in DIR, written
+                                atomically each round, so that a restarted node continues its personal model
+                                (default: in memory only)
   --write-initial-arrays FILE   write the model's initial weights as .npz (for the ServerApp) and exit
+
+The personalisation method (none, local-only, fedavg-ft, fedper, fedrep, ditto, fedbn) comes from the
+participant config's "personalisation" section, or from the ServerApp's config record ("personalisation").
 `;
 
 class UsageError extends Error {}
@@ -38,6 +46,7 @@ interface CliArgs {
   heartbeatInterval: number;
   giveUpAfter: number;
   writeInitialArrays?: string;
+  stateDir?: string;
 }
 
 function parseArgs(argv: readonly string[]): CliArgs | "help" {
@@ -67,6 +76,7 @@ function parseArgs(argv: readonly string[]): CliArgs | "help" {
       case "--heartbeat-interval": args.heartbeatInterval = seconds(10, 1800); break;
       case "--give-up-after": args.giveUpAfter = seconds(0, 1e9); break;
       case "--write-initial-arrays": args.writeInitialArrays = value(); break;
+      case "--state-dir": args.stateDir = value(); break;
       default: throw new UsageError(`unknown argument ${JSON.stringify(raw)}`);
     }
   }
@@ -121,7 +131,8 @@ export async function supernodeMain(argv: readonly string[]): Promise<number> {
   const d = participant.data;
   process.stderr.write(
     `fedtune supernode: participant "${config.id}" (${config.dataset} share ${config.participantIndex + 1}/${config.numParticipants}: ` +
-      `${d.train.y.length} train, ${d.validation.y.length} validation, ${d.test.y.length} test samples)\n`,
+      `${d.train.y.length} train, ${d.validation.y.length} validation, ${d.test.y.length} test samples; ` +
+      `personalisation ${config.personalisation?.method ?? "none"} unless the ServerApp says otherwise${args.stateDir ? `; state in ${args.stateDir}` : ""})\n`,
   );
   const node = new SuperNode({
     address: superlink,
@@ -129,7 +140,9 @@ export async function supernodeMain(argv: readonly string[]): Promise<number> {
     rootCertificates,
     heartbeatIntervalSeconds: args.heartbeatInterval,
     reconnect: { giveUpAfterMs: args.giveUpAfter * 1000 },
-    handler: participantHandler(participant),
+    handler: personalisedHandler(participant, {
+      stateStore: args.stateDir ? new DirectoryStateStore(args.stateDir, config.id, participant.initialWeights) : new MemoryStateStore(),
+    }),
     onEvent: (e) => {
       if (e.type !== "message") return;
       const r = e.report;

@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmTrainingKernels } from "./kernels/index";
+import { inNotebook } from "./viz/display";
 
 /** The backends fedtune knows, fastest first. */
 export const BACKEND_NAMES = ["node-gpu", "node", "wasm", "cpu"] as const;
@@ -130,7 +131,11 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
     current = choose(options).then((info) => {
       if (options.log !== false && !logged && process.env.FEDTUNE_QUIET !== "1") {
         logged = true;
-        console.error(`fedtune: backend ${info.name} — ${info.reason}`);
+        // In a notebook the line is ordinary output (stdout), not a red stderr box; in a terminal it
+        // goes to stderr, keeping stdout for results.
+        const line = `fedtune: backend ${info.name} — ${info.reason}`;
+        if (inNotebook()) console.log(line);
+        else console.error(line);
       }
       return info;
     });

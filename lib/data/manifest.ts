@@ -69,3 +69,15 @@ export function writeManifest(dataDir: string, files: Record<string, ManifestFil
   const manifest: DataManifest = { format: "fedtune-data-manifest", version: 1, files: sorted };
   fs.writeFileSync(path.join(dataDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
 }
+
+/**
+ * How many training samples `dataset` ships (its `<dataset>/train.bin.gz` manifest entry), or
+ * undefined when the manifest or the entry is missing (loading reports that later, with the file).
+ */
+export function trainingSampleCount(dataset: string, dataDir: string = defaultDataDir()): number | undefined {
+  try {
+    return readManifest(dataDir).files[`${dataset}/train.bin.gz`]?.count;
+  } catch {
+    return undefined;
+  }
+}

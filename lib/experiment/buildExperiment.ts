@@ -180,8 +180,14 @@ export function buildStrategy(config: ExperimentConfig): Strategy {
 
 /** The personalisation method of `config`. A fresh object each call. */
 export function buildPersonalisation(config: ExperimentConfig): Personalisation {
-  const p = config.personalisation;
-  const t = config.training;
+  return personalisationOf(config.personalisation, config.training);
+}
+
+/** The personalisation method a personalisation section describes (FedAvg+FT fine-tunes with `t`'s batch size, lr and momentum). */
+export function personalisationOf(
+  p: ExperimentConfig["personalisation"],
+  t: Pick<ExperimentConfig["training"], "batchSize" | "learningRate" | "momentum">,
+): Personalisation {
   switch (p.method) {
     case "none":
       return new NoPersonalisation();

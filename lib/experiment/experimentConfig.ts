@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { DATASET_CATALOG } from "../data/catalog";
+import { trainingSampleCount } from "../data/manifest";
 import { strategyNames } from "../federation/strategies/index";
 import { createStrategy } from "../federation/strategies/index";
 import { PARTICIPANT_TRAIN_MAX } from "../scenario/documentScenario";
@@ -176,7 +177,7 @@ const federationSchema = z
 
 // ------------------------------------------------------------------------------- personalisation
 
-const personalisationSchema = z
+export const personalisationSchema = z
   .discriminatedUnion("method", [
     z.object({ method: z.literal("none").describe("every participant uses the global model") }).strict(),
     z.object({ method: z.literal("local-only").describe("no sharing: each participant keeps training its own model") }).strict(),
@@ -332,6 +333,20 @@ export const experimentConfigSchema = baseSchema.superRefine((c, ctx) => {
   }
   if (c.data.kind === "partition" && c.data.validationFraction + c.data.testFraction >= 1) {
     issue(["data", "testFraction"], `validationFraction + testFraction must be < 1, got ${c.data.validationFraction} + ${c.data.testFraction}`);
+  }
+  if (c.data.kind === "partition") {
+    // Each participant needs 1 training + 1 validation + 1 test sample (both fractions are > 0; see
+    // lib/data/splitParticipant): caught here, naming the field, rather than deep in the partitioner.
+    const d = c.data;
+    const count = trainingSampleCount(d.dataset);
+    const available = count === undefined ? undefined : Math.min(count, d.limit ?? count);
+    if (available !== undefined && d.participants * 3 > available) {
+      issue(
+        ["data", "participants"],
+        `is ${d.participants} but ${d.dataset} has ${available} training samples${available < (count ?? 0) ? " (data.limit)" : ""}; ` +
+          `each participant needs at least 3 (1 training + 1 validation + 1 test), so at most ${Math.floor(available / 3)} participants`,
+      );
+    }
   }
 });
 

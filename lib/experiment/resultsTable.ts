@@ -1,12 +1,15 @@
 /**
  * The final table of a run, one row per participant: test accuracy of the local-only baseline
  * (phase 1), of the global model and of the personal model, each at the last round and at the
- * best round. "Best" is chosen honestly — the round with the lowest *validation* loss for that
- * participant and model — and the test accuracy of that round is reported; picking the round with
- * the highest test accuracy would report a number tuned on the test set.
+ * best round. "Best" is fedtune's one definition (`selectedByValidation`): the round with the
+ * lowest *validation* loss for that participant and model, round 0 included, ties → the earliest;
+ * the test accuracy of that round is reported. Picking the round with the highest test accuracy
+ * would report a number tuned on the test set.
  */
 import * as aq from "arquero";
 import type { HistoryRow } from "../federation/history";
+import { historyTable } from "../federation/history";
+import { lastSelectedMax } from "../analysis/lastSelectedMax";
 
 /** Phase-1 outcome of one participant. */
 export interface LocalPhaseResult {
@@ -34,30 +37,24 @@ export interface ParticipantResult {
   readonly personalBestRound: number;
 }
 
-/** Test accuracy at the last round and at the round of lowest validation loss, for one participant and scope. */
+/** Last and validation-selected test accuracy per participant and scope, keyed `participant\u0000scope`. */
+function lastAndSelected(rows: readonly HistoryRow[]): Map<string, { last: number; best: number; bestRound: number }> {
+  const t = lastSelectedMax(historyTable(rows), { metric: "accuracy", validationMetric: "valLoss" });
+  const out = new Map<string, { last: number; best: number; bestRound: number }>();
+  for (const r of t.objects() as Array<{ participant: string; scope: string; last: number; selected: number; selectedRound: number }>) {
+    out.set(`${r.participant}\u0000${r.scope}`, { last: r.last, best: r.selected, bestRound: r.selectedRound });
+  }
+  return out;
+}
+
+/**
+ * Test accuracy of one participant's `scope` model at the last round and at the round selected by
+ * validation (`selectedByValidation`); NaN when that model was never evaluated, best and bestRound
+ * NaN when no round has a validation loss.
+ */
 export function lastAndBest(rows: readonly HistoryRow[], participant: string, scope: "global" | "personal"): { last: number; best: number; bestRound: number } {
-  const acc = new Map<number, number>();
-  const val = new Map<number, number>();
-  for (const r of rows) {
-    if (r.participant !== participant || r.scope !== scope) continue;
-    if (r.metric === "accuracy") acc.set(r.round, r.value);
-    else if (r.metric === "valLoss") val.set(r.round, r.value);
-  }
-  // Round 0 is the starting model (before any federated training); "best" is chosen among trained rounds when there are any.
-  const rounds = [...acc.keys()].sort((a, b) => a - b);
-  if (rounds.length === 0) return { last: NaN, best: NaN, bestRound: NaN };
-  const last = acc.get(rounds[rounds.length - 1]) as number;
-  const candidates = rounds.some((r) => r > 0) ? rounds.filter((r) => r > 0) : rounds;
-  let bestRound = candidates[0];
-  let bestVal = Infinity;
-  for (const r of candidates) {
-    const v = val.get(r);
-    if (v !== undefined && v < bestVal) {
-      bestVal = v;
-      bestRound = r;
-    }
-  }
-  return { last, best: acc.get(bestRound) as number, bestRound };
+  const mine = rows.filter((r) => r.participant === participant && r.scope === scope);
+  return lastAndSelected(mine).get(`${participant}\u0000${scope}`) ?? { last: NaN, best: NaN, bestRound: NaN };
 }
 
 /** The final per-participant rows, in participant order, plus a "mean" row (unweighted over participants). */
@@ -67,9 +64,11 @@ export function participantResults(
   local: readonly LocalPhaseResult[] = [],
 ): ParticipantResult[] {
   const localBy = new Map(local.map((l) => [l.participant, l] as const));
+  const figures = lastAndSelected(rows);
+  const none = { last: NaN, best: NaN, bestRound: NaN };
   const out: ParticipantResult[] = participants.map((p) => {
-    const g = lastAndBest(rows, p.id, "global");
-    const q = lastAndBest(rows, p.id, "personal");
+    const g = figures.get(`${p.id}\u0000global`) ?? none;
+    const q = figures.get(`${p.id}\u0000personal`) ?? none;
     return {
       participant: p.id,
       trainSamples: p.trainSamples,

@@ -19,6 +19,7 @@ import { initBackend } from "../backend";
 import { datasetSize } from "../data/dataset";
 import { loadModel, saveModel } from "../model/io";
 import { getWeights } from "../model/modelWeights";
+import { readPretrainedBodyInfo } from "../model/pretrainedBodyInfo";
 import type { Trainer } from "../model/trainer";
 import type { EpochRecord } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
@@ -43,11 +44,12 @@ import {
   ExperimentParticipant,
   labelCountsTable,
   modelInputShape,
+  pretrainedModelDir,
   splitSizesTable,
 } from "./buildExperiment";
 import type { ProgressEvent } from "./progress";
 import { formatResultsTable, LocalPhaseResult, ParticipantResult, participantResults, resultsTable } from "./resultsTable";
-import { readRunMetadata, RUN_FILES, RUN_FORMAT, RunMetadata, writeJsonAtomic, writeTable } from "./runFolder";
+import { readRunMetadata, removeStaleTempFiles, RUN_FILES, RUN_FORMAT, RunMetadata, writeJsonAtomic, writeTable } from "./runFolder";
 
 /** Options of `runExperiment`. */
 export interface RunExperimentOptions {
@@ -125,6 +127,8 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
   let meta: RunMetadata;
   if (options.resume) {
     meta = readRunMetadata(outDir);
+    // A killed run may have left the temp files of an unfinished atomic write.
+    removeStaleTempFiles(outDir);
     if (meta.backend !== backend) {
       warnings.push(`the run started on backend "${meta.backend}" and continues on "${backend}"; numbers may differ in the last digits from an uninterrupted run`);
     }
@@ -134,7 +138,9 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     }
     fs.mkdirSync(outDir, { recursive: true });
     const now = new Date().toISOString();
-    meta = { format: RUN_FORMAT, version: 1, name: config.name, status: "running", phase: "setup", localPhaseDone: false, roundsDone: -1, backend, createdAt: now, updatedAt: now };
+    const body = config.model.kind === "pretrained" ? readPretrainedBodyInfo(pretrainedModelDir(config)) : undefined;
+    meta = { format: RUN_FORMAT, version: 1, name: config.name, status: "running", phase: "setup", localPhaseDone: false, roundsDone: -1, backend, createdAt: now, updatedAt: now,
+      ...(body !== undefined ? { pretrainedBody: { dir: body.dir, saw: body.saw } } : {}) };
     writeJsonAtomic(path.join(outDir, RUN_FILES.config), config);
     writeJsonAtomic(path.join(outDir, RUN_FILES.run), meta);
   }
@@ -145,10 +151,22 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
   const file = (...parts: string[]): string => path.join(outDir, ...parts);
 
   // ------------------------------------------------------------------------------------ setup
-  progress({ phase: "setup", done: 0, total: 2, label: "loading data" });
-  const participantsData = buildParticipantData(config, await modelInputShape(config));
-  progress({ phase: "setup", done: 1, total: 2, label: "building the model", detail: `${participantsData.length} participants` });
-  const trainer = await buildTrainer(config, participantsData);
+  // A new run that fails before anything resumable is on disk (phase-1 results or a checkpoint)
+  // leaves no half-made run folder behind.
+  const discardIfNothingToResume = (): void => {
+    if (!options.resume && !meta.localPhaseDone && !fs.existsSync(file(RUN_FILES.checkpoint, CHECKPOINT_FILE))) fs.rmSync(outDir, { recursive: true, force: true });
+  };
+  let participantsData: ExperimentParticipant[];
+  let trainer: Trainer;
+  try {
+    progress({ phase: "setup", done: 0, total: 2, label: "loading data" });
+    participantsData = buildParticipantData(config, await modelInputShape(config));
+    progress({ phase: "setup", done: 1, total: 2, label: "building the model", detail: `${participantsData.length} participants` });
+    trainer = await buildTrainer(config, participantsData);
+  } catch (e) {
+    discardIfNothingToResume();
+    throw e;
+  }
   try {
     progress({ phase: "setup", done: 2, total: 2, label: "ready", detail: `${participantsData.map((p) => p.id).join(", ")}` });
     const initialWeights = trainer.getWeights();
@@ -280,6 +298,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
         splitSizes: splitSizesTable(participantsData),
         results,
         backend,
+        pretrainedBody: meta.pretrainedBody?.saw,
         strategy: result.strategy,
         personalisation: result.personalisation,
         roundsRun: result.roundsRun,
@@ -306,6 +325,9 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
       warnings,
       seconds: (Date.now() - started) / 1000,
     };
+  } catch (e) {
+    discardIfNothingToResume();
+    throw e;
   } finally {
     trainer.model.dispose();
   }

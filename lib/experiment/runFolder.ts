@@ -53,6 +53,8 @@ export interface RunMetadata {
   readonly roundsDone: number;
   /** The tfjs backend the run uses (a resumed run must use the same one to reproduce it bitwise). */
   readonly backend: string;
+  /** For a pretrained model: its folder and what the body saw (from its pretraining.json). */
+  readonly pretrainedBody?: { readonly dir: string; readonly saw: string };
   /** ISO time the run was created. */
   readonly createdAt: string;
   /** ISO time of the last update. */
@@ -104,4 +106,27 @@ export function newRunFolder(runsDir: string, name: string, now: Date = new Date
   let dir = base;
   for (let i = 2; fs.existsSync(dir); i++) dir = `${base}-${i}`;
   return dir;
+}
+
+/** Temp files of `writeFileAtomic` (`<file>.tmp-<pid>-<n>`) and of the report (`report.html.tmp`). */
+const TEMP_FILE = /\.tmp(-\d+-\d+)?$/;
+
+/**
+ * Remove temp files a killed process left in the run folder `dir` (recursively), e.g. before a
+ * resume; returns the removed paths. Only call it while no other process writes to `dir`.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  const removed: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (TEMP_FILE.test(e.name)) {
+        fs.rmSync(p, { force: true });
+        removed.push(p);
+      }
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return removed;
 }

@@ -97,8 +97,8 @@ function checkInputs(inputs: readonly LabelledWeights[], context: string): void 
 
 function checkNumExamples(inputs: readonly WeightedWeights[], context: string): void {
   inputs.forEach((u, i) => {
-    if (!(Number.isFinite(u.numExamples) && u.numExamples > 0)) {
-      throw new Error(`${context}: ${who(u, i)} numExamples must be > 0 and finite, got ${u.numExamples}`);
+    if (!(Number.isInteger(u.numExamples) && u.numExamples > 0)) {
+      throw new Error(`${context}: ${who(u, i)} numExamples must be a positive integer (a count of examples), got ${u.numExamples}`);
     }
   });
 }

@@ -8,6 +8,8 @@ import type { ObjectTree } from "./inflatable";
 import { AUTH_METADATA_KEYS, NodeIdentity } from "./nodeIdentity";
 import { decodeProto, encodeProto } from "./protoSchema";
 import type { MessageError, MessageMetadata } from "./records";
+import { fleetTlsCredentials } from "./tlsCredentials";
+import { diagnoseTlsError, TlsProblem } from "./tlsDiagnosis";
 
 /** Where and how to reach a SuperLink's Fleet API. */
 export interface FleetConnectionOptions {
@@ -30,18 +32,27 @@ export class FleetApiError extends Error {
   /** The server's (or transport's) detail text. */
   readonly details: string;
 
-  /** Wrap a gRPC failure of `rpc`. */
-  constructor(rpc: string, code: number, details: string) {
-    super(`Fleet.${rpc} failed: ${grpc.status[code] ?? code} ${JSON.stringify(details)}`);
+  /** Set when the connection failed on TLS (untrusted certificate, plain peer): retrying will not help. */
+  readonly tlsProblem: TlsProblem | undefined;
+
+  /** Wrap a gRPC failure of `rpc`; `tlsProblem` replaces the transport's text when the handshake failed. */
+  constructor(rpc: string, code: number, details: string, tlsProblem?: TlsProblem) {
+    super(tlsProblem ? `Fleet.${rpc} failed: ${tlsProblem.message}` : `Fleet.${rpc} failed: ${grpc.status[code] ?? code} ${JSON.stringify(details)}`);
     this.name = "FleetApiError";
     this.rpc = rpc;
     this.code = code;
     this.details = details;
+    this.tlsProblem = tlsProblem;
   }
 
-  /** True when the SuperLink could not be reached (down, restarting, wrong address). */
+  /**
+   * True when the SuperLink could not be reached (down, restarting, wrong address), not for TLS
+   * problems. CANCELLED counts: this client never cancels a call, so it is the server cancelling
+   * the calls in flight as it shuts down (a SuperLink stopped during a PushObject).
+   */
   get unreachable(): boolean {
-    return this.code === grpc.status.UNAVAILABLE || this.code === grpc.status.DEADLINE_EXCEEDED;
+    const transient: number[] = [grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED];
+    return !this.tlsProblem && transient.includes(this.code);
   }
 }
 
@@ -89,6 +100,9 @@ export class FleetClient {
   private readonly client: grpc.Client;
   private readonly identity: NodeIdentity;
   private readonly callTimeoutMs: number;
+  private readonly address: string;
+  /** The last failed TLS handshake (cleared by a successful one). */
+  private lastTlsError: Error | undefined;
 
   /** Open a channel (lazily connected) to `options.address`, signing calls with `identity`. */
   constructor(options: FleetConnectionOptions, identity: NodeIdentity) {
@@ -97,8 +111,9 @@ export class FleetClient {
       throw new Error("FleetClient: give rootCertificates for TLS, or insecure: true for a plain connection");
     }
     const credentials = options.rootCertificates
-      ? grpc.credentials.createSsl(Buffer.from(options.rootCertificates))
+      ? fleetTlsCredentials(options.rootCertificates, options.address, (e) => (this.lastTlsError = e))
       : grpc.credentials.createInsecure();
+    this.address = options.address;
     this.client = new grpc.Client(options.address, credentials, {
       // Array chunks are up to 5 MiB; grpc-js refuses messages over 4 MiB by default.
       "grpc.max_receive_message_length": -1,
@@ -128,7 +143,10 @@ export class FleetClient {
         metadata,
         { deadline: Date.now() + this.callTimeoutMs },
         (err, response) => {
-          if (err) return reject(new FleetApiError(rpc, err.code, err.details ?? err.message));
+          if (err) {
+            const tlsProblem = err.code === grpc.status.UNAVAILABLE && this.lastTlsError ? diagnoseTlsError(this.lastTlsError, this.address) : undefined;
+            return reject(new FleetApiError(rpc, err.code, err.details ?? err.message, tlsProblem));
+          }
           if (!response) return reject(new FleetApiError(rpc, grpc.status.INTERNAL, "empty response"));
           this.traffic.bytesSent += payload.length;
           this.traffic.bytesReceived += response.length;

@@ -7,6 +7,8 @@
 import * as fs from "fs";
 import type { PartitionSpec } from "../data/makeParticipants";
 import type { TrainableLayers } from "../model/freeze";
+import type { PersonalisationConfig } from "../experiment/experimentConfig";
+import { parsePersonalisation } from "./flowerFitSettings";
 
 /** Architecture of the participant's model (same for every participant of a federation). */
 export type ParticipantModelSpec =
@@ -58,6 +60,8 @@ export interface ParticipantConfig {
   readonly testFraction?: number;
   readonly model: ParticipantModelSpec;
   readonly training: ParticipantTrainingSpec;
+  /** The personalisation method (the experiment schema's section); the ServerApp's "personalisation" overrides it. Default none. */
+  readonly personalisation?: PersonalisationConfig;
 }
 
 const TRAINING_DEFAULTS: ParticipantTrainingSpec = { epochs: 5, batchSize: 32, learningRate: 0.05, momentum: 0.9, patience: 2, trainable: "all" };
@@ -79,7 +83,7 @@ export function parseParticipantConfig(value: unknown, source = "participant con
   };
 
   const c = obj(value, "(top level)");
-  known(c, "", ["id", "dataset", "partition", "participantIndex", "numParticipants", "seed", "limit", "validationFraction", "testFraction", "model", "training"]);
+  known(c, "", ["id", "dataset", "partition", "participantIndex", "numParticipants", "seed", "limit", "validationFraction", "testFraction", "model", "training", "personalisation"]);
   const numParticipants = int(c.numParticipants, "numParticipants", 1);
   const participantIndex = int(c.participantIndex, "participantIndex", 0);
   if (participantIndex >= numParticipants) fail("participantIndex", `must be < numParticipants (${numParticipants})`, participantIndex);
@@ -138,6 +142,7 @@ export function parseParticipantConfig(value: unknown, source = "participant con
     testFraction: opt(c.testFraction, (v) => fraction(v, "testFraction")),
     model,
     training,
+    personalisation: opt(c.personalisation, (v) => parsePersonalisation(v, `${source}: field "personalisation"`)),
   };
 }
 

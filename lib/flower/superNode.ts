@@ -11,6 +11,7 @@ import { treeIds } from "./inflatable";
 import { deflateMessage, inflateMessage } from "./messageObjects";
 import { NodeIdentity } from "./nodeIdentity";
 import { ERROR_CODES, FlowerMessage, MessageError, MessageMetadata, RecordDict } from "./records";
+import { plainToTlsProblem, speaksTls } from "./tlsDiagnosis";
 
 /** Computes the reply content of one instruction; a throw becomes an error reply. */
 export type MessageHandler = (message: FlowerMessage) => Promise<RecordDict> | RecordDict;
@@ -140,6 +141,10 @@ export class SuperNode {
           this.nodeId = undefined;
           if (this.stopping) break;
           if (!(e instanceof FleetApiError)) throw e;
+          if (e.tlsProblem) throw new Error(`SuperNode: cannot connect to ${this.options.address}: ${e.tlsProblem.message}`);
+          if (e.unreachable && !this.options.rootCertificates && (await speaksTls(this.options.address))) {
+            throw new Error(`SuperNode: cannot connect to ${this.options.address}: ${plainToTlsProblem(this.options.address).message}`);
+          }
           if (!e.unreachable && !nodeLost(e)) {
             throw new Error(`SuperNode: the SuperLink at ${this.options.address} rejected the node: ${e.message}`);
           }

@@ -87,32 +87,3 @@ export function checkDyShape(kernel: string, dyShape: readonly number[], conv: F
       `[${conv.batchSize},${conv.outHeight},${conv.outWidth},${conv.outChannels}]`);
   }
 }
-
-/**
- * Padding of the convolution that yields the filter gradient: input = x (channels as batch), filter = dy dilated by
- * the forward stride, output must be exactly filterHeight × filterWidth. Rows the forward pass never reached (floor
- * in the output size) show up as a negative bottom/right, i.e. a crop.
- */
-export function filterGradPadding(c: ForwardConv): SignedPadding {
-  return {
-    top: c.pad.top,
-    bottom: c.filterHeight - c.inHeight - c.pad.top + (c.outHeight - 1) * c.strideHeight,
-    left: c.pad.left,
-    right: c.filterWidth - c.inWidth - c.pad.left + (c.outWidth - 1) * c.strideWidth,
-  };
-}
-
-/**
- * Padding of the convolution that yields the input gradient: input = dy with stride-1 zeros inserted after every
- * element (so outHeight·strideHeight rows), filter = the forward filter flipped, output must be inHeight × inWidth.
- */
-export function inputGradPadding(c: ForwardConv): SignedPadding {
-  const top = c.filterHeight - 1 - c.pad.top;
-  const left = c.filterWidth - 1 - c.pad.left;
-  return {
-    top,
-    bottom: c.inHeight - c.outHeight * c.strideHeight - top + c.filterHeight - 1,
-    left,
-    right: c.inWidth - c.outWidth * c.strideWidth - left + c.filterWidth - 1,
-  };
-}

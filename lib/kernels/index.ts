@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { conv2dBackpropFilterVia } from "./conv2dBackpropFilter";
 import { conv2dBackpropInputVia } from "./conv2dBackpropInput";
 import { batchMatMulVia } from "./batchMatMul";
+import { maxPoolGradWasm } from "./maxPoolGrad";
 
 const BACKEND = "wasm";
 
@@ -10,13 +11,15 @@ const replacedStockKernels = new Map<string, tf.KernelConfig>();
 
 /**
  * The kernels fedtune adds to tfjs-backend-wasm so that its models train there, and fast: the conv filter gradient is
- * missing from the backend; its conv input gradient, and its matmul with a transposed operand (every dense layer's
- * gradients), are scalar loops that reformulations on its XNNPACK Conv2D / plain MatMul beat by ~10×.
+ * missing from the backend; its conv input gradient, its max-pool gradient and its matmul with a transposed operand
+ * (every dense layer's gradients) are scalar loops that GEMMs on its XNNPACK MatMul, or a single JavaScript pass over
+ * its heap, beat by ~10×.
  */
 const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilterVia(BACKEND) },
   { kernelName: "Conv2DBackpropInput", kernelFunc: conv2dBackpropInputVia(BACKEND) },
   { kernelName: "BatchMatMul", kernelFunc: batchMatMulVia(BACKEND, () => replacedStockKernels.get("BatchMatMul")?.kernelFunc) },
+  { kernelName: "MaxPoolGrad", kernelFunc: maxPoolGradWasm() },
 ];
 
 /**

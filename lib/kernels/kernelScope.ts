@@ -39,6 +39,12 @@ export class KernelScope {
     return out;
   }
 
+  /** Makes the scope own `info`, a tensor allocated on the backend by other means (e.g. `WasmHeap.output`). */
+  adopt(info: tf.TensorInfo): tf.TensorInfo {
+    this.owned.push(info);
+    return info;
+  }
+
   /** Takes `info` out of the scope so that `disposeAll` keeps it (the kernel's result). */
   keep(info: tf.TensorInfo): tf.TensorInfo {
     const i = this.owned.indexOf(info);

@@ -11,6 +11,8 @@ export interface CnnOptions {
   readonly filters?: readonly number[];
   /** Square kernel size of every convolution; default 3. */
   readonly kernelSize?: number;
+  /** Padding of every convolution: "same" keeps height and width, "valid" shrinks them; default "same". */
+  readonly padding?: "same" | "valid";
   /** Units of the dense layer before the head (0 = none); default 128. */
   readonly denseUnits?: number;
   /** Number of classes (units of the softmax head). */
@@ -23,7 +25,8 @@ export interface CnnOptions {
 
 /**
  * Build a CNN as a `tf.Sequential` with fixed layer names ("conv_1", "pool_1", …, "dense_1", "head").
- * Defaults give conv32-pool-conv64-pool-dense128-softmax for 28×28×1 images ("same" padding).
+ * Defaults give conv32-pool-conv64-pool-dense128-softmax for 28×28×1 images ("same" padding); the personalised-FL
+ * benchmarks' CNN (issue 15) is `{ kernelSize: 5, padding: "valid", denseUnits: 512 }`.
  */
 export function buildCnn(options: CnnOptions): tf.Sequential {
   const inputShape = options.inputShape ?? [28, 28, 1];
@@ -31,6 +34,7 @@ export function buildCnn(options: CnnOptions): tf.Sequential {
   const kernelSize = options.kernelSize ?? 3;
   const denseUnits = options.denseUnits ?? 128;
   const seed = options.seed ?? 0;
+  const padding = options.padding ?? "same";
   const { numClasses } = options;
   checkShape("buildCnn", inputShape);
   if (inputShape.length !== 3) throw new Error(`buildCnn: inputShape must be [height, width, channels], got [${inputShape}]`);
@@ -42,6 +46,7 @@ export function buildCnn(options: CnnOptions): tf.Sequential {
     if (!(Number.isInteger(f) && f > 0)) throw new Error(`buildCnn: filters[${i}] must be a positive integer, got ${f}`);
   });
   if (!(Number.isInteger(kernelSize) && kernelSize > 0)) throw new Error(`buildCnn: kernelSize must be a positive integer, got ${kernelSize}`);
+  if (padding !== "same" && padding !== "valid") throw new Error(`buildCnn: padding must be "same" or "valid", got ${String(padding)}`);
   if (!(Number.isInteger(denseUnits) && denseUnits >= 0)) throw new Error(`buildCnn: denseUnits must be an integer ≥ 0, got ${denseUnits}`);
 
   const model = tf.sequential({ name: "cnn" });
@@ -53,7 +58,7 @@ export function buildCnn(options: CnnOptions): tf.Sequential {
         name,
         filters: f,
         kernelSize,
-        padding: "same",
+        padding,
         activation: bn ? "linear" : "relu",
         kernelInitializer: seededHeInitializer(seed, name),
         ...(i === 0 ? { inputShape: [...inputShape] } : {}),

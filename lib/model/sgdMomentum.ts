@@ -29,6 +29,12 @@ export class SgdMomentum {
       throw new Error(`SgdMomentum.step: ${grads.length} gradients for ${this.variables.length} variables`);
     }
     const lr = tf.scalar(this.learningRate);
+    if (this.momentum === 0) {
+      // Plain SGD keeps no velocity: θ ← θ − lr·g, the same arithmetic as v = g; θ − lr·v without copying g.
+      this.variables.forEach((variable, i) => tf.tidy(() => variable.assign(tf.sub(variable, tf.mul(lr, grads[i])))));
+      lr.dispose();
+      return;
+    }
     const m = tf.scalar(this.momentum);
     const next = this.variables.map((variable, i) => {
       const prev = this.velocities ? this.velocities[i] : undefined;

@@ -1,6 +1,7 @@
 /**
  * Privacy for federated fine-tuning: update clipping, Gaussian noise, DP strategy wrappers with
- * fixed and adaptive clipping, the RDP accountant, and secure aggregation by pairwise masking.
+ * fixed and adaptive clipping, the RDP accountant, secure aggregation by pairwise masking, and
+ * secure aggregation with secret-shared masks (Bonawitz et al. 2017, ./secagg).
  */
 export { clipUpdate, clipLocalWeights } from "./clipping";
 export type { ClippedUpdate } from "./clipping";
@@ -33,5 +34,6 @@ export {
 } from "./secureAggregation";
 export type { FixedPointCodec, PublicKeyDirectory, SecAggServerOptions, SecureSumResult } from "./secureAggregation";
 export * from "./secureRound";
+export * from "./secagg/index";
 export { SecureAggregation, pairwiseMasking } from "./secureAggregationStrategy";
 export type { SecureAggregationStrategyOptions, SecureMeanProtocol, SecureMeanInput, SecureMeanOutcome, SecAggStage, SecAggDropout } from "./secureAggregationStrategy";

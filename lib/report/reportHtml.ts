@@ -6,7 +6,8 @@
  */
 import * as aq from "arquero";
 import type { HistoryRow } from "../federation/history";
-import { SERVER } from "../federation/history";
+import { historyTable, SERVER } from "../federation/history";
+import { serverMetric } from "../analysis/serverMetric";
 import { lineChart } from "../viz/charts";
 import type { PlotlyFigure, PlotlyTrace } from "../viz/figure";
 import { figureHtml, plotlyLoaderHtml } from "../viz/html";
@@ -29,6 +30,8 @@ export interface ReportInput {
   /** The final table rows. */
   readonly results: readonly ParticipantResult[];
   readonly backend: string;
+  /** What the pretrained body saw, in one line (undefined for a fresh network). */
+  readonly pretrainedBody?: string;
   /** Display names of the strategy and personalisation. */
   readonly strategy: string;
   readonly personalisation: string;
@@ -82,9 +85,10 @@ export function reportFigures(input: ReportInput): ReportFigures {
     xTitle: "round",
     yTitle: "test accuracy",
   });
+  const history = historyTable(input.history);
   const server = (metric: string): { x: number[]; y: number[] } => {
-    const rows = input.history.filter((r) => r.participant === SERVER && r.metric === metric).sort((a, b) => a.round - b.round);
-    return { x: rows.map((r) => r.round), y: rows.map((r) => r.value) };
+    const series = serverMetric(history, metric);
+    return { x: series.array("round") as number[], y: series.array("value") as number[] };
   };
   const g = server("globalAccuracy");
   const p = server("personalAccuracy");
@@ -172,11 +176,12 @@ export function buildReportHtml(input: ReportInput): string {
     `<p class="sub">${escapeHtml(c.description ?? "")}</p>`,
     `<p>${sizes.length} participants · ${escapeHtml(input.strategy)} + ${escapeHtml(input.personalisation)} · ${input.roundsRun} round(s)` +
       `${input.converged ? " (stopped on convergence)" : ""} · seed ${c.seed} · backend ${escapeHtml(input.backend)}</p>`,
+    input.pretrainedBody ? `<p class="note">Pretrained body saw: ${escapeHtml(input.pretrainedBody)}</p>` : "",
     `<section><h2>Results</h2>`,
     tableHtml(resultsHeaders(), resultsCells(input.results), "results"),
     `<p class="note">Test accuracy of each participant's models. <b>local-only</b>: phase 1, fine-tuned alone with early stopping. ` +
       `<b>global</b>: the shared model; <b>personal</b>: the participant's own model under ${escapeHtml(input.personalisation)}. ` +
-      `<b>last</b>: after the final round; <b>best</b>: the round with the lowest validation loss (round in brackets), so the test set is never used to choose.</p></section>`,
+      `<b>last</b>: after the final round; <b>best</b>: the round with the lowest validation loss, round 0 (the starting model) included (round in brackets), so the test set is never used to choose.</p></section>`,
     plotlyLoaderHtml(),
     `<section><h2>Curves</h2>`,
     fig(figs.personalAccuracy, REPORT_FIGURE_IDS.personalAccuracy),

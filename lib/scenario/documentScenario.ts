@@ -5,9 +5,10 @@
  * with its own 10-class head, fine-tuning with SGD (lr 0.001, momentum 0.9) and early stopping, and
  * jointly fine-tuning by weighted averaging.
  *
- * Public and private data never overlap: the pretraining set is taken from the *end* of the MNIST
- * and Fashion-MNIST training files, the participants' data from the *start*; the UCI digits are
- * never seen in pretraining.
+ * The shipped body never saw the participants' tasks: it is pretrained on rendered letters
+ * (`publicPretrainingData`). The earlier body, pretrained on other MNIST and Fashion-MNIST images
+ * (`overlapPretrainingData`, the *end* of those training files; participants use the *start*), is
+ * kept to show what that overlap does.
  */
 import * as path from "path";
 import type { Dataset, ParticipantData } from "../data/dataset";
@@ -20,11 +21,46 @@ import { deriveSeed, Rng } from "../util/rng";
 /** The repository root (lib/scenario/../..). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
-/** Where `npm run pretrain` writes, and the notebooks read, the pretrained CNN. */
+/** Where `npm run pretrain` writes, and the notebooks and `npm start` read, the shipped body: pretrained on letters. */
 export const PRETRAINED_CNN_DIR = path.join(REPO_ROOT, "models", "pretrained-cnn");
+
+/**
+ * The earlier body, pretrained on MNIST + Fashion-MNIST (the participants' own tasks, other images);
+ * kept only so that notebook 02 can show what that overlap does (`npm run pretrain -- --overlap`).
+ */
+export const OVERLAP_PRETRAINED_CNN_DIR = path.join(REPO_ROOT, "models", "pretrained-cnn-overlap");
 
 /** Options of `publicPretrainingData`. */
 export interface PublicDataOptions {
+  /** Training images, the first n of letters/train (default all 24,232). */
+  readonly trainCount?: number;
+  /** Validation images, the first n of letters/test (default all 4,316). */
+  readonly validationCount?: number;
+}
+
+/**
+ * The "large public dataset" of the shipped body: the 26 Latin letters rendered from 466 free fonts
+ * (`letters`, see data/README.md) — images and classes that no participant holds, the way ImageNet is
+ * not CIFAR-10. Validation is letters/test, whose font families are absent from letters/train.
+ */
+export function publicPretrainingData(options: PublicDataOptions = {}): { train: Dataset; validation: Dataset } {
+  const train = loadDataset("letters", { split: "train" });
+  const validation = loadDataset("letters", { split: "test" });
+  const take = (ds: Dataset, n: number | undefined, field: string, name: string): Dataset => {
+    const count = n ?? ds.y.length;
+    if (!(Number.isInteger(count) && count > 0 && count <= ds.y.length)) {
+      throw new Error(`publicPretrainingData: ${field} must be an integer in [1, ${ds.y.length}], got ${n}`);
+    }
+    return subsetDataset(ds, Array.from({ length: count }, (_, i) => i), name);
+  };
+  return {
+    train: take(train, options.trainCount, "trainCount", "public/train (letters)"),
+    validation: take(validation, options.validationCount, "validationCount", "public/validation (letters, unseen fonts)"),
+  };
+}
+
+/** Options of `overlapPretrainingData`. */
+export interface OverlapDataOptions {
   /** MNIST samples taken from the end of its training file (default 4000). */
   readonly mnistCount?: number;
   /** Fashion-MNIST samples taken from the end of its training file (default 4000). */
@@ -36,17 +72,18 @@ export interface PublicDataOptions {
 }
 
 /**
- * The "large public dataset" for central pretraining: MNIST and Fashion-MNIST samples as one
- * 20-class task (digits 0–9, clothes 10–19), so the body learns strokes and textures alike.
+ * The pretraining set of the earlier body: MNIST and Fashion-MNIST samples as one 20-class task
+ * (digits 0–9, clothes 10–19) — other images of the participants' own tasks. Taken from the *end* of
+ * the training files, the participants' data from the *start*, so no image is shared.
  */
-export function publicPretrainingData(options: PublicDataOptions = {}): { train: Dataset; validation: Dataset } {
+export function overlapPretrainingData(options: OverlapDataOptions = {}): { train: Dataset; validation: Dataset } {
   const mnist = loadDataset("mnist", { split: "train" });
   const fashion = loadDataset("fashion-mnist", { split: "train" });
   const nm = options.mnistCount ?? 4000;
   const nf = options.fashionCount ?? 4000;
   for (const [name, ds, n] of [["mnist", mnist, nm], ["fashion-mnist", fashion, nf]] as const) {
     if (!(Number.isInteger(n) && n > 0 && n <= ds.y.length - PARTICIPANT_TRAIN_MAX)) {
-      throw new Error(`publicPretrainingData: ${name} count must be an integer in [1, ${ds.y.length - PARTICIPANT_TRAIN_MAX}], got ${n}`);
+      throw new Error(`overlapPretrainingData: ${name} count must be an integer in [1, ${ds.y.length - PARTICIPANT_TRAIN_MAX}], got ${n}`);
     }
   }
   const tail = (ds: Dataset, n: number): number[] => Array.from({ length: n }, (_, i) => ds.y.length - n + i);

@@ -9,7 +9,12 @@
  *   history.json  the ServerApp's aggregated metrics per round, as Flower computed them
  * and prints the table. Needs a flwr 1.23 source tree (FLWR_SRC) and the kit's Debian packages.
  *
- * Usage: FLWR_SRC=/path/to/flower/framework/py npm run flower:demo [-- --rounds 5 --dataset digits --out DIR]
+ * With `--personalisation fedper|fedrep|ditto|fedbn|fedavg-ft|local-only|none`, fedtune's own ServerApp
+ * (flower/fedtune_app: FedAvg over named partial arrays) drives the nodes instead and sends the method
+ * in its config record; the nodes keep their personal models, and the report adds, per participant,
+ * the global and the personal model's accuracy per round (personal dashed).
+ *
+ * Usage: FLWR_SRC=/path/to/flower/framework/py npm run flower:demo [-- --rounds 5 --dataset digits --personalisation fedper --out DIR]
  * Exit codes: 0 done, 1 the federation failed, 2 bad arguments or no Flower here.
  */
 import * as fs from "fs";
@@ -20,6 +25,8 @@ import type { ColumnTable } from "arquero";
 import { initBackend } from "../../lib/backend";
 import { encodeNpz } from "../../lib/flower/npz";
 import { loadParticipant, participantHandler } from "../../lib/flower/participantApp";
+import { personalisedHandler } from "../../lib/flower/personalisedApp";
+import { PERSONALISATION_NAMES } from "../../lib/flower/flowerFitSettings";
 import type { FlowerParticipant } from "../../lib/flower/participantApp";
 import { parseParticipantConfig } from "../../lib/flower/participantConfig";
 import { participantRoundMetrics, recordReplyMetrics } from "../../lib/flower/participantRoundMetrics";
@@ -37,6 +44,8 @@ interface DemoArgs {
   rounds: number;
   dataset: "digits" | "breast-cancer";
   out: string;
+  /** A fedtune method: run fedtune_app with it; undefined: the kit's FedAvg app and plain nodes. */
+  personalisation?: string;
 }
 
 /** The aggregated metrics Flower's FedAvg wrote (kit's `history-json`). */
@@ -58,10 +67,13 @@ function parseArgs(argv: readonly string[]): DemoArgs {
     } else if (flag === "--dataset") {
       if (value !== "digits" && value !== "breast-cancer") throw new Error(`--dataset must be "digits" or "breast-cancer", got ${JSON.stringify(value)}`);
       args.dataset = value;
+    } else if (flag === "--personalisation") {
+      if (!PERSONALISATION_NAMES.includes(value)) throw new Error(`--personalisation must be one of ${PERSONALISATION_NAMES.join(", ")}, got ${JSON.stringify(value)}`);
+      args.personalisation = value;
     } else if (flag === "--out") {
       args.out = path.resolve(value);
     } else {
-      throw new Error(`unknown argument ${JSON.stringify(flag)} (known: --rounds, --dataset, --out)`);
+      throw new Error(`unknown argument ${JSON.stringify(flag)} (known: --rounds, --dataset, --personalisation, --out)`);
     }
   }
   return args;
@@ -75,13 +87,13 @@ async function until(cond: () => boolean, what: string, ms: number): Promise<voi
   }
 }
 
-/** The three hospitals: same dataset, partition, seed and model; only the share differs. */
-function hospitals(dataset: DemoArgs["dataset"]): FlowerParticipant[] {
+/** The three hospitals: same dataset, partition, seed and model (with batch norm for FedBN); only the share differs. */
+function hospitals(dataset: DemoArgs["dataset"], batchNorm = false): FlowerParticipant[] {
   return Array.from({ length: HOSPITALS }, (_, i) =>
     loadParticipant(
       parseParticipantConfig({
         id: `hospital-${i + 1}`, dataset, partition: { kind: "dirichlet", alpha: 0.5 }, participantIndex: i, numParticipants: HOSPITALS, seed: 11,
-        model: { kind: "mlp", hiddenUnits: [32], seed: 5 }, training: { epochs: 3, batchSize: 32, momentum: 0.9, patience: 1 },
+        model: { kind: "mlp", hiddenUnits: [32], seed: 5, ...(batchNorm ? { batchNorm } : {}) }, training: { epochs: 3, batchSize: 32, momentum: 0.9, patience: 1 },
       }),
     ),
   );
@@ -151,7 +163,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const backend = await initBackend();
-  const participants = hospitals(args.dataset);
+  const participants = hospitals(args.dataset, args.personalisation === "fedbn");
   for (const p of participants) {
     const d = p.data;
     console.error(`flower demo: ${p.config.id}: ${d.train.y.length} train, ${d.validation.y.length} validation, ${d.test.y.length} test samples of ${args.dataset}`);
@@ -165,7 +177,7 @@ async function main(): Promise<number> {
       new SuperNode({
         address: link.fleetAddress, insecure: true, heartbeatIntervalSeconds: 120, pollIntervalMs: 100,
         reconnect: { initialDelayMs: 500, maxDelayMs: 2000, giveUpAfterMs: 30_000 },
-        handler: recordReplyMetrics(participantHandler(p), replies[i]),
+        handler: recordReplyMetrics(args.personalisation ? personalisedHandler(p) : participantHandler(p), replies[i]),
         log: (line) => console.error(`  ${p.config.id} ${line}`),
         onEvent: (e) => {
           if (e.type === "connected") connected[i] = true;
@@ -212,10 +224,11 @@ async function main(): Promise<number> {
     const historyFile = path.join(work, "history.json");
     const runStart = Date.now();
     const run = await link.startRun(
-      path.join(found.kit, "apps/fedavg"),
+      args.personalisation ? path.resolve(__dirname, "../../flower/fedtune_app") : path.join(found.kit, "apps/fedavg"),
       {
         "num-server-rounds": args.rounds, "min-nodes": HOSPITALS, lr: LEARNING_RATE, "round-timeout": 60,
         "initial-arrays": path.join(work, "init.npz"), "final-arrays": path.join(work, "final.npz"), "history-json": historyFile,
+        ...(args.personalisation ? { personalisation: args.personalisation } : {}),
       },
       30 + 20 * args.rounds,
     );
@@ -248,18 +261,34 @@ async function main(): Promise<number> {
     history.rounds.map((r) => ({ round: r.round, trainLoss: r.train["train-loss"], valLoss: r.train["val-loss"], evalLoss: r.evaluate.loss, accuracy: r.evaluate.accuracy })),
   );
   const intro =
-    `<p>A Python Flower ServerApp (flwr 1.23, <code>FedAvg</code>, ${args.rounds} rounds, lr ${LEARNING_RATE}) drove ${HOSPITALS} TypeScript participants, ` +
+    `<p>A Python Flower ServerApp (flwr 1.23, ${args.personalisation ? `fedtune_app's FedAvg over named partial arrays, personalisation <code>${args.personalisation}</code> on the nodes` : "<code>FedAvg</code>"}, ${args.rounds} rounds, lr ${LEARNING_RATE}) drove ${HOSPITALS} TypeScript participants, ` +
     `each a fedtune SuperNode with a Dirichlet(α = 0.5) share of <code>${args.dataset}</code> and an MLP (one hidden layer of 32), ` +
     `backend ${escapeHtml(backend.name)}. The run took ${seconds.toFixed(1)} s. Accuracy and evaluate loss are those of the global model after the round, ` +
     `on each participant's own test split; train/validation loss are from local training in the round. Bytes are Flower message objects pulled and pushed.</p>\n` +
     `<p>Check: Flower's aggregates equal the example-weighted means of these rows (max difference: accuracy ${gap.accuracy.toExponential(1)}, train loss ${gap.trainLoss.toExponential(1)}).</p>\n` +
     `<h2>Per participant and round</h2>\n${shown.toHTML(tableFormat(shown))}\n<h2>Flower's aggregate per round (history.json)</h2>\n${flowerRounds.toHTML(tableFormat(flowerRounds))}\n`;
+  // Global and personal accuracy per participant and round, from the evaluate replies.
+  const scopes = aq.from(
+    participants.flatMap((p, i) =>
+      replies[i]
+        .filter((r) => r.messageType === "evaluate" && r.metrics.has("personal-accuracy"))
+        .flatMap((r) => [
+          { participant: p.config.id, round: r.serverRound, scope: "global", accuracy: r.metrics.get("accuracy") },
+          { participant: p.config.id, round: r.serverRound, scope: "personal", accuracy: r.metrics.get("personal-accuracy") },
+        ]),
+    ),
+  );
+  const personalChart =
+    args.personalisation && scopes.numRows() > 0
+      ? [roundChart(lineChart(scopes, { x: "round", y: "accuracy", color: "participant", dash: "scope", title: `Global vs personal model (${args.personalisation}): test accuracy per round`, xTitle: "server round", yTitle: "accuracy" }))]
+      : [];
   const html = figuresPage(
     [
+      ...personalChart,
       roundChart(lineChart(charts, { x: "round", y: "accuracy", color: "participant", title: "Test accuracy of the global model after each round", xTitle: "server round", yTitle: "accuracy" })),
       roundChart(lineChart(charts, { x: "round", y: "trainLoss", color: "participant", title: "Local train loss per round", xTitle: "server round", yTitle: "train loss (cross-entropy)" })),
     ],
-    { title: `fedtune × Flower: ${HOSPITALS} TypeScript hospitals, FedAvg in Python`, bodyHtml: intro },
+    { title: `fedtune × Flower: ${HOSPITALS} TypeScript hospitals, ${args.personalisation ? `${args.personalisation} with fedtune_app` : "FedAvg"} in Python`, bodyHtml: intro },
   );
   fs.writeFileSync(path.join(args.out, "report.html"), html);
 
@@ -267,6 +296,7 @@ async function main(): Promise<number> {
   console.log(
     `\n${HOSPITALS} TypeScript SuperNodes × ${args.rounds} Flower FedAvg rounds on ${args.dataset} (backend ${backend.name}): run ${seconds.toFixed(1)} s, demo ${((Date.now() - t0) / 1000).toFixed(1)} s.\n` +
       `Flower's accuracy per round: ${history.rounds.map((r) => r.evaluate.accuracy.toFixed(4)).join(", ")}; ` +
+      (args.personalisation ? `personal (${args.personalisation}): ${history.rounds.map((r) => (r.evaluate["personal-accuracy"] ?? NaN).toFixed(4)).join(", ")}; ` : "") +
       `= example-weighted mean of the rows within ${gap.accuracy.toExponential(1)} (train loss within ${gap.trainLoss.toExponential(1)}).\n` +
       `Wrote ${path.join(args.out, "report.html")}, metrics.csv and history.json.`,
   );

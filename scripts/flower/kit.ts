@@ -61,10 +61,10 @@ function kitEnv(ports: SuperLinkPorts): NodeJS.ProcessEnv {
   };
 }
 
-/** Run a kit script to completion; resolves to its exit code and output. */
+/** Run a kit script (or an absolute path, with the kit in FEDTUNE_FLOWER_KIT) to completion; resolves to its exit code and output. */
 function runScript(kit: string, script: string, args: readonly string[], ports: SuperLinkPorts): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(kit, script), args, { env: kitEnv(ports), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(path.resolve(kit, script), args, { env: { ...kitEnv(ports), FEDTUNE_FLOWER_KIT: kit }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -74,10 +74,44 @@ function runScript(kit: string, script: string, args: readonly string[], ports: 
   });
 }
 
-/** A SuperLink started by the kit in `dir`. */
+/** TLS files of a SuperLink: flwr 1.23's --ssl-ca-certfile, --ssl-certfile and --ssl-keyfile. */
+export interface SuperLinkTls {
+  readonly caCertFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** Is something listening on 127.0.0.1:`port`? */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/** Is any process of process group `pgid` alive? */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A SuperLink started by the kit in `dir`: `superlink.sh` (plain, --insecure) or, with `tls`, the
+ * kit's `bin/flower-superlink` with the --ssl-* flags (superlink.sh only starts insecure ones), as
+ * the leader of its own process group so that `stop()` ends it with everything it spawned.
+ */
 export class KitSuperLink {
-  /** Where the kit lives, the state folder, and the ports. */
-  constructor(readonly kit: string, readonly dir: string, readonly ports: SuperLinkPorts) {}
+  private tlsPid: number | undefined;
+
+  /** Where the kit lives, the state folder, the ports, and the TLS files if any. */
+  constructor(readonly kit: string, readonly dir: string, readonly ports: SuperLinkPorts, readonly tls?: SuperLinkTls) {}
 
   /** Fleet API address for SuperNodes. */
   get fleetAddress(): string {
@@ -86,12 +120,54 @@ export class KitSuperLink {
 
   /** Start it (waits until its ports listen). */
   async start(): Promise<void> {
+    if (this.tls) return this.startTls(this.tls);
     const r = await runScript(this.kit, "superlink.sh", ["start", "--dir", this.dir], this.ports);
     if (r.code !== 0) throw new Error(`superlink.sh start failed (${r.code}): ${r.stderr}`);
   }
 
+  private async startTls(tls: SuperLinkTls): Promise<void> {
+    fs.mkdirSync(path.join(this.dir, "home"), { recursive: true });
+    const log = fs.openSync(path.join(this.dir, "superlink.log"), "a");
+    const at = (port: number): string => `127.0.0.1:${port}`;
+    const child = spawn(
+      path.join(this.kit, "bin/flower-superlink"),
+      [
+        "--ssl-ca-certfile", tls.caCertFile, "--ssl-certfile", tls.certFile, "--ssl-keyfile", tls.keyFile,
+        "--fleet-api-type", "grpc-rere", "--fleet-api-address", at(this.ports.fleet),
+        "--serverappio-api-address", at(this.ports.serverAppIo), "--control-api-address", at(this.ports.control),
+        "--storage-dir", path.join(this.dir, "ffs"),
+      ],
+      { cwd: this.dir, detached: true, stdio: ["ignore", log, log], env: { ...kitEnv(this.ports), HOME: path.join(this.dir, "home"), FLWR_HOME: path.join(this.dir, "flwr-home") } },
+    );
+    fs.closeSync(log);
+    child.unref();
+    this.tlsPid = child.pid;
+    let exited = false;
+    child.once("exit", () => (exited = true));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (exited) throw new Error(`flower-superlink (TLS) exited during start-up:\n${this.logTail()}`);
+      const up = await Promise.all([this.ports.fleet, this.ports.serverAppIo, this.ports.control].map(listening));
+      if (up.every((u) => u)) return;
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new Error(`flower-superlink (TLS): ports not listening after 60 s:\n${this.logTail()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   /** Stop it and everything it spawned (ServerApps included). */
   async stop(): Promise<void> {
+    if (this.tls) {
+      const pgid = this.tlsPid;
+      this.tlsPid = undefined;
+      if (pgid === undefined || !groupAlive(pgid)) return;
+      process.kill(-pgid, "SIGTERM");
+      for (let i = 0; i < 100 && groupAlive(pgid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (groupAlive(pgid)) process.kill(-pgid, "SIGKILL");
+      return;
+    }
     const r = await runScript(this.kit, "superlink.sh", ["stop", "--dir", this.dir], this.ports);
     if (r.code !== 0) throw new Error(`superlink.sh stop failed (${r.code}): ${r.stderr}`);
   }
@@ -99,7 +175,10 @@ export class KitSuperLink {
   /** Submit a run of `appDir` with run-config overrides; with `waitSeconds`, wait for it to complete. */
   async startRun(appDir: string, overrides: Record<string, string | number | boolean>, waitSeconds?: number): Promise<{ code: number; stdout: string; stderr: string }> {
     const args = [...(waitSeconds ? [`--wait=${waitSeconds}`] : []), appDir, ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`)];
-    return runScript(this.kit, "start-run.sh", args, this.ports);
+    if (!this.tls) return runScript(this.kit, "start-run.sh", args, this.ports);
+    // The kit's start-run.sh speaks plain gRPC only; the repo's copy adds --root-certificates.
+    const script = path.resolve(__dirname, "../../flower/start-run.sh");
+    return runScript(this.kit, script, ["--root-certificates", this.tls.caCertFile, ...args], this.ports);
   }
 
   /** The last `lines` lines of the SuperLink's log (for failure messages). */

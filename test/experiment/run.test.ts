@@ -20,8 +20,9 @@ import { loadModel } from "../../lib/model/io";
 import { getWeights } from "../../lib/model/modelWeights";
 import { Trainer } from "../../lib/model/trainer";
 import { REPORT_FIGURE_IDS } from "../../lib/report/reportHtml";
-import { checkPages, findChromium } from "../../scripts/check-html";
+import { checkCharts, findChromium } from "../../lib/notebooks/checkCharts";
 import { figureInPage, plotlyBundleCount } from "./fixtures/reportParsing";
+import { parseRunArgs } from "../../bin/cli";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CLI = path.join(ROOT, "bin", "fedtune.js");
@@ -101,12 +102,16 @@ test("the final table agrees with the history and with the saved models", async 
   const rows = result.history.objects() as unknown as HistoryRow[];
   const p0 = result.results[0];
   assert.equal(p0.participant, "p0");
-  // Best = test accuracy of the trained round with the lowest validation loss, computed here by hand.
-  const personal = rows.filter((r) => r.participant === "p0" && r.scope === "personal" && r.round > 0);
-  const val = personal.filter((r) => r.metric === "valLoss").sort((a, b) => a.value - b.value || a.round - b.round)[0];
+  // Best = test accuracy of the round with the lowest validation loss (round 0 included, ties → earliest), computed here by hand.
+  const bestByHand = (scope: string): { round: number; accuracy: number } => {
+    const mine = rows.filter((r) => r.participant === "p0" && r.scope === scope);
+    const val = mine.filter((r) => r.metric === "valLoss" && !Number.isNaN(r.value)).sort((a, b) => a.value - b.value || a.round - b.round)[0];
+    return { round: val.round, accuracy: (mine.find((r) => r.metric === "accuracy" && r.round === val.round) as HistoryRow).value };
+  };
+  const personal = rows.filter((r) => r.participant === "p0" && r.scope === "personal");
   const accAt = (round: number): number => (personal.find((r) => r.metric === "accuracy" && r.round === round) as HistoryRow).value;
-  assert.equal(p0.personalBestRound, val.round);
-  assert.equal(p0.personalBest, accAt(val.round));
+  assert.deepEqual([p0.personalBestRound, p0.personalBest], [bestByHand("personal").round, bestByHand("personal").accuracy]);
+  assert.deepEqual([p0.globalBestRound, p0.globalBest], [bestByHand("global").round, bestByHand("global").accuracy]);
   assert.equal(p0.personalLast, accAt(3));
   assert.deepEqual(lastAndBest(rows, "p0", "personal"), { last: p0.personalLast, best: p0.personalBest, bestRound: p0.personalBestRound });
   // The mean row is the mean of the participants' rows.
@@ -146,12 +151,9 @@ test("report.html: plotly inlined once, one trace per participant, offline, and 
   const labels = figureInPage(html, REPORT_FIGURE_IDS.labelDistribution);
   assert.equal(labels.data.length, 10, "one bar trace per class");
   assert.match(html, /<th scope="row">p0<\/th>/);
-  const chromium = findChromium();
-  if (!chromium) {
-    t.skip("no Chromium found (apt-get install chromium or set FEDTUNE_CHROMIUM): charts not checked in a browser");
-    return;
-  }
-  const [page] = await checkPages([file], chromium);
+  const chromium = await findChromium();
+  assert.ok(chromium, "a Chromium to check the charts (npm install brings @sparticuz/chromium)");
+  const [page] = await checkCharts([file], chromium.executablePath);
   assert.deepEqual(page.errors, []);
   assert.equal(page.charts, 5);
   assert.equal(page.drawn, 5);
@@ -159,6 +161,26 @@ test("report.html: plotly inlined once, one trace per participant, offline, and 
 
 test("a new run refuses a non-empty folder and points to --resume", async () => {
   await assert.rejects(runExperiment(config, { outDir: result.outDir }), /already exists and is not empty; continue it with --resume/);
+});
+
+test("CLI arguments (util.parseArgs): --opt=value and --opt value, repeated --set; unknown or incomplete options are usage errors", () => {
+  assert.deepEqual(parseRunArgs(["c.yaml", "--out=o", "--set", "a=1", "--set=b=2", "--no-report", "--plain"]), {
+    configFile: "c.yaml",
+    resume: undefined,
+    out: "o",
+    runsDir: "runs",
+    sets: ["a=1", "b=2"],
+    report: false,
+    quiet: false,
+    plain: true,
+    help: false,
+  });
+  assert.throws(() => parseRunArgs(["c.yaml", "--outt", "o"]), /Unknown option '--outt'; see fedtune run --help/);
+  assert.throws(() => parseRunArgs(["c.yaml", "--out"]), /--out <value>' argument missing/);
+  assert.throws(() => parseRunArgs(["a.yaml", "b.yaml"]), /one config file only, got a\.yaml and b\.yaml/);
+  const r = spawnSync(process.execPath, [CLI, "run", "x.json", "--rounds", "3"], { encoding: "utf8", env: { ...process.env, FEDTUNE_QUIET: "1" } });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /fedtune: Unknown option '--rounds'; see fedtune run --help/);
 });
 
 test("CLI: bad config → exit 2 naming the field; run --help lists the fields; unknown command → 2", () => {
@@ -174,6 +196,7 @@ test("CLI: bad config → exit 2 naming the field; run --help lists the fields; 
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--resume <dir>/);
   assert.match(help.stdout, /federation\.strategy\.name .*default "FedAvg"/);
+  assert.match(help.stdout, /FEDTUNE_DATA_DIR=<dir> +read the datasets from <dir>/);
   const unknown = spawnSync(process.execPath, [CLI, "frobnicate"], { encoding: "utf8", env });
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);

@@ -47,7 +47,7 @@ test("weightedAverage with equal sizes is the plain mean, and one update is retu
   assert.deepEqual(Array.from(eq[0].values), [2, 4]);
   assert.deepEqual(Array.from(eq[1].values), [0]);
   const odd = model(Math.fround(0.1), Math.fround(1 / 3), Math.fround(1e-30));
-  const one = weightedAverage([{ weights: odd, numExamples: 3.7 }]);
+  const one = weightedAverage([{ weights: odd, numExamples: 37 }]);
   assert.deepEqual(Buffer.from(one[0].values.buffer), Buffer.from(odd[0].values.buffer));
   assert.notEqual(one[0].values, odd[0].values, "a copy, not the same buffer");
 });
@@ -68,7 +68,16 @@ test("weightedAverage rejects bad inputs with errors naming participant, variabl
   assert.throws(() => weightedAverage([]), /at least 1 update, got 0/);
   assert.throws(
     () => weightedAverage([{ weights: model(1, 2, 3), numExamples: 0, participantId: "carol" }]),
-    /participant "carol" numExamples must be > 0 and finite, got 0/,
+    /participant "carol" numExamples must be a positive integer \(a count of examples\), got 0/,
+  );
+  // A fractional count is not a number of examples (it would silently reweight the average).
+  assert.throws(
+    () =>
+      weightedAverage([
+        { weights: model(1, 2, 3), numExamples: 3, participantId: "a" },
+        { weights: model(1, 2, 3), numExamples: 2.5, participantId: "half" },
+      ]),
+    /participant "half" numExamples must be a positive integer \(a count of examples\), got 2\.5/,
   );
   assert.throws(
     () =>

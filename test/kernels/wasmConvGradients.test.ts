@@ -177,8 +177,8 @@ test("one SGD step of a conv-pool-bn-conv-pool-dense model gives the same weight
       layers: [
         tf.layers.conv2d({ inputShape: [10, 10, 2], filters: 4, kernelSize: 3, strides: 1, padding: "same",
           activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
-        // Pool before batch norm: ties among relu zeros in a max-pool window are broken differently by the two
-        // backends, which is harmless only while the relu gradient zeroes them (BN after relu would not).
+        // Pool before batch norm (the stock wasm MaxPoolGrad broke ties among relu zeros differently from cpu; fedtune's
+        // replacement does not, but the test keeps the layout that was safe either way).
         tf.layers.maxPooling2d({ poolSize: 2 }),
         tf.layers.batchNormalization(),
         tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: "valid", activation: "relu",

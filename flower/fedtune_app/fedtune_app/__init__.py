@@ -1,0 +1,1 @@
+"""fedtune's Flower ServerApp (flwr 1.23 public API)."""

@@ -1,0 +1,141 @@
+/*
+ * fedtune's data-movement kernels for tfjs-backend-wasm, built to a freestanding wasm module that imports the
+ * backend's own memory (env.memory), so every pointer below is a tensor's `memoryOffset` on the backend's heap and no
+ * data is copied in or out. The arithmetic-heavy parts (GEMMs) stay on the backend's XNNPACK; these are the loops
+ * around them that JavaScript runs at 2 ns per element and wasm SIMD at a fraction of that.
+ *
+ * Rules that keep the shared heap safe: no static data (no data segment is written at instantiation), no stack (no
+ * local arrays, no calls that spill), no libc. build.sh checks the output for a data section and for stack-pointer use.
+ * Rebuild: lib/kernels/wasm/build.sh (pinned clang 14, see there).
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(name)))
+
+/*
+ * im2col in [K, P] layout: row k = (kh·FW + kw)·C + c holds, for every output position p = (b·OH + i)·OW + j, the
+ * input element x[b, i·SH + kh − PT, j·SW + kw − PL, c] that patch entry k multiplies there (0 outside the input).
+ * The filter gradient is then the plain product cols · dy[P, Co].
+ */
+EXPORT("im2col_t")
+void im2col_t(const float *restrict x, float *restrict cols, int n, int h, int w, int c, int oh, int ow, int fh, int fw,
+              int sh, int sw, int pt, int pl) {
+  for (int kh = 0; kh < fh; kh++) {
+    for (int kw = 0; kw < fw; kw++) {
+      /* output columns j whose input column j·sw + kw − pl lies in [0, w) */
+      int j0 = 0;
+      while (j0 < ow && j0 * sw + kw - pl < 0) j0++;
+      int j1 = ow;
+      while (j1 > j0 && (j1 - 1) * sw + kw - pl >= w) j1--;
+      for (int ch = 0; ch < c; ch++) {
+        for (int b = 0; b < n; b++) {
+          const float *xb = x + b * h * w * c + ch;
+          for (int i = 0; i < oh; i++, cols += ow) {
+            const int r = i * sh + kh - pt;
+            if (r < 0 || r >= h) {
+              for (int j = 0; j < ow; j++) cols[j] = 0.0f;
+              continue;
+            }
+            for (int j = 0; j < j0; j++) cols[j] = 0.0f;
+            const float *src = xb + (r * w + j0 * sw + kw - pl) * c;
+            const int step = sw * c;
+            for (int j = j0; j < j1; j++, src += step) cols[j] = *src;
+            for (int j = j1; j < ow; j++) cols[j] = 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+/* dst[0..len) += src[0..len), four lanes at a time. */
+static inline void add_into(float *restrict dst, const float *restrict src, int len) {
+  int t = 0;
+  for (; t + 4 <= len; t += 4) wasm_v128_store(dst + t, wasm_f32x4_add(wasm_v128_load(dst + t), wasm_v128_load(src + t)));
+  for (; t < len; t++) dst[t] += src[t];
+}
+
+/*
+ * The adjoint of im2col: dx = 0, then every patch row of `cols` ([P, K]: row p holds the gradient of output position
+ * p's patch, entry k = (kh·FW + kw)·C + c) is added back onto the input
+ * positions it came from, rows in increasing p, within a row kh then kw.
+ */
+EXPORT("col2im")
+void col2im(const float *restrict cols, float *restrict dx, int n, int h, int w, int c, int oh, int ow, int fh, int fw,
+            int sh, int sw, int pt, int pl) {
+  __builtin_memset(dx, 0, (unsigned long)(n * h * w * c) * sizeof(float));
+  const int run = fw * c;
+  for (int b = 0; b < n; b++) {
+    float *db = dx + b * h * w * c;
+    for (int i = 0; i < oh; i++) {
+      for (int j = 0; j < ow; j++) {
+        const int c0 = j * sw - pl;
+        const int kw0 = c0 < 0 ? -c0 : 0;
+        const int kw1 = c0 + fw > w ? w - c0 : fw;
+        for (int kh = 0; kh < fh; kh++, cols += run) {
+          const int r = i * sh + kh - pt;
+          if (r < 0 || r >= h || kw0 >= kw1) continue;
+          add_into(db + (r * w + c0 + kw0) * c, cols + kw0 * c, (kw1 - kw0) * c);
+        }
+      }
+    }
+  }
+}
+
+/*
+ * Max-pool gradient with the tfjs cpu backend's semantics: dx = 0, then each window's dy goes to the window's first
+ * maximal element (row-major order, strict > starting from −∞; a window of NaNs passes nothing). Windows are visited
+ * in output order, so overlapping windows add up in that order. Channels go four at a time.
+ */
+EXPORT("max_pool_grad")
+void max_pool_grad(const float *restrict x, const float *restrict dy, float *restrict dx, int n, int h, int w, int c,
+                   int oh, int ow, int fh, int fw, int sh, int sw, int pt, int pl) {
+  __builtin_memset(dx, 0, (unsigned long)(n * h * w * c) * sizeof(float));
+  for (int b = 0; b < n; b++) {
+    const int base = b * h * w * c;
+    for (int i = 0; i < oh; i++) {
+      const int r0 = i * sh - pt;
+      const int rs = r0 < 0 ? 0 : r0;
+      const int re = r0 + fh > h ? h : r0 + fh;
+      for (int j = 0; j < ow; j++, dy += c) {
+        const int c0 = j * sw - pl;
+        const int cs = c0 < 0 ? 0 : c0;
+        const int ce = c0 + fw > w ? w : c0 + fw;
+        int ch = 0;
+        for (; ch + 4 <= c; ch += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t at = wasm_i32x4_splat(-1);
+          for (int r = rs; r < re; r++) {
+            for (int col = cs; col < ce; col++) {
+              const int p = base + (r * w + col) * c + ch;
+              const v128_t v = wasm_v128_load(x + p);
+              const v128_t gt = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, gt);
+              at = wasm_v128_bitselect(wasm_i32x4_make(p, p + 1, p + 2, p + 3), at, gt);
+            }
+          }
+          const int a0 = wasm_i32x4_extract_lane(at, 0), a1 = wasm_i32x4_extract_lane(at, 1);
+          const int a2 = wasm_i32x4_extract_lane(at, 2), a3 = wasm_i32x4_extract_lane(at, 3);
+          if (a0 >= 0) dx[a0] += dy[ch];
+          if (a1 >= 0) dx[a1] += dy[ch + 1];
+          if (a2 >= 0) dx[a2] += dy[ch + 2];
+          if (a3 >= 0) dx[a3] += dy[ch + 3];
+        }
+        for (; ch < c; ch++) {
+          float best = -__builtin_inff();
+          int at = -1;
+          for (int r = rs; r < re; r++) {
+            for (int col = cs; col < ce; col++) {
+              const int p = base + (r * w + col) * c + ch;
+              if (x[p] > best) {
+                best = x[p];
+                at = p;
+              }
+            }
+          }
+          if (at >= 0) dx[at] += dy[ch];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+
+/** The parts of tfjs-backend-wasm's `BackendWasm` that fedtune's wasm kernels use (not exported as types). */
+interface WasmBackendInternals {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  getMemoryOffset(dataId: object): number;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  wasm: { asm?: { memory?: unknown } };
+}
+
+/** The functions of lib/kernels/wasm/fedtune_kernels.c; every pointer is a byte offset on the backend's heap. */
+export interface FedtuneWasmKernels {
+  im2col_t(x: number, cols: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
+    fw: number, sh: number, sw: number, pt: number, pl: number): void;
+  col2im(cols: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
+    fw: number, sh: number, sw: number, pt: number, pl: number): void;
+  max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
+    fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
+}
+
+/** The committed build of fedtune_kernels.c (see lib/kernels/wasm/build.sh). */
+export const WASM_KERNELS_FILE = path.join(__dirname, "wasm", "fedtune_kernels.wasm");
+
+/** The WebAssembly API as far as used here (declared by hand: tslab's compiler config has no DOM lib). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  Memory: abstract new (...args: never[]) => object;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+let compiled: object | undefined;
+/** One instance per backend memory (each worker thread has its own backend). */
+const instances = new WeakMap<object, FedtuneWasmKernels>();
+
+function instantiate(memory: object): FedtuneWasmKernels {
+  let kernels = instances.get(memory);
+  if (kernels === undefined) {
+    compiled ??= new wasmApi.Module(fs.readFileSync(WASM_KERNELS_FILE));
+    kernels = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as FedtuneWasmKernels;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/**
+ * What a fedtune kernel needs from the wasm backend it runs on: new outputs, the heap offsets of tensors, and
+ * fedtune's own wasm functions instantiated on the backend's memory (so they read and write tensors in place).
+ */
+export class WasmHeap {
+  private readonly backend: WasmBackendInternals;
+  /** fedtune's wasm functions, sharing this backend's memory. */
+  readonly kernels: FedtuneWasmKernels;
+
+  /** `backend` is the one a wasm kernelFunc receives; `kernel` names the caller in errors. */
+  constructor(backend: object, private readonly kernel: string) {
+    this.backend = backend as WasmBackendInternals;
+    const memory = this.backend.wasm?.asm?.memory;
+    if (typeof this.backend.makeOutput !== "function" || typeof this.backend.getMemoryOffset !== "function" ||
+      !(memory instanceof wasmApi.Memory)) {
+      throw new Error(`${kernel}: needs the tfjs-backend-wasm backend (its makeOutput, getMemoryOffset and wasm memory)`);
+    }
+    this.kernels = instantiate(memory);
+  }
+
+  /** A new, uninitialised float32 tensor on the backend. */
+  output(shape: number[]): tf.TensorInfo {
+    return this.backend.makeOutput(shape, "float32");
+  }
+
+  /** A new float32 tensor of zeros (the gradient of an empty convolution). */
+  zeros(shape: number[]): tf.TensorInfo {
+    const out = this.output(shape);
+    this.backend.typedArrayFromHeap(out).fill(0);
+    return out;
+  }
+
+  /** Byte offset of a float32 tensor's data on the heap. */
+  offset(info: tf.TensorInfo): number {
+    if (info.dtype !== "float32") throw new Error(`${this.kernel}: expected a float32 tensor, got ${info.dtype}`);
+    return this.backend.getMemoryOffset(info.dataId);
+  }
+}
