@@ -160,11 +160,10 @@ export function buildStrategy(config: ExperimentConfig): Strategy {
   const seed = deriveSeed(config.seed, "dp-noise");
   const samplingRate = config.federation.sampling.fraction;
   if (p.kind === "dp-fixed") {
-    return new DpFixedClipping({ strategy: inner, noiseMultiplier: p.noiseMultiplier, clipNorm: p.clipNorm, side: p.side, delta: p.delta, seed, samplingRate });
+    return new DpFixedClipping(inner, { noiseMultiplier: p.noiseMultiplier, clipNorm: p.clipNorm, side: p.side, delta: p.delta, seed, samplingRate });
   }
   if (p.kind === "dp-adaptive") {
-    return new DpAdaptiveClipping({
-      strategy: inner,
+    return new DpAdaptiveClipping(inner, {
       noiseMultiplier: p.noiseMultiplier,
       initialClipNorm: p.initialClipNorm,
       targetQuantile: p.targetQuantile,

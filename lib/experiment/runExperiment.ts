@@ -26,12 +26,10 @@ import type { ModelWeights } from "../model/weights";
 import { weightedAverage } from "../federation/aggregate";
 import { Federation } from "../federation/federation";
 import type { FederationOptions } from "../federation/federation";
-import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "../federation/checkpoint";
+import { CHECKPOINT_FILE, loadCheckpoint } from "../federation/checkpoint";
+import { serialFitExecutor, withProgress } from "../federation/executor";
 import type { HistoryRow, Table } from "../federation/history";
 import { Participant } from "../federation/participant";
-import type { ParticipantFitConfig } from "../federation/participant";
-import type { Personalisation } from "../federation/personalisation/personalisation";
-import type { FitUpdate } from "../federation/types";
 import { sampleSize } from "../federation/sampling";
 import { deriveSeed } from "../util/rng";
 import { buildReportHtml } from "../report/reportHtml";
@@ -93,17 +91,6 @@ export interface ExperimentResult {
   readonly warnings: readonly string[];
   /** Wall-clock seconds of this invocation. */
   readonly seconds: number;
-}
-
-/** A participant that reports each finished local fit (for per-participant progress inside a round). */
-class ReportingParticipant extends Participant {
-  onFit: ((id: string) => void) | undefined;
-
-  override fit(globalWeights: ModelWeights, config: ParticipantFitConfig, personalisation?: Personalisation): FitUpdate {
-    const update = super.fit(globalWeights, config, personalisation);
-    this.onFit?.(this.id);
-    return update;
-  }
 }
 
 /** Phase-1 curve rows: participant, epoch, trainLoss, valLoss. */
@@ -209,7 +196,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     updateMeta({ phase: "federated" });
     const profiles = buildDeviceProfiles(config, participantsData.length);
     const participants = participantsData.map(
-      (p, i) => new ReportingParticipant({ id: p.id, data: p.data, trainer, profile: profiles?.[i] }),
+      (p, i) => new Participant({ id: p.id, data: p.data, trainer, profile: profiles?.[i] }),
     );
     const personalisation = buildPersonalisation(config);
     const warm = config.localPhase.enabled && config.localPhase.warmStart && localWeights.length === participants.length;
@@ -217,6 +204,11 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
       ? weightedAverage(participants.map((p, i) => ({ label: p.id, weights: localWeights[i], numExamples: p.numExamples })))
       : initialWeights;
     if (warm && personalisation.hasPersonalModel) participants.forEach((p, i) => (p.state = { weights: localWeights[i] }));
+    const checkpointDir = file(RUN_FILES.checkpoint);
+    const total = config.federation.rounds;
+    const perRound = sampleSize(participants.length, config.federation.sampling);
+    let round = 0;
+    let fitted = 0;
     const fedOptions: FederationOptions = {
       participants,
       strategy: buildStrategy(config),
@@ -236,8 +228,17 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
       convergence: config.federation.convergencePatience !== undefined ? { patience: config.federation.convergencePatience } : undefined,
       evaluation: { every: config.federation.evaluateEvery },
       heterogeneity: { deadlineSeconds: config.heterogeneity.deadlineSeconds, partialWork: config.heterogeneity.partialWork },
+      // Per-participant progress inside a round, as an executor wrapper (works for serial and pool runs).
+      fitExecutor: withProgress(serialFitExecutor, () => progress({ phase: "federated", done: round - 1, total, label: `round ${round}`, sub: { done: ++fitted, total: perRound, label: "participant" } })),
+      // Every finished round (round 0 too) is checkpointed by the loop's checkpoint observer, then recorded in run.json and metrics.csv.
+      checkpoint: { dir: checkpointDir },
+      observers: [
+        (record) => {
+          updateMeta({ roundsDone: record.round });
+          writeTable(federation.result().history, file(RUN_FILES.metricsCsv));
+        },
+      ],
     };
-    const checkpointDir = file(RUN_FILES.checkpoint);
     let federation: Federation;
     let resumedFromRound: number | undefined;
     if (options.resume && fs.existsSync(path.join(checkpointDir, CHECKPOINT_FILE))) {
@@ -247,37 +248,24 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     } else {
       federation = new Federation(fedOptions);
     }
-    const total = config.federation.rounds;
-    const perRound = sampleSize(participants.length, config.federation.sampling);
     const roundDetail = (s: Readonly<Record<string, number>>): string => {
       const g = s.globalAccuracy;
       const p = s.personalAccuracy;
       return [Number.isFinite(g) ? `global acc ${g.toFixed(3)}` : "", p !== undefined && Number.isFinite(p) ? `personal acc ${p.toFixed(3)}` : ""].filter(Boolean).join(" · ");
-    };
-    const checkpoint = (): void => {
-      saveCheckpoint(checkpointDir, federation.snapshot());
-      updateMeta({ roundsDone: federation.round });
-      writeTable(federation.result().history, file(RUN_FILES.metricsCsv));
     };
     if (resumedFromRound !== undefined) {
       progress({ phase: "federated", done: resumedFromRound, total, label: `resumed after round ${resumedFromRound}` });
     } else {
       progress({ phase: "federated", done: 0, total, label: "initial evaluation" });
       const r0 = await federation.start();
-      checkpoint();
       progress({ phase: "federated", done: 0, total, label: "round 0 (before training)", detail: roundDetail(r0.server) });
     }
     while (!federation.done) {
-      const round = federation.round + 1;
-      let fitted = 0;
-      for (const p of participants) {
-        p.onFit = (): void => progress({ phase: "federated", done: round - 1, total, label: `round ${round}`, sub: { done: ++fitted, total: perRound, label: "participant" } });
-      }
+      round = federation.round + 1;
+      fitted = 0;
       const record = await federation.runRound();
-      checkpoint();
       progress({ phase: "federated", done: round, total, label: `round ${round}${record.converged ? " (converged)" : ""}`, detail: roundDetail(record.server) });
     }
-    for (const p of participants) p.onFit = undefined;
 
     // ---------------------------------------------------------------------------- artefacts
     updateMeta({ phase: "report" });

@@ -2,14 +2,16 @@
  * How a round's local training is carried out. The round loop decides *who* trains and with what
  * config; a `FitExecutor` does the training — in this thread, one participant after another
  * (`serialFitExecutor`), or on a pool of worker threads. Results come back in job order, so
- * every executor gives the same history for the same seed.
+ * every executor gives the same history for the same seed. Executors change nothing: an outcome
+ * carries the participant's new personal state, and the loop commits it only if the round succeeds.
  */
 import type { ModelWeights } from "../model/weights";
+import type { Evaluation } from "../model/trainer";
 import type { FitUpdate } from "./types";
-import type { Participant, ParticipantFitConfig } from "./participant";
-import type { Personalisation } from "./personalisation/personalisation";
+import type { Participant, ParticipantFitConfig, Split } from "./participant";
+import type { Personalisation, PersonalState } from "./personalisation/personalisation";
 
-/** One participant's local training in one round. (`seconds` in an outcome: wall-clock time of the fit where the executor measured it; the round loop's timeout reads it.) */
+/** One participant's local training in one round. */
 export interface FitJob {
   /** Who trains (its data, trainer and personal state). */
   readonly participant: Participant;
@@ -19,31 +21,71 @@ export interface FitJob {
   readonly config: ParticipantFitConfig;
 }
 
-/** The outcome of one job: an update, or the error the participant raised. */
+/**
+ * The outcome of one job: the update and the participant's new personal state, or the error it
+ * raised. `seconds` is the wall-clock time of the fit (the loop's timeout reads it).
+ */
 export type FitOutcome =
-  | { readonly ok: true; readonly update: FitUpdate; readonly seconds?: number }
+  | { readonly ok: true; readonly update: FitUpdate; readonly newState: PersonalState; readonly seconds?: number }
   | { readonly ok: false; readonly error: Error; readonly seconds?: number };
 
-/** Runs a round's jobs; `outcomes[i]` answers `jobs[i]`. Must update each participant's personal state as `Participant.fit` does. */
+/** One evaluation: `weights` on one participant's split. */
+export interface EvaluateJob {
+  readonly participant: Participant;
+  readonly weights: ModelWeights;
+  readonly split: Split;
+}
+
+/** Runs a round's jobs; `outcomes[i]` answers `jobs[i]`. Changes no participant (states come back in the outcomes). */
 export interface FitExecutor {
   /** Short name for logs, e.g. "serial" or "workers(2)". */
   readonly name: string;
-  /** Train every job; never rejects for one participant's failure (that is an outcome). */
-  run(jobs: readonly FitJob[], personalisation: Personalisation): Promise<FitOutcome[]>;
+  /** Train every job; never rejects for one participant's failure (that is an outcome). Calls `onJobDone` as each job finishes. */
+  run(jobs: readonly FitJob[], personalisation: Personalisation, onJobDone?: JobListener): Promise<FitOutcome[]>;
+  /** Evaluate every job (results in job order); default: in this thread, one after another (`evaluateSerially`). */
+  evaluate?(jobs: readonly EvaluateJob[]): Promise<Evaluation[]>;
   /** Release threads or other resources. */
   dispose?(): Promise<void>;
 }
 
-/** The default executor: each job in turn on the participant's own (shared) trainer. */
+/** Told as each job of a run finishes (in completion order): the job's index and its outcome. */
+export type JobListener = (index: number, outcome: FitOutcome) => void;
+
+/** Evaluations in this thread, one after another, on each participant's trainer. */
+export async function evaluateSerially(jobs: readonly EvaluateJob[]): Promise<Evaluation[]> {
+  return jobs.map((j) => j.participant.evaluate(j.weights, j.split));
+}
+
+/** The default executor: each job in turn on the participant's own (shared) trainer, each timed. */
 export const serialFitExecutor: FitExecutor = {
   name: "serial",
-  async run(jobs, personalisation) {
-    return jobs.map((job): FitOutcome => {
+  async run(jobs, personalisation, onJobDone) {
+    return jobs.map((job, i): FitOutcome => {
+      const t0 = performance.now();
+      let outcome: FitOutcome;
       try {
-        return { ok: true, update: job.participant.fit(job.global, job.config, personalisation) };
+        const { update, newState } = job.participant.train(job.global, job.config, personalisation);
+        outcome = { ok: true, update, newState, seconds: (performance.now() - t0) / 1000 };
       } catch (e) {
-        return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+        outcome = { ok: false, error: e instanceof Error ? e : new Error(String(e)), seconds: (performance.now() - t0) / 1000 };
       }
+      onJobDone?.(i, outcome);
+      return outcome;
     });
   },
+  evaluate: evaluateSerially,
 };
+
+/** `inner`, also telling `onFit` about each finished fit (participant id and outcome): progress reporting for serial and pool runs alike. */
+export function withProgress(inner: FitExecutor, onFit: (participantId: string, outcome: FitOutcome) => void): FitExecutor {
+  return {
+    name: inner.name,
+    run: (jobs, personalisation, onJobDone) =>
+      inner.run(jobs, personalisation, (i, outcome) => {
+        onFit(jobs[i].participant.id, outcome);
+        onJobDone?.(i, outcome);
+      }),
+    evaluate: inner.evaluate === undefined ? undefined : (jobs) => (inner.evaluate as NonNullable<FitExecutor["evaluate"]>)(jobs),
+    dispose: inner.dispose === undefined ? undefined : () => (inner.dispose as NonNullable<FitExecutor["dispose"]>)(),
+  };
+}

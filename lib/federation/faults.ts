@@ -1,13 +1,15 @@
 /**
  * Fault injection: participants that misbehave on purpose, to show (in tests and notebooks) what
  * the round loop does with a participant that crashes, is slow, or sends a broken update — each
- * is turned into a recorded failure and never reaches the global model. Faults run in this
- * thread (a worker executor re-creates plain participants and will not see them).
+ * is turned into a recorded failure and never reaches the global model. Two ways in:
+ * `withFaults(executor, faults)` wraps any executor (serial or a worker pool alike), and
+ * `FaultyParticipant` / `withFault` fault one participant of an in-thread run.
  */
 import type { ModelWeights } from "../model/weights";
 import type { FitUpdate } from "./types";
 import { Participant, ParticipantFitConfig, ParticipantOptions } from "./participant";
-import type { Personalisation } from "./personalisation/personalisation";
+import type { FitExecutor, FitJob, FitOutcome } from "./executor";
+import type { Personalisation, PersonalState } from "./personalisation/personalisation";
 
 /** The ways a faulty participant can misbehave. */
 export type FaultKind =
@@ -67,12 +69,12 @@ export class FaultyParticipant extends Participant {
   }
 
   /** Train as usual, then apply the fault if this call is one of `onCalls`. */
-  override fit(globalWeights: ModelWeights, config: ParticipantFitConfig, personalisation?: Personalisation): FitUpdate {
+  override train(globalWeights: ModelWeights, config: ParticipantFitConfig, personalisation?: Personalisation): { update: FitUpdate; newState: PersonalState } {
     this.calls += 1;
     const strikes = this.fault.onCalls === undefined || this.fault.onCalls.includes(this.calls);
     if (strikes && this.fault.kind === "throw") throw new Error(`injected fault: participant ${this.id} crashed during local training`);
-    const update = super.fit(globalWeights, config, personalisation);
-    return strikes ? corruptUpdate(update, this.fault) : update;
+    const out = super.train(globalWeights, config, personalisation);
+    return strikes ? { update: corruptUpdate(out.update, this.fault), newState: out.newState } : out;
   }
 }
 
@@ -124,4 +126,55 @@ export function corruptUpdate(update: FitUpdate, fault: Fault): FitUpdate {
     case "throw":
       return update;
   }
+}
+
+/**
+ * `inner` with injected faults, by participant id: the same faults as FaultyParticipant, counted per
+ * participant over the calls made through this executor. A "throw" never reaches `inner` (the
+ * participant crashed before training); the others corrupt the update `inner` returned; "slow"
+ * adds `delaySeconds` to the outcome's measured seconds (what the loop's timeout reads) instead of
+ * blocking a thread. Works for serial and worker-pool executors alike.
+ */
+export function withFaults(inner: FitExecutor, faults: Readonly<Record<string, Fault>>): FitExecutor {
+  for (const [id, f] of Object.entries(faults)) {
+    if (!FAULT_KINDS.includes(f.kind)) throw new Error(`withFaults: fault of participant ${id}: kind must be one of ${FAULT_KINDS.join(", ")}, got ${JSON.stringify(f.kind)}`);
+  }
+  const calls = new Map<string, number>();
+  return {
+    name: `faulty(${inner.name})`,
+    async run(jobs, personalisation, onJobDone) {
+      const strikes = jobs.map((j) => {
+        const fault = faults[j.participant.id];
+        if (fault === undefined) return undefined;
+        const n = (calls.get(j.participant.id) ?? 0) + 1;
+        calls.set(j.participant.id, n);
+        return fault.onCalls === undefined || fault.onCalls.includes(n) ? fault : undefined;
+      });
+      const crashed = (i: number): FitOutcome => ({ ok: false, error: new Error(`injected fault: participant ${jobs[i].participant.id} crashed during local training`) });
+      const runnable: FitJob[] = [];
+      const index: number[] = [];
+      jobs.forEach((j, i) => {
+        if (strikes[i]?.kind !== "throw") {
+          index.push(i);
+          runnable.push(j);
+        }
+      });
+      const outcomes: FitOutcome[] = jobs.map((_, i) => crashed(i));
+      const ran = await inner.run(runnable, personalisation, (k, o) => onJobDone?.(index[k], corrupted(o, strikes[index[k]])));
+      ran.forEach((o, k) => (outcomes[index[k]] = corrupted(o, strikes[index[k]])));
+      jobs.forEach((_, i) => {
+        if (strikes[i]?.kind === "throw") onJobDone?.(i, outcomes[i]);
+      });
+      return outcomes;
+    },
+    evaluate: inner.evaluate === undefined ? undefined : (jobs) => (inner.evaluate as NonNullable<FitExecutor["evaluate"]>)(jobs),
+    dispose: inner.dispose === undefined ? undefined : () => (inner.dispose as NonNullable<FitExecutor["dispose"]>)(),
+  };
+}
+
+/** The outcome as `fault` would break it (undefined: unchanged). */
+function corrupted(outcome: FitOutcome, fault: Fault | undefined): FitOutcome {
+  if (fault === undefined || outcome.ok === false) return outcome;
+  if (fault.kind === "slow") return { ...outcome, seconds: (outcome.seconds ?? 0) + (fault.delaySeconds ?? 0.2) };
+  return { ...outcome, update: corruptUpdate(outcome.update, fault) };
 }

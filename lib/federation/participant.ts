@@ -12,8 +12,8 @@ import type { FitUpdate } from "./types";
 import type { DeviceProfile } from "./heterogeneity";
 import { checkDeviceProfile } from "./heterogeneity";
 import { NoPersonalisation } from "./personalisation/noPersonalisation";
-import { clipNormOf } from "../privacy/dpStrategy";
-import { clipLocalWeights } from "../privacy/clipping";
+import type { ConfigRecord } from "./types";
+import { clipLocalWeights, clipNormIn, NORM_BIT_METRIC } from "./updateClipping";
 import type { LocalTrainingConfig, Personalisation, PersonalState } from "./personalisation/personalisation";
 
 /** Options for `new Participant`. */
@@ -28,10 +28,12 @@ export interface ParticipantOptions {
   readonly profile?: DeviceProfile;
 }
 
-/** One participant's local config for a round: the local-training config plus the seed to use. */
+/** One participant's local config for a round: the local-training config, the seed to use and the strategy's open record. */
 export interface ParticipantFitConfig extends LocalTrainingConfig {
   /** Seed of this participant's work this round. */
   readonly seed: number;
+  /** The fit instructions' open record (e.g. `clipNorm` asks for a clipped update); default {}. */
+  readonly record?: ConfigRecord;
 }
 
 /** Which split to evaluate on. */
@@ -68,15 +70,21 @@ export class Participant {
 
   /**
    * Train from the global weights with `personalisation` (default: none), keep the new personal
-   * state, return the update. When the round's config carries a clip norm (client-side DP, see
-   * `clipNormOf`), the update θ − θ_global sent is clipped to it and `metrics.dpNormBit` reports
+   * state, return the update. When the round's record carries a clip norm (client-side DP, see
+   * updateClipping.ts), the update θ − θ_global sent is clipped to it and `metrics.dpNormBit` reports
    * whether it was already within the bound (adaptive clipping needs that bit); the personal
    * state keeps the unclipped training result.
    */
   fit(globalWeights: ModelWeights, config: ParticipantFitConfig, personalisation: Personalisation = new NoPersonalisation()): FitUpdate {
+    const { update, newState } = this.train(globalWeights, config, personalisation);
+    this.state = newState;
+    return update;
+  }
+
+  /** As `fit`, but changes nothing: returns the update and the new personal state (what executors call). */
+  train(globalWeights: ModelWeights, config: ParticipantFitConfig, personalisation: Personalisation = new NoPersonalisation()): { update: FitUpdate; newState: PersonalState } {
     const out = personalisation.fit({ trainer: this.trainer, data: this.data, global: globalWeights, state: this.state, config, seed: config.seed });
-    this.state = out.state;
-    return updateToSend(this.id, this.numExamples, globalWeights, config, out);
+    return { update: updateToSend(this.id, this.numExamples, globalWeights, config, out), newState: out.state };
   }
 
   /** This participant's personal model under `personalisation`, given the current global weights. */
@@ -105,10 +113,10 @@ export function updateToSend(
   config: ParticipantFitConfig,
   out: { readonly weights: ModelWeights; readonly metrics: Readonly<Record<string, number>> },
 ): FitUpdate {
-  const clipNorm = clipNormOf(config);
+  const clipNorm = clipNormIn(config.record);
   if (clipNorm === undefined) return { participantId, weights: out.weights, numExamples, metrics: out.metrics };
   const clipped = clipLocalWeights(out.weights, globalWeights, clipNorm);
-  return { participantId, weights: clipped.weights, numExamples, metrics: { ...out.metrics, dpNormBit: clipped.normBit } };
+  return { participantId, weights: clipped.weights, numExamples, metrics: { ...out.metrics, [NORM_BIT_METRIC]: clipped.normBit } };
 }
 
 /** Participants "p0", "p1", … (zero-padded) over `data`, sharing `trainer`, with optional profiles. */

@@ -26,6 +26,7 @@ import { MemoryStateStore, NodeStateStore } from "./nodeStateStore";
 import type { FlowerParticipant } from "./participantApp";
 import { ConfigValue, FlowerMessage, FlowerRecord, getRecord, MetricValue, RecordDict } from "./records";
 import type { MessageHandler } from "./superNode";
+import { CLIP_NORM_KEY } from "../federation/updateClipping";
 
 /** One train step as the handler saw it (for tests and reports). */
 export interface PersonalisedTrainRecord {
@@ -95,7 +96,7 @@ export function personalisedHandler(participant: FlowerParticipant, options: Per
     const method = settings.personalisation.method;
     const seed = deriveSeed(p.config.seed, "flower-train", p.config.participantIndex, settings.serverRound);
     node.state = store.load(method);
-    const update = node.fit(global, { ...settings.local, seed, ...(settings.clipNorm !== undefined ? { clipNorm: settings.clipNorm } : {}) }, personalisation);
+    const update = node.fit(global, { ...settings.local, seed, ...(settings.clipNorm !== undefined ? { record: { [CLIP_NORM_KEY]: settings.clipNorm } } : {}) }, personalisation);
     store.save(method, node.state);
     const mask = personalisation.sharedMask(p.trainer);
     const metrics = new Map<string, MetricValue>([["num-examples", BigInt(node.numExamples)]]);

@@ -126,6 +126,14 @@ export interface TrainerOptions {
 
 type LayerVariable = tf.LayersModel["weights"][number];
 
+/** What rebuilds an equivalent Trainer elsewhere (a worker thread): the model's topology and the options. */
+export interface TrainerSpec {
+  /** `model.toJSON(null, false)`. */
+  readonly topology: object;
+  /** Batch size for evaluation and feature caching. */
+  readonly evalBatchSize: number;
+}
+
 /** Trains and evaluates weights on one shared model instance. */
 export class Trainer {
   /** The model whose variables are swapped in and out. */
@@ -151,6 +159,26 @@ export class Trainer {
     this.numClasses = numClasses;
     this.evalBatchSize = options.evalBatchSize ?? 512;
     this.isChain = model instanceof tf.Sequential;
+  }
+
+  /** Batch size for evaluation and feature caching. */
+  get evaluationBatchSize(): number {
+    return this.evalBatchSize;
+  }
+
+  /** This trainer as plain data (throws naming the model if its topology cannot be serialised). */
+  toSpec(): TrainerSpec {
+    try {
+      return { topology: this.model.toJSON(null, false) as object, evalBatchSize: this.evalBatchSize };
+    } catch (e) {
+      throw new Error(`Trainer.toSpec: model ${this.model.name} cannot be serialised (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+
+  /** A trainer on a fresh model built from `spec` (weights are whatever each call loads). */
+  static async fromSpec(spec: TrainerSpec): Promise<Trainer> {
+    const model = await tf.models.modelFromJSON({ modelTopology: spec.topology } as unknown as tf.io.ModelJSON);
+    return new Trainer(model, { evalBatchSize: spec.evalBatchSize });
   }
 
   /** The model's current weights (a copy). */

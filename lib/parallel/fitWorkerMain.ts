@@ -37,8 +37,7 @@ async function setModel(msg: ModelMessage): Promise<void> {
   trainer = undefined;
   modelKey = undefined;
   methods.clear();
-  const model = await tf.models.modelFromJSON({ modelTopology: msg.topology } as unknown as tf.io.ModelJSON);
-  trainer = new Trainer(model, msg.evalBatchSize === undefined ? {} : { evalBatchSize: msg.evalBatchSize });
+  trainer = await Trainer.fromSpec({ topology: msg.topology, evalBatchSize: msg.evalBatchSize ?? 512 });
   modelKey = msg.modelKey;
 }
 

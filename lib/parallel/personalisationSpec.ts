@@ -84,11 +84,6 @@ export function personalisationFromSpec(spec: PersonalisationSpec): Personalisat
   return entry.create(spec.options);
 }
 
-/** A private field of a built-in class, read by name (see the file comment). */
-function field(instance: object, name: string): JsonValue | undefined {
-  const v = (instance as Record<string, unknown>)[name];
-  return v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as JsonValue);
-}
 
 function num(options: PersonalisationSpec["options"], key: string): number | undefined {
   const v = options[key];
@@ -107,13 +102,13 @@ registerPersonalisation({
 registerPersonalisation({
   kind: "FedRep",
   type: FedRep,
-  describe: (p) => ({ headLayers: p.headLayers, headEpochs: field(p, "headEpochs"), bodyEpochs: field(p, "bodyEpochs") }),
+  describe: (p) => ({ headLayers: p.headLayers, headEpochs: p.headEpochs, bodyEpochs: p.bodyEpochs }),
   create: (o) => new FedRep({ headLayers: num(o, "headLayers"), headEpochs: num(o, "headEpochs"), bodyEpochs: num(o, "bodyEpochs") }),
 });
 registerPersonalisation({
   kind: "Ditto",
   type: Ditto,
-  describe: (p) => ({ lambda: p.lambda, personalEpochs: field(p, "personalEpochs") }),
+  describe: (p) => ({ lambda: p.lambda, personalEpochs: p.personalEpochs }),
   create: (o) => new Ditto({ lambda: num(o, "lambda"), personalEpochs: num(o, "personalEpochs") }),
 });
 registerPersonalisation({

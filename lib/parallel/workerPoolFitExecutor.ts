@@ -7,7 +7,7 @@
  * to a worker once and stay cached there (by participant id, re-sent if the participant's data
  * object changes). Each job then carries only the global weights, the round's config, the
  * personalisation as data (`PersonalisationSpec`) and the participant's state; the worker returns
- * the update and the new state, which is written back into `participant.state` here.
+ * the update and the new state, which the outcome carries back (the round loop commits it).
  *
  * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
  * same inputs with the same backend), not on which worker ran it or when, so any pool size gives
@@ -24,7 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import { backendInfo } from "../backend";
 import type { BackendName } from "../backend";
 import type { ParticipantData } from "../data/dataset";
-import type { FitExecutor, FitJob, FitOutcome } from "../federation/executor";
+import type { FitExecutor, FitJob, FitOutcome, JobListener } from "../federation/executor";
 import type { Personalisation } from "../federation/personalisation/personalisation";
 import type { Trainer } from "../model/trainer";
 import { weightedLayers } from "../model/modelWeights";
@@ -123,14 +123,13 @@ interface ModelSetup {
 }
 
 function modelSetup(trainer: Trainer): ModelSetup {
-  let topology: object;
+  let spec;
   try {
-    topology = trainer.model.toJSON(null, false) as object;
+    spec = trainer.toSpec();
   } catch (e) {
-    throw new Error(`WorkerPoolFitExecutor: model ${trainer.model.name} cannot be serialised for the workers (${e instanceof Error ? e.message : String(e)})`);
+    throw new Error(`WorkerPoolFitExecutor: the workers cannot rebuild the trainer: ${e instanceof Error ? e.message : String(e)}`);
   }
-  // Trainer keeps its evaluation batch size private; it decides the feature-cache batching, which must match.
-  const evalBatchSize = (trainer as unknown as { evalBatchSize?: number }).evalBatchSize;
+  const { topology, evalBatchSize } = spec;
   const trainableFlags = weightedLayers(trainer.model).map((l) => l.layer.trainable);
   return { key: JSON.stringify([topology, evalBatchSize]), topology, evalBatchSize, trainableFlags };
 }
@@ -171,20 +170,20 @@ export class WorkerPoolFitExecutor implements FitExecutor {
     this.options = options;
   }
 
-  /** Train every job on the pool; outcomes in job order, participants' states updated. */
-  async run(jobs: readonly FitJob[], personalisation: Personalisation): Promise<FitOutcome[]> {
+  /** Train every job on the pool; outcomes in job order, each with the participant's new state. */
+  async run(jobs: readonly FitJob[], personalisation: Personalisation, onJobDone?: JobListener): Promise<FitOutcome[]> {
     if (this.disposed) throw new Error("WorkerPoolFitExecutor.run: the pool was disposed");
     if (this.running) throw new Error("WorkerPoolFitExecutor.run: a run is already in progress on this pool");
     if (jobs.length === 0) return [];
     this.running = true;
     try {
-      return await this.holding(() => this.runJobs(jobs, personalisation));
+      return await this.holding(() => this.runJobs(jobs, personalisation, onJobDone));
     } finally {
       this.running = false;
     }
   }
 
-  private async runJobs(jobs: readonly FitJob[], personalisation: Personalisation): Promise<FitOutcome[]> {
+  private async runJobs(jobs: readonly FitJob[], personalisation: Personalisation, onJobDone: JobListener | undefined): Promise<FitOutcome[]> {
     const trainer = jobs[0].participant.trainer;
     for (const job of jobs) {
       if (job.participant.trainer !== trainer) {
@@ -201,6 +200,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
       while (next < jobs.length) {
         const i = next++;
         outcomes[i] = await this.runJob(slot, jobs[i], setup, spec);
+        onJobDone?.(i, outcomes[i]);
       }
     };
     await Promise.all(this.workers.map((_, slot) => lane(slot)));
@@ -326,14 +326,13 @@ export class WorkerPoolFitExecutor implements FitExecutor {
     }
     if (reply.ok === false) return { ok: false, error: deserialiseError(reply.error) };
     const fit = reply.fit as FitResultPayload;
-    p.state = fit.state;
-    // `seconds` (the fit's time in the worker) is read by Federation's timeout check.
-    const outcome: FitOutcome & { readonly seconds: number } = {
+    // `seconds` (the fit's time in the worker) is read by Federation's timeout check; the new state is committed by the loop.
+    return {
       ok: true,
       update: { participantId: p.id, weights: fit.weights, numExamples: p.numExamples, metrics: fit.metrics },
+      newState: fit.state,
       seconds: fit.seconds,
     };
-    return outcome;
   }
 }
 

@@ -6,9 +6,9 @@
  * Counting is a second Gaussian query, so the update noise uses z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2)
  * and the pair together has the overall multiplier z that the accountant uses (paper, Thm. 1).
  * Defaults as the paper / Flower: C₀ = 0.1, γ = 0.5, η_C = 0.2, σ_b = n/20.
- * Side "client": participants clip with FitConfig.clipNorm and report bᵢ as metrics.dpNormBit.
+ * Side "client": participants clip with the fit instructions' clipNorm and report bᵢ as metrics.dpNormBit.
  */
-import type { StrategyState } from "../federation/types";
+import type { Strategy, StrategyState } from "../federation/types";
 import { DpStrategy, DpStrategyOptions, checkDpNumber } from "./dpStrategy";
 
 /** Options for DpAdaptiveClipping. */
@@ -34,9 +34,9 @@ export class DpAdaptiveClipping extends DpStrategy {
   private clipNorm: number;
   private lastCountStddev = 0;
 
-  /** Build the wrapper; see DpAdaptiveClippingOptions for the defaults. */
-  constructor(options: DpAdaptiveClippingOptions) {
-    super("DpAdaptiveClipping", options);
+  /** Wrap `inner` (e.g. `new DpAdaptiveClipping(new FedAvg(), {…})`); see DpAdaptiveClippingOptions for the defaults. */
+  constructor(inner: Strategy, options: DpAdaptiveClippingOptions) {
+    super("DpAdaptiveClipping", inner, options);
     const o = "DpAdaptiveClipping";
     this.clipNorm = checkDpNumber(o, "initialClipNorm", options.initialClipNorm ?? 0.1, (v) => Number.isFinite(v) && v > 0, "> 0 and finite");
     this.targetQuantile = checkDpNumber(o, "targetQuantile", options.targetQuantile ?? 0.5, (v) => v >= 0 && v <= 1, "in [0, 1]");
@@ -49,7 +49,7 @@ export class DpAdaptiveClipping extends DpStrategy {
   }
 
   /** E.g. "DpAdaptiveClipping(FedAvg, z=1, γ=0.5, server)". */
-  get name(): string {
+  override get name(): string {
     return `DpAdaptiveClipping(${this.inner.name}, z=${this.noiseMultiplier}, γ=${this.targetQuantile}, ${this.side})`;
   }
 

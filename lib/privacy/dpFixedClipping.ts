@@ -4,7 +4,7 @@
  * DifferentialPrivacy{Server,Client}SideFixedClipping). Wraps any Strategy; see dpStrategy.ts
  * for what happens each round and why it differs slightly from Flower.
  */
-import type { StrategyState } from "../federation/types";
+import type { Strategy, StrategyState } from "../federation/types";
 import { DpStrategy, DpStrategyOptions, checkDpNumber } from "./dpStrategy";
 
 /** Options for DpFixedClipping. */
@@ -18,14 +18,14 @@ export class DpFixedClipping extends DpStrategy {
   /** The clip norm C. */
   readonly clipNorm: number;
 
-  /** Build the wrapper; see DpFixedClippingOptions. */
-  constructor(options: DpFixedClippingOptions) {
-    super("DpFixedClipping", options);
+  /** Wrap `inner` (e.g. `new DpFixedClipping(new FedAvg(), {…})`); see DpFixedClippingOptions. */
+  constructor(inner: Strategy, options: DpFixedClippingOptions) {
+    super("DpFixedClipping", inner, options);
     this.clipNorm = checkDpNumber("DpFixedClipping", "clipNorm", options.clipNorm, (v) => Number.isFinite(v) && v > 0, "> 0 and finite");
   }
 
   /** E.g. "DpFixedClipping(FedAvg, z=1, C=0.5, server)". */
-  get name(): string {
+  override get name(): string {
     return `DpFixedClipping(${this.inner.name}, z=${this.noiseMultiplier}, C=${this.clipNorm}, ${this.side})`;
   }
 

@@ -22,10 +22,11 @@
  * not for a deployment (use a CSPRNG there).
  */
 import type { ModelWeights } from "../model/weights";
-import type { FitConfig, FitFailure, FitUpdate, Strategy, StrategyState } from "../federation/types";
+import type { AggregateFitResult, FitConfig, FitFailure, FitInstructions, FitUpdate, Strategy, StrategyState } from "../federation/types";
 import { assertSameLayout } from "../federation/aggregate";
+import { CLIP_NORM_KEY, NORM_BIT_METRIC, clipUpdate } from "../federation/updateClipping";
+import { StrategyWrapper } from "../federation/strategies/strategyWrapper";
 import { Rng } from "../util/rng";
-import { clipUpdate } from "./clipping";
 import { RdpAccountant, RdpConversion } from "./rdpAccountant";
 
 /** θᵢ − θ rounded to float32 once (the update a participant contributes). */
@@ -39,27 +40,13 @@ function deltaOf(w: ModelWeights, current: ModelWeights): ModelWeights {
 /** Where updates are clipped. */
 export type DpSide = "server" | "client";
 
-/** A FitConfig that also tells participants the clip norm (client-side DP). */
-export interface DpFitConfig extends FitConfig {
-  /** L2 bound on θ_local − θ_global that the participant must enforce (see clipLocalWeights). */
-  readonly clipNorm: number;
-}
-
-/** The clip norm in `config` if a client-side DP wrapper set one, else undefined. */
-export function clipNormOf(config: FitConfig): number | undefined {
-  const c = (config as Partial<DpFitConfig>).clipNorm;
-  return typeof c === "number" ? c : undefined;
-}
-
 /** Options shared by the DP wrappers. */
 export interface DpStrategyOptions {
-  /** The strategy that turns the private average into the next global model. */
-  readonly strategy: Strategy;
   /** Noise multiplier z ≥ 0: noise std = z·C/n on the mean of n clipped updates. */
   readonly noiseMultiplier: number;
   /** Seed of the noise generator (required: DP noise must be reproducible in a lab). */
   readonly seed: number;
-  /** "server" (default): the server clips; "client": participants clip (FitConfig.clipNorm) and the server checks. */
+  /** "server" (default): the server clips; "client": participants clip (the fit instructions' `clipNorm`) and the server checks. */
   readonly side?: DpSide;
   /** Fraction of the population sampled each round, q in (0, 1], for the accountant. Default 1. */
   readonly samplingRate?: number;
@@ -94,9 +81,7 @@ export function checkDpNumber(owner: string, option: string, value: number, ok: 
 }
 
 /** Base class of the DP wrappers: clipping, uniform mean, Gaussian noise, accounting, state. */
-export abstract class DpStrategy implements Strategy {
-  /** The wrapped strategy. */
-  readonly inner: Strategy;
+export abstract class DpStrategy extends StrategyWrapper {
   /** The overall noise multiplier z (what the accountant uses). */
   readonly noiseMultiplier: number;
   /** Where updates are clipped. */
@@ -112,11 +97,9 @@ export abstract class DpStrategy implements Strategy {
   private readonly records: DpRoundRecord[] = [];
 
   /** Validate the shared options. */
-  protected constructor(protected readonly owner: string, options: DpStrategyOptions) {
-    if (!options || typeof options.strategy !== "object" || typeof options.strategy.aggregateFit !== "function") {
-      throw new Error(`${owner}: strategy must be a Strategy (e.g. new FedAvg()), got ${String(options && options.strategy)}`);
-    }
-    this.inner = options.strategy;
+  protected constructor(protected readonly owner: string, inner: Strategy, options: DpStrategyOptions) {
+    super(owner, inner);
+    if (options === null || typeof options !== "object") throw new Error(`${owner}: options must be an object like { noiseMultiplier: 1, seed: 0 }, got ${String(options)}`);
     this.noiseMultiplier = checkDpNumber(owner, "noiseMultiplier", options.noiseMultiplier, (v) => Number.isFinite(v) && v >= 0, "≥ 0 and finite");
     checkDpNumber(owner, "seed", options.seed, Number.isFinite, "a finite number");
     this.rng = new Rng(options.seed);
@@ -128,9 +111,6 @@ export abstract class DpStrategy implements Strategy {
     this.delta = checkDpNumber(owner, "delta", options.delta ?? 1e-5, (v) => v > 0 && v < 1, "in (0, 1)");
     this.accountant = new RdpAccountant({ conversion: options.conversion });
   }
-
-  /** E.g. "DpFixedClipping(FedAvg, z=1, C=0.5, server)". */
-  abstract get name(): string;
 
   /** The clip norm for the coming round. */
   abstract currentClipNorm(): number;
@@ -152,21 +132,24 @@ export abstract class DpStrategy implements Strategy {
   /** Restore subclass state. */
   protected abstract restoreExtraState(state: StrategyState): void;
 
-  /** Inner config; with side "client" also `clipNorm` (a DpFitConfig). */
-  configureFit(round: number, base: FitConfig): FitConfig {
-    const cfg = this.inner.configureFit(round, base);
-    if (this.side === "server") return cfg;
-    const withClip: DpFitConfig = { ...cfg, clipNorm: this.currentClipNorm() };
-    return withClip;
+  /** The inner instructions; with side "client" their record also asks for `clipNorm` (participants clip, see updateClipping.ts). */
+  override configureFit(round: number, base: FitConfig, participants: readonly string[]): FitInstructions[] {
+    const ins = this.inner.configureFit(round, base, participants);
+    if (this.side === "server") return ins;
+    const clipNorm = this.currentClipNorm();
+    return ins.map((i) => ({ settings: i.settings, record: { ...i.record, [CLIP_NORM_KEY]: clipNorm } }));
   }
 
-  /** Clip, average uniformly, add noise, hand the private mean to the inner strategy, account. */
-  aggregateFit(
+  /**
+   * Clip, average uniformly, add noise, hand the private mean to the inner strategy, account.
+   * Metrics: dpEpsilon, dpDelta, dpClipNorm, dpNoiseStd, dpClippedFraction, dpReclipped (after the inner strategy's own).
+   */
+  override aggregateFit(
     round: number,
     current: ModelWeights,
     updates: readonly FitUpdate[],
     failures: readonly FitFailure[],
-  ): ModelWeights {
+  ): AggregateFitResult {
     if (updates.length === 0) {
       const why = failures.map((f) => `${f.participantId}: ${f.reason}`).join("; ");
       throw new Error(`${this.name}: round ${round} has no updates to aggregate${why ? ` (failures: ${why})` : ""}`);
@@ -183,7 +166,7 @@ export abstract class DpStrategy implements Strategy {
       if (this.side === "client") {
         // Float32 rounding may push an honestly clipped update a hair over C.
         if (c.norm > clipNorm * (1 + 1e-5)) reclipped += 1;
-        const bit = u.metrics.dpNormBit;
+        const bit = u.metrics[NORM_BIT_METRIC];
         bits.push(typeof bit === "number" ? bit : NaN);
       } else {
         bits.push(c.normBit);
@@ -208,7 +191,7 @@ export abstract class DpStrategy implements Strategy {
     });
     const total = updates.reduce((a, u) => a + u.numExamples, 0);
     const synthetic: FitUpdate = { participantId: "dp-mean", weights: privateWeights, numExamples: total > 0 ? total : 1, metrics: {} };
-    let next: ModelWeights;
+    let next: AggregateFitResult;
     try {
       next = this.inner.aggregateFit(round, current, [synthetic], failures);
     } catch (e) {
@@ -217,7 +200,7 @@ export abstract class DpStrategy implements Strategy {
     }
     this.afterRound(bits);
     this.accountant.step(this.noiseMultiplier, this.samplingRate);
-    this.records.push({
+    const rec: DpRoundRecord = {
       round,
       participants: n,
       clipNorm,
@@ -226,8 +209,18 @@ export abstract class DpStrategy implements Strategy {
       reclipped,
       epsilon: this.accountant.getPrivacySpent(this.delta).epsilon,
       delta: this.delta,
-    });
-    return next;
+    };
+    this.records.push(rec);
+    const metrics = {
+      ...next.metrics,
+      dpEpsilon: rec.epsilon,
+      dpDelta: rec.delta,
+      dpClipNorm: rec.clipNorm,
+      dpNoiseStd: rec.noiseStd,
+      dpClippedFraction: rec.clippedFraction,
+      dpReclipped: rec.reclipped,
+    };
+    return { weights: next.weights, metrics, lost: next.lost };
   }
 
   /** Cumulative (ε, δ) so far. */
@@ -242,7 +235,7 @@ export abstract class DpStrategy implements Strategy {
   }
 
   /** { inner, rng, accountant: {noiseMultipliers, sampleRates, steps}, ...subclass }. */
-  getState(): StrategyState {
+  override getState(): StrategyState {
     const h = this.accountant.getHistory();
     return {
       inner: this.inner.getState(),
@@ -257,7 +250,7 @@ export abstract class DpStrategy implements Strategy {
   }
 
   /** Restore what getState returned. */
-  setState(state: StrategyState): void {
+  override setState(state: StrategyState): void {
     const inner = state.inner;
     const acc = state.accountant;
     if (typeof state.rng !== "number") throw new Error(`${this.name}.setState: "rng" must be a number`);

@@ -16,8 +16,8 @@ export {
   logErfc,
 } from "./rdpAccountant";
 export type { RdpConversion, PrivacySpent, RdpHistoryEntry, RdpAccountantOptions } from "./rdpAccountant";
-export { DpStrategy, clipNormOf } from "./dpStrategy";
-export type { DpSide, DpFitConfig, DpStrategyOptions, DpRoundRecord } from "./dpStrategy";
+export { DpStrategy } from "./dpStrategy";
+export type { DpSide, DpStrategyOptions, DpRoundRecord } from "./dpStrategy";
 export { DpFixedClipping } from "./dpFixedClipping";
 export type { DpFixedClippingOptions } from "./dpFixedClipping";
 export { DpAdaptiveClipping } from "./dpAdaptiveClipping";
@@ -35,3 +35,5 @@ export {
 export type { FixedPointCodec, PublicKeyDirectory, SecAggServerOptions, SecureSumResult } from "./secureAggregation";
 export * from "./secureRound";
 export * from "./secagg/index";
+export { SecureAggregation, pairwiseMasking } from "./secureAggregationStrategy";
+export type { SecureAggregationStrategyOptions, SecureMeanProtocol, SecureMeanInput, SecureMeanOutcome, SecAggStage, SecAggDropout } from "./secureAggregationStrategy";

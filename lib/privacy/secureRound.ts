@@ -17,7 +17,7 @@ import type { ModelWeights } from "../model/weights";
 import type { FitUpdate } from "../federation/types";
 import { createFixedPointCodec, encodeFixedPoint, decodeFixedPoint, SecAggParticipant, SecAggServer, PublicKeyDirectory } from "./secureAggregation";
 
-/** Secure aggregation settings of a federation (FederationOptions.secureAggregation). */
+/** Secure aggregation settings (the options of the SecureAggregation strategy wrapper). */
 export interface SecureAggregationOptions {
   /** Fewest participants whose masked vectors must arrive for the round to be decoded (≥ 2). */
   readonly threshold: number;

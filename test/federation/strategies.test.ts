@@ -34,35 +34,35 @@ function close(actual: number[], expected: number[], tol: number, what: string):
 test("FedAvg weighted vs unweighted, by hand", () => {
   const current = vec(0, 0);
   const ups = [upd("a", vec(1, 0), 1), upd("b", vec(2, 3), 2), upd("c", vec(4, -1), 3)];
-  assert.deepEqual(values(new FedAvg().aggregateFit(1, current, ups, [])), [Math.fround(17 / 6), 0.5]);
+  assert.deepEqual(values(new FedAvg().aggregateFit(1, current, ups, []).weights), [Math.fround(17 / 6), 0.5]);
   const unweighted = new FedAvg({ weighted: false });
-  assert.deepEqual(values(unweighted.aggregateFit(1, current, ups, [])), [Math.fround(7 / 3), Math.fround(2 / 3)]);
+  assert.deepEqual(values(unweighted.aggregateFit(1, current, ups, []).weights), [Math.fround(7 / 3), Math.fround(2 / 3)]);
   assert.equal(unweighted.name, "FedAvg(unweighted)");
   assert.deepEqual(new FedAvg().getState(), {});
 });
 
 test("FedProx sets proximalMu and aggregates exactly like FedAvg", () => {
   const prox = new FedProx({ mu: 0.1 });
-  assert.deepEqual(prox.configureFit(3, base), { ...base, proximalMu: 0.1 });
+  assert.deepEqual(prox.configureFit(3, base, ["a", "b"]), [0, 1].map(() => ({ settings: { ...base, proximalMu: 0.1 }, record: {} })));
   assert.equal(prox.name, "FedProx(mu=0.1)");
   const current = vec(0, 0, 0);
   const rng = new Rng(1);
   const ups = [1, 5, 9].map((n, i) => upd(`p${i}`, vec(rng.normal(), rng.normal(), rng.normal()), n));
-  assert.deepEqual(values(prox.aggregateFit(1, current, ups, [])), values(new FedAvg().aggregateFit(1, current, ups, [])));
+  assert.deepEqual(values(prox.aggregateFit(1, current, ups, []).weights), values(new FedAvg().aggregateFit(1, current, ups, []).weights));
   assert.throws(() => new FedProx({ mu: -1 }), /FedProx: mu must be ≥ 0, got -1/);
 });
 
 test("FedAvgM momentum over two rounds, by hand", () => {
   const s = new FedAvgM({ serverLearningRate: 1, serverMomentum: 0.9 });
   // Round 1: g = 1 − 0.5 = 0.5, m = 0.5, θ = 1 − 0.5 = 0.5.
-  const r1 = s.aggregateFit(1, vec(1), [upd("a", vec(0.5))], []);
+  const r1 = s.aggregateFit(1, vec(1), [upd("a", vec(0.5))], []).weights;
   assert.deepEqual(values(r1), [0.5]);
   // Round 2: g = 0.5 − 0.25 = 0.25, m = 0.9·0.5 + 0.25 = 0.7, θ = 0.5 − 0.7 = −0.2.
-  const r2 = s.aggregateFit(2, r1, [upd("a", vec(0.25))], []);
+  const r2 = s.aggregateFit(2, r1, [upd("a", vec(0.25))], []).weights;
   assert.deepEqual(values(r2), [Math.fround(0.5 - 0.7)]);
   // η = 1, β = 0 is FedAvg.
   const plain = new FedAvgM({ serverMomentum: 0 });
-  assert.deepEqual(values(plain.aggregateFit(1, vec(3), [upd("a", vec(1), 1), upd("b", vec(2), 3)], [])), [1.75]);
+  assert.deepEqual(values(plain.aggregateFit(1, vec(3), [upd("a", vec(1), 1), upd("b", vec(2), 3)], []).weights), [1.75]);
   assert.throws(() => new FedAvgM({ serverMomentum: 1 }), /serverMomentum must be ≥ 0 and < 1, got 1/);
 });
 
@@ -91,8 +91,8 @@ function fedOptReference(
 
 function twoSteps(s: Strategy): number[][] {
   const c0 = vec(0, 1, -2);
-  const r1 = s.aggregateFit(1, c0, [upd("a", vec(1, 0.5, -2), 2), upd("b", vec(1, 0.5, -1), 2)], []);
-  const r2 = s.aggregateFit(2, r1, [upd("a", vec(0.5, 0.5, 0.5), 1)], []);
+  const r1 = s.aggregateFit(1, c0, [upd("a", vec(1, 0.5, -2), 2), upd("b", vec(1, 0.5, -1), 2)], []).weights;
+  const r2 = s.aggregateFit(2, r1, [upd("a", vec(0.5, 0.5, 0.5), 1)], []).weights;
   return [values(r1), values(r2)];
 }
 
@@ -135,8 +135,8 @@ test("FedYogi and FedAdagrad one and two steps match the formula", () => {
 });
 
 test("FedOpt etaL overrides the participants' learning rate only when given", () => {
-  assert.equal(new FedAdam().configureFit(1, base).learningRate, 0.05);
-  assert.equal(new FedAdam({ etaL: 0.01 }).configureFit(1, base).learningRate, 0.01);
+  assert.equal(new FedAdam().configureFit(1, base, ["a"])[0].settings.learningRate, 0.05);
+  assert.equal(new FedAdam({ etaL: 0.01 }).configureFit(1, base, ["a"])[0].settings.learningRate, 0.01);
   assert.throws(() => new FedYogi({ tau: 0 }), /FedYogi: tau must be > 0, got 0/);
 });
 
@@ -154,22 +154,22 @@ test("getState/setState round-trips through JSON: the resumed run is bitwise ide
   for (const mk of make) {
     const a = mk();
     let cur = vec(0.1, 0.2, 0.3, 0.4);
-    cur = a.aggregateFit(1, cur, rounds[0], []);
-    cur = a.aggregateFit(2, cur, rounds[1], []);
+    cur = a.aggregateFit(1, cur, rounds[0], []).weights;
+    cur = a.aggregateFit(2, cur, rounds[1], []).weights;
     const saved = JSON.parse(JSON.stringify(a.getState()));
     const b = mk();
     b.setState(saved);
-    const next = a.aggregateFit(3, cur, rounds[2], []);
-    const resumed = b.aggregateFit(3, cur, rounds[2], []);
+    const next = a.aggregateFit(3, cur, rounds[2], []).weights;
+    const resumed = b.aggregateFit(3, cur, rounds[2], []).weights;
     assert.deepEqual(values(resumed), values(next), a.name);
     assert.deepEqual(JSON.parse(JSON.stringify(b.getState())), JSON.parse(JSON.stringify(a.getState())), a.name);
   }
   // A restored state that does not fit the model is refused with a clear message.
   const s = new FedAdam();
-  s.aggregateFit(1, vec(0, 0), [upd("a", vec(1, 1))], []);
+  s.aggregateFit(1, vec(0, 0), [upd("a", vec(1, 1))], []).weights;
   const t = new FedAdam();
   t.setState(JSON.parse(JSON.stringify(s.getState())));
-  assert.throws(() => t.aggregateFit(2, vec(0, 0, 0), [upd("a", vec(1, 1, 1))], []), /restored optimiser state/);
+  assert.throws(() => t.aggregateFit(2, vec(0, 0, 0), [upd("a", vec(1, 1, 1))], []).weights, /restored optimiser state/);
 });
 
 test("FedMedian, FedTrimmedAvg and Krum ignore one wildly wrong update among five", () => {
@@ -180,14 +180,14 @@ test("FedMedian, FedTrimmedAvg and Krum ignore one wildly wrong update among fiv
   const attacker = upd("attacker", vec(1e6, -1e6, 1e6, -1e6, 1e6, -1e6), 1000);
   const ups = [honest[0], honest[1], attacker, honest[2], honest[3]];
   const current = vec(0, 0, 0, 0, 0, 0);
-  const fedAvg = values(new FedAvg().aggregateFit(1, current, ups, []));
+  const fedAvg = values(new FedAvg().aggregateFit(1, current, ups, []).weights);
   assert.ok(Math.abs(fedAvg[0]) > 1e5, "sanity: FedAvg is ruined");
   for (const s of [new FedMedian(), new FedTrimmedAvg({ beta: 0.2 }), new Krum({ numMalicious: 1 }), new Krum({ numMalicious: 1, numToKeep: 3 })]) {
-    const out = values(s.aggregateFit(1, current, ups, []));
+    const out = values(s.aggregateFit(1, current, ups, []).weights);
     out.forEach((x) => assert.ok(Math.abs(x - 1) < 0.05, `${s.name}: ${x}`));
   }
   // Krum returns one of the honest updates, bitwise.
-  const k = values(new Krum({ numMalicious: 1 }).aggregateFit(1, current, ups, []));
+  const k = values(new Krum({ numMalicious: 1 }).aggregateFit(1, current, ups, []).weights);
   assert.ok(honest.some((h) => values(h.weights).every((x, i) => x === k[i])));
 });
 
@@ -195,26 +195,26 @@ test("mismatched shapes, empty rounds and refused failures give clear errors", (
   const current = vec(0, 0);
   const wrong: ModelWeights = [{ name: "dense/kernel", shape: [3], values: new Float32Array(3) }];
   assert.throws(
-    () => new FedAvg().aggregateFit(1, current, [upd("alice", vec(1, 1)), upd("bob", wrong)], []),
+    () => new FedAvg().aggregateFit(1, current, [upd("alice", vec(1, 1)), upd("bob", wrong)], []).weights,
     /FedAvg round 1: participant "bob" variable "dense\/kernel" has shape \[3\], expected \[2\]/,
   );
   assert.throws(
-    () => new FedAdam().aggregateFit(2, current, [], [{ participantId: "carol", round: 2, reason: "missed the deadline" }]),
+    () => new FedAdam().aggregateFit(2, current, [], [{ participantId: "carol", round: 2, reason: "missed the deadline" }]).weights,
     /round 2 has no updates to aggregate \(1 failure\(s\): carol: missed the deadline\)/,
   );
   assert.throws(
     () =>
       new FedAvg({ acceptFailures: false }).aggregateFit(1, current, [upd("a", vec(1, 1))], [
         { participantId: "dave", round: 1, reason: "threw: boom" },
-      ]),
+      ]).weights,
     /acceptFailures is false \(dave: threw: boom\)/,
   );
-  assert.throws(() => new FedAvg().configureFit(0, base), /round must be an integer ≥ 1, got 0/);
+  assert.throws(() => new FedAvg().configureFit(0, base, ["a"]), /round must be an integer ≥ 1, got 0/);
 });
 
 test("createStrategy builds every strategy by name and lists the allowed names on a typo", () => {
   for (const name of strategyNames) assert.ok(createStrategy(name).name.startsWith(name === "Krum" ? "Krum" : name));
-  assert.equal(createStrategy("fedprox", { mu: 0.5 }).configureFit(1, base).proximalMu, 0.5);
+  assert.equal(createStrategy("fedprox", { mu: 0.5 }).configureFit(1, base, ["a"])[0].settings.proximalMu, 0.5);
   assert.equal(createStrategy("FedAdam", { eta: 0.01 }).name, "FedAdam(eta=0.01, tau=1e-9)");
   assert.throws(
     () => createStrategy("FedAvgg"),

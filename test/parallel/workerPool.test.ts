@@ -50,6 +50,10 @@ async function runRounds(
     const jobs = participants.map((participant) => ({ participant, global, config: { ...fitConfig, seed: deriveSeed(5, "fit", round, participant.id) } }));
     const out = await executor.run(jobs, personalisation);
     outcomes.push(out);
+    // Executors change nothing; the caller (the round loop) commits the new states.
+    out.forEach((o, i) => {
+      if (o.ok) participants[i].state = o.newState;
+    });
     const ok = out.flatMap((o) => (o.ok ? [o.update] : []));
     global = weightedAverage(ok.map((u) => ({ weights: u.weights, numExamples: u.numExamples, participantId: u.participantId })));
   }
@@ -98,7 +102,7 @@ test("pools of 1, 2 and 3 workers give results bitwise identical to the serial e
         ps.forEach((p, i) => {
           const want = ref.states[i];
           if (want === undefined) assert.equal(p.state.weights, undefined);
-          else assert.ok(p.state.weights && weightsEqual(want, p.state.weights), `${method.name} on ${size}: state of ${p.id} written back`);
+          else assert.ok(p.state.weights && weightsEqual(want, p.state.weights), `${method.name} on ${size}: state of ${p.id} returned in its outcome`);
         });
       }
     } finally {
@@ -149,6 +153,8 @@ test("a participant's error is its outcome; an unregistered personalisation is r
     const failure = out[1];
     assert.ok(!failure.ok && /label 7 at 2, model has 3 classes/.test(failure.error.message), !failure.ok ? failure.error.message : "");
     assert.equal(participants[1].state.weights, undefined, "a failed job leaves the state alone");
+    assert.ok(participants.every((p) => p.state.weights === undefined), "the executor changes no participant");
+    assert.ok(out[0].ok && out[0].newState.weights !== undefined, "the new state comes back in the outcome");
     // The same jobs serially give the same successes.
     const serialPs = createParticipants(trainer, [data[0], broken, data[2]]);
     const serial = await serialFitExecutor.run(serialPs.map((participant, i) => ({ participant, global, config: { ...fitConfig, seed: i } })), new FedRep({ headEpochs: 1, bodyEpochs: 1 }));

@@ -11,6 +11,7 @@ import {
   FedAvg,
   Federation,
   runFederation,
+  sameInstructions,
   sampleDeviceProfiles,
   serverSeries,
   TooFewUpdatesError,
@@ -115,8 +116,8 @@ test("a strategy that returns NaN cannot corrupt the global model", async () => 
   const trainer = new Trainer(buildMlp({ inputShape: [6], hiddenUnits: [8], numClasses: 4, seed: 3 }));
   const broken: Strategy = {
     name: "Broken",
-    configureFit: (_r, b) => b,
-    aggregateFit: (_r, current: ModelWeights) => current.map((t, v) => ({ ...t, values: t.values.map((x) => (v === 1 ? NaN : x)) })),
+    configureFit: (_r, b, ids) => sameInstructions(ids, b),
+    aggregateFit: (_r, current: ModelWeights) => ({ weights: current.map((t, v) => ({ ...t, values: t.values.map((x) => (v === 1 ? NaN : x)) })), metrics: {} }),
     getState: () => ({}),
     setState: () => undefined,
   };
@@ -193,12 +194,12 @@ test("a refused round rewinds the strategy's state too: retrying gives exactly t
     let armed = failOnce;
     const flaky: Strategy = {
       name: "FlakyFedAdam",
-      configureFit: (r, b) => inner.configureFit(r, b),
+      configureFit: (r, b, ids) => inner.configureFit(r, b, ids),
       aggregateFit: (r, c, u, f) => {
         const next = inner.aggregateFit(r, c, u, f); // advances the moments
         if (r === 2 && armed) {
           armed = false;
-          return next.map((t) => ({ ...t, values: t.values.map(() => Infinity) }));
+          return { weights: next.weights.map((t) => ({ ...t, values: t.values.map(() => Infinity) })), metrics: {} };
         }
         return next;
       },

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend";
 import { buildMlp, maxAbsDifference, Trainer, weightsEqual } from "../../lib/model/index";
 import { createParticipants, FedAvg, FedMedian, FedPer, Federation, FedProx, runFederation, serverSeries, type FederationOptions, type HistoryRow, type Strategy } from "../../lib/federation/index";
-import { DpAdaptiveClipping, DpFixedClipping } from "../../lib/privacy/index";
+import { DpAdaptiveClipping, DpFixedClipping, SecureAggregation } from "../../lib/privacy/index";
 import { secureWeightedMean } from "../../lib/privacy/secureRound";
 import { smallData } from "./fixtures/smallRun";
 
@@ -30,7 +30,7 @@ test("secure aggregation gives FedAvg's global model within fixed-point toleranc
   const a = setup(new FedAvg(), 3);
   const plain = await runFederation(a.options);
   const b = setup(new FedAvg(), 3);
-  const secure = await runFederation({ ...b.options, secureAggregation: { threshold: 3 } });
+  const secure = await runFederation({ ...b.options, strategy: new SecureAggregation(new FedAvg(), { threshold: 3 }) });
   const d = maxAbsDifference(secure.globalWeights, plain.globalWeights);
   assert.ok(d < 1e-5 && d > 0, `max |secure − plain| after 3 rounds = ${d}`);
   assert.equal(serverValue(secure.rows, 1, "secureAggregation"), 1);
@@ -65,7 +65,7 @@ test("secureWeightedMean equals the weighted mean of the survivors, with and wit
 test("dropouts after masking are recovered in the loop: the result is FedAvg of the survivors; too few survivors fail safely", async () => {
   await initBackend({ log: false });
   const s = setup();
-  const r = await runFederation({ ...s.options, secureAggregation: { threshold: 2, dropAfterMaskingProbability: 0.4 } });
+  const r = await runFederation({ ...s.options, strategy: new SecureAggregation(new FedAvg(), { threshold: 2, dropAfterMaskingProbability: 0.4 }) });
   const dropped = r.failures.filter((f) => /dropped out after masking/.test(f.reason)).map((f) => f.participantId);
   assert.ok(dropped.length >= 1 && dropped.length <= 3, `some dropped after masking: ${dropped.join(", ")}`);
   assert.equal(serverValue(r.rows, 1, "droppedAfterMasking"), dropped.length);
@@ -77,13 +77,13 @@ test("dropouts after masking are recovered in the loop: the result is FedAvg of 
   assert.ok(d < 1e-5, `secure mean of survivors vs FedAvg of survivors: ${d}`);
 
   // Everybody drops after masking: "fail" throws and rolls back, "skip" keeps the model.
-  const f = new Federation({ ...s.options, rounds: 2, secureAggregation: { threshold: 2, dropAfterMaskingProbability: 1 } });
+  const f = new Federation({ ...s.options, rounds: 2, strategy: new SecureAggregation(new FedAvg(), { threshold: 2, dropAfterMaskingProbability: 1 }) });
   await f.start();
   const w0 = f.globalWeights;
   await assert.rejects(f.runRound(), /round 1: SecAggServer: round 1 failed: 0 survivor\(s\) < threshold 2.*nothing was decoded; the global model was kept/);
   assert.equal(f.round, 0);
   assert.equal(f.globalWeights, w0);
-  const g = new Federation({ ...s.options, secureAggregation: { threshold: 2, dropAfterMaskingProbability: 1 }, onTooFewUpdates: "skip" });
+  const g = new Federation({ ...s.options, strategy: new SecureAggregation(new FedAvg(), { threshold: 2, dropAfterMaskingProbability: 1 }), onTooFewUpdates: "skip" });
   await g.start();
   const g0 = g.globalWeights;
   const rec = await g.runRound();
@@ -95,14 +95,14 @@ test("dropouts after masking are recovered in the loop: the result is FedAvg of 
 
 test("secure aggregation refuses strategies that are not a weighted mean, and bad thresholds", () => {
   const s = setup();
-  const bad: Strategy[] = [new FedMedian(), new FedAvg({ weighted: false }), new DpFixedClipping({ strategy: new FedAvg(), noiseMultiplier: 1, clipNorm: 1, seed: 1 })];
+  const bad: Strategy[] = [new FedMedian(), new FedAvg({ weighted: false }), new DpFixedClipping(new FedAvg(), { noiseMultiplier: 1, clipNorm: 1, seed: 1 })];
   for (const strategy of bad) {
-    assert.throws(() => new Federation({ ...s.options, strategy, secureAggregation: { threshold: 2 } }), new RegExp(`secureAggregation needs a weighted-mean strategy .*got ${strategy.name.replace(/[()]/g, ".")}`));
+    assert.throws(() => new SecureAggregation(strategy, { threshold: 2 }), new RegExp(`SecureAggregation needs a weighted-mean strategy .*got ${strategy.name.replace(/[()]/g, ".")}`));
   }
-  assert.doesNotThrow(() => new Federation({ ...s.options, strategy: new FedProx({ mu: 0.1 }), secureAggregation: { threshold: 2 } }));
-  assert.throws(() => new Federation({ ...s.options, secureAggregation: { threshold: 1 } }), /threshold must be an integer ≥ 2, got 1/);
-  assert.throws(() => new Federation({ ...s.options, secureAggregation: { threshold: 6 } }), /threshold is 6 but there are only 5 participants/);
-  assert.throws(() => new Federation({ ...s.options, secureAggregation: { threshold: 2, scale: 2 ** 30 } }), /overflows int32/);
+  assert.doesNotThrow(() => new Federation({ ...s.options, strategy: new SecureAggregation(new FedProx({ mu: 0.1 }), { threshold: 2 }) }));
+  assert.throws(() => new SecureAggregation(new FedAvg(), { threshold: 1 }), /threshold must be an integer ≥ 2, got 1/);
+  assert.throws(() => new Federation({ ...s.options, strategy: new SecureAggregation(new FedAvg(), { threshold: 6 }) }), /threshold is 6 but there are only 5 participants/);
+  assert.throws(() => new SecureAggregation(new FedAvg(), { threshold: 2, scale: 2 ** 30 }), /overflows int32/);
   s.trainer.dispose();
 });
 
@@ -110,7 +110,8 @@ test("secure aggregation with FedPer (only shared tensors are encoded) and resum
   await initBackend({ log: false });
   const run = async (split?: number) => {
     const s = setup(new FedAvg(), 3);
-    const o = { ...s.options, personalisation: new FedPer(), secureAggregation: { threshold: 2, dropAfterMaskingProbability: 0.2 } };
+    const secure = () => new SecureAggregation(new FedAvg(), { threshold: 2, dropAfterMaskingProbability: 0.2 });
+    const o = { ...s.options, personalisation: new FedPer(), strategy: secure() };
     if (split === undefined) {
       const r = await runFederation(o);
       s.trainer.dispose();
@@ -122,7 +123,7 @@ test("secure aggregation with FedPer (only shared tensors are encoded) and resum
     const snap = f.snapshot();
     s.trainer.dispose();
     const t = setup(new FedAvg(), 3);
-    const r = await runFederation({ ...t.options, personalisation: new FedPer(), secureAggregation: o.secureAggregation, resumeFrom: snap });
+    const r = await runFederation({ ...t.options, personalisation: new FedPer(), strategy: secure(), resumeFrom: snap });
     t.trainer.dispose();
     return r;
   };
@@ -140,7 +141,7 @@ test("secure aggregation with FedPer (only shared tensors are encoded) and resum
 test("client-side DP: participants clip and report dpNormBit; equals server-side clipping without noise; ε rows per round", async () => {
   await initBackend({ log: false });
   const run = async (side: "client" | "server", noiseMultiplier: number) => {
-    const s = setup(new DpFixedClipping({ strategy: new FedAvg(), noiseMultiplier, clipNorm: 0.05, seed: 1, side }), 3);
+    const s = setup(new DpFixedClipping(new FedAvg(), { noiseMultiplier, clipNorm: 0.05, seed: 1, side }), 3);
     const r = await runFederation(s.options);
     s.trainer.dispose();
     return r;
@@ -165,7 +166,7 @@ test("client-side DP: participants clip and report dpNormBit; equals server-side
 
 test("adaptive clipping with side 'client' runs in the loop (needs the participants' norm bits) and moves the clip norm", async () => {
   await initBackend({ log: false });
-  const strategy = new DpAdaptiveClipping({ strategy: new FedAvg(), noiseMultiplier: 0.5, seed: 2, side: "client", initialClipNorm: 0.01, clippedCountStddev: 1 });
+  const strategy = new DpAdaptiveClipping(new FedAvg(), { noiseMultiplier: 0.5, seed: 2, side: "client", initialClipNorm: 0.01, clippedCountStddev: 1 });
   const s = setup(strategy, 4);
   const r = await runFederation(s.options);
   const c = serverSeries(r.history, "dpClipNorm").value;

@@ -54,7 +54,7 @@ function fresh(setup: Setup, rounds: number): { options: FederationOptions; trai
   const data = blobData(5);
   const profiles = setup.dropout ? sampleDeviceProfiles(5, 9, { dropoutProbability: setup.dropout }) : undefined;
   const inner = createStrategy(setup.strategy, setup.strategy === "FedAdam" ? { eta: 0.05 } : {});
-  const strategy = setup.dp ? new DpFixedClipping({ strategy: inner, noiseMultiplier: 0.5, clipNorm: 1, seed: 4 }) : inner;
+  const strategy = setup.dp ? new DpFixedClipping(inner, { noiseMultiplier: 0.5, clipNorm: 1, seed: 4 }) : inner;
   return {
     trainer,
     options: {

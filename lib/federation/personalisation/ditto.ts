@@ -31,7 +31,8 @@ export class Ditto implements Personalisation {
   readonly lambda: number;
   /** Each participant has its own model. */
   readonly hasPersonalModel = true;
-  private readonly personalEpochs: number | undefined;
+  /** Personal-model epochs per round, or undefined for the round's epochs. */
+  readonly personalEpochs: number | undefined;
   private readonly federated = new NoPersonalisation();
 
   /** See DittoOptions for the defaults. */

@@ -24,8 +24,10 @@ export interface FedRepOptions {
 export class FedRep extends PartialSharing {
   /** Weighted layers in the head. */
   readonly headLayers: number;
-  private readonly headEpochs: number | undefined;
-  private readonly bodyEpochs: number | undefined;
+  /** Head epochs per round, or undefined for the round's epochs. */
+  readonly headEpochs: number | undefined;
+  /** Body epochs per round, or undefined for the round's epochs. */
+  readonly bodyEpochs: number | undefined;
 
   /** See FedRepOptions for the defaults. */
   constructor(options: FedRepOptions = {}) {

@@ -5,7 +5,8 @@
  * training examples (θ = Σ|Dᵢ|/|D|·θᵢ), or unweighted when `weighted` is false.
  */
 import type { ModelWeights } from "../../model/weights";
-import type { FitConfig, FitFailure, FitUpdate, Strategy, StrategyState } from "../types";
+import type { AggregateFitResult, FitConfig, FitFailure, FitInstructions, FitUpdate, Strategy, StrategyState } from "../types";
+import { sameInstructions } from "../types";
 import { unweightedAverage, weightedAverage } from "../aggregate";
 import { BaseStrategyOptions, checkRound, checkRoundInputs } from "./common";
 
@@ -29,15 +30,20 @@ export class FedAvg implements Strategy {
     if (typeof this.weighted !== "boolean") throw new Error(`FedAvg: weighted must be a boolean, got ${String(options.weighted)}`);
   }
 
+  /** Secure aggregation can compute this strategy blind when it is weighted. */
+  get weightedMean(): boolean {
+    return this.weighted;
+  }
+
   /** "FedAvg" or "FedAvg(unweighted)". */
   get name(): string {
     return this.weighted ? "FedAvg" : "FedAvg(unweighted)";
   }
 
   /** The base config, unchanged. */
-  configureFit(round: number, base: FitConfig): FitConfig {
+  configureFit(round: number, base: FitConfig, participants: readonly string[]): FitInstructions[] {
     checkRound(this.name, round);
-    return base;
+    return sameInstructions(participants, base);
   }
 
   /** (Weighted) average of the updates. */
@@ -46,9 +52,9 @@ export class FedAvg implements Strategy {
     current: ModelWeights,
     updates: readonly FitUpdate[],
     failures: readonly FitFailure[],
-  ): ModelWeights {
+  ): AggregateFitResult {
     checkRoundInputs(this.name, round, current, updates, failures, this.acceptFailures);
-    return this.weighted ? weightedAverage(updates) : unweightedAverage(updates);
+    return { weights: this.weighted ? weightedAverage(updates) : unweightedAverage(updates), metrics: {} };
   }
 
   /** Stateless: {}. */

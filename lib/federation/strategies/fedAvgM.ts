@@ -8,7 +8,8 @@
  * With η = 1 and β = 0 this is FedAvg.
  */
 import type { ModelWeights } from "../../model/weights";
-import type { FitConfig, FitFailure, FitUpdate, Strategy, StrategyState } from "../types";
+import type { AggregateFitResult, FitConfig, FitFailure, FitInstructions, FitUpdate, Strategy, StrategyState } from "../types";
+import { sameInstructions } from "../types";
 import { weightedAverage } from "../aggregate";
 import {
   BaseStrategyOptions,
@@ -62,9 +63,9 @@ export class FedAvgM implements Strategy {
   }
 
   /** The base config, unchanged. */
-  configureFit(round: number, base: FitConfig): FitConfig {
+  configureFit(round: number, base: FitConfig, participants: readonly string[]): FitInstructions[] {
     checkRound(this.name, round);
-    return base;
+    return sameInstructions(participants, base);
   }
 
   /** Weighted average, then one server momentum step from `current`. */
@@ -73,7 +74,7 @@ export class FedAvgM implements Strategy {
     current: ModelWeights,
     updates: readonly FitUpdate[],
     failures: readonly FitFailure[],
-  ): ModelWeights {
+  ): AggregateFitResult {
     checkRoundInputs(this.name, round, current, updates, failures, this.acceptFailures);
     const avg = weightedAverage(updates);
     if (this.momentum === null) {
@@ -83,7 +84,7 @@ export class FedAvgM implements Strategy {
     checkMomentsLayout(this.name, this.momentumNames, this.momentum, current);
     const beta = this.serverMomentum;
     const lr = this.serverLearningRate;
-    return current.map((t, v) => {
+    const weights = current.map((t, v) => {
       const m = (this.momentum as Moments)[v];
       const x = t.values;
       const a = avg[v].values;
@@ -94,6 +95,7 @@ export class FedAvgM implements Strategy {
       }
       return tensorLike(t, out);
     });
+    return { weights, metrics: {} };
   }
 
   /** { momentum: {variable: number[]} | null }. */

@@ -5,7 +5,8 @@
  * ignores numExamples, as Flower's fedmedian.py.
  */
 import type { ModelWeights } from "../../model/weights";
-import type { FitConfig, FitFailure, FitUpdate, Strategy, StrategyState } from "../types";
+import type { AggregateFitResult, FitConfig, FitFailure, FitInstructions, FitUpdate, Strategy, StrategyState } from "../types";
+import { sameInstructions } from "../types";
 import { coordinateMedian } from "../aggregate";
 import { BaseStrategyOptions, checkRound, checkRoundInputs } from "./common";
 
@@ -24,9 +25,9 @@ export class FedMedian implements Strategy {
   }
 
   /** The base config, unchanged. */
-  configureFit(round: number, base: FitConfig): FitConfig {
+  configureFit(round: number, base: FitConfig, participants: readonly string[]): FitInstructions[] {
     checkRound(this.name, round);
-    return base;
+    return sameInstructions(participants, base);
   }
 
   /** Coordinate-wise median of the updates. */
@@ -35,9 +36,9 @@ export class FedMedian implements Strategy {
     current: ModelWeights,
     updates: readonly FitUpdate[],
     failures: readonly FitFailure[],
-  ): ModelWeights {
+  ): AggregateFitResult {
     checkRoundInputs(this.name, round, current, updates, failures, this.acceptFailures);
-    return coordinateMedian(updates);
+    return { weights: coordinateMedian(updates), metrics: {} };
   }
 
   /** Stateless: {}. */

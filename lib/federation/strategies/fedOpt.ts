@@ -9,7 +9,8 @@
  * say how v is updated and what η_t is.
  */
 import type { ModelWeights } from "../../model/weights";
-import type { FitConfig, FitFailure, FitUpdate, Strategy, StrategyState } from "../types";
+import type { AggregateFitResult, FitConfig, FitFailure, FitInstructions, FitUpdate, Strategy, StrategyState } from "../types";
+import { sameInstructions } from "../types";
 import { weightedAverage } from "../aggregate";
 import {
   BaseStrategyOptions,
@@ -95,9 +96,9 @@ export abstract class FedOpt implements Strategy {
   }
 
   /** The base config, with `learningRate = etaL` if etaL was given. */
-  configureFit(round: number, base: FitConfig): FitConfig {
+  configureFit(round: number, base: FitConfig, participants: readonly string[]): FitInstructions[] {
     checkRound(this.name, round);
-    return this.params.etaL === undefined ? base : { ...base, learningRate: this.params.etaL };
+    return sameInstructions(participants, this.params.etaL === undefined ? base : { ...base, learningRate: this.params.etaL });
   }
 
   /** FedAvg of the updates, then one adaptive server step from `current`. */
@@ -106,7 +107,7 @@ export abstract class FedOpt implements Strategy {
     current: ModelWeights,
     updates: readonly FitUpdate[],
     failures: readonly FitFailure[],
-  ): ModelWeights {
+  ): AggregateFitResult {
     checkRoundInputs(this.name, round, current, updates, failures, this.acceptFailures);
     const avg = weightedAverage(updates);
     if (this.m === null || this.v === null) {
@@ -121,7 +122,7 @@ export abstract class FedOpt implements Strategy {
     const eta = this.stepSize(this.step);
     const mAll = this.m;
     const vAll = this.v;
-    return current.map((t, idx) => {
+    const weights = current.map((t, idx) => {
       const m = mAll[idx];
       const v = vAll[idx];
       const x = t.values;
@@ -135,6 +136,7 @@ export abstract class FedOpt implements Strategy {
       }
       return tensorLike(t, out);
     });
+    return { weights, metrics: {} };
   }
 
   /** { step, m, v } with moments as {variable: number[]} (or null before the first round). */

@@ -4,7 +4,8 @@
  * participants, which add the proximal term μ/2·‖θ − θ_global‖² to their local loss. This strategy
  * only tells them μ through `FitConfig.proximalMu`.
  */
-import type { FitConfig } from "../types";
+import type { FitConfig, FitInstructions } from "../types";
+import { sameInstructions } from "../types";
 import { checkNumber, checkRound } from "./common";
 import { FedAvg, FedAvgOptions } from "./fedAvg";
 
@@ -31,8 +32,8 @@ export class FedProx extends FedAvg {
   }
 
   /** The base config with `proximalMu = mu`. */
-  override configureFit(round: number, base: FitConfig): FitConfig {
+  override configureFit(round: number, base: FitConfig, participants: readonly string[]): FitInstructions[] {
     checkRound(this.name, round);
-    return { ...base, proximalMu: this.mu };
+    return sameInstructions(participants, { ...base, proximalMu: this.mu });
   }
 }

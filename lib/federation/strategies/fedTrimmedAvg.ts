@@ -5,7 +5,8 @@
  * Flower's fedtrimmedavg.py.
  */
 import type { ModelWeights } from "../../model/weights";
-import type { FitConfig, FitFailure, FitUpdate, Strategy, StrategyState } from "../types";
+import type { AggregateFitResult, FitConfig, FitFailure, FitInstructions, FitUpdate, Strategy, StrategyState } from "../types";
+import { sameInstructions } from "../types";
 import { trimmedMean } from "../aggregate";
 import { BaseStrategyOptions, checkNumber, checkRound, checkRoundInputs } from "./common";
 
@@ -34,9 +35,9 @@ export class FedTrimmedAvg implements Strategy {
   }
 
   /** The base config, unchanged. */
-  configureFit(round: number, base: FitConfig): FitConfig {
+  configureFit(round: number, base: FitConfig, participants: readonly string[]): FitInstructions[] {
     checkRound(this.name, round);
-    return base;
+    return sameInstructions(participants, base);
   }
 
   /** Trimmed mean of the updates. */
@@ -45,9 +46,9 @@ export class FedTrimmedAvg implements Strategy {
     current: ModelWeights,
     updates: readonly FitUpdate[],
     failures: readonly FitFailure[],
-  ): ModelWeights {
+  ): AggregateFitResult {
     checkRoundInputs(this.name, round, current, updates, failures, this.acceptFailures);
-    return trimmedMean(updates, this.beta);
+    return { weights: trimmedMean(updates, this.beta), metrics: {} };
   }
 
   /** Stateless: {}. */

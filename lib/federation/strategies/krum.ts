@@ -6,7 +6,8 @@
  * The guarantee needs n ≥ 2f + 3 participants; with fewer, Krum still runs but promises nothing.
  */
 import type { ModelWeights } from "../../model/weights";
-import type { FitConfig, FitFailure, FitUpdate, Strategy, StrategyState } from "../types";
+import type { AggregateFitResult, FitConfig, FitFailure, FitInstructions, FitUpdate, Strategy, StrategyState } from "../types";
+import { sameInstructions } from "../types";
 import { krum } from "../aggregate";
 import { BaseStrategyOptions, checkNumber, checkRound, checkRoundInputs } from "./common";
 
@@ -40,9 +41,9 @@ export class Krum implements Strategy {
   }
 
   /** The base config, unchanged. */
-  configureFit(round: number, base: FitConfig): FitConfig {
+  configureFit(round: number, base: FitConfig, participants: readonly string[]): FitInstructions[] {
     checkRound(this.name, round);
-    return base;
+    return sameInstructions(participants, base);
   }
 
   /** The Krum / multi-Krum choice among the updates. */
@@ -51,12 +52,12 @@ export class Krum implements Strategy {
     current: ModelWeights,
     updates: readonly FitUpdate[],
     failures: readonly FitFailure[],
-  ): ModelWeights {
+  ): AggregateFitResult {
     checkRoundInputs(this.name, round, current, updates, failures, this.acceptFailures);
     if (this.numToKeep > updates.length) {
       throw new Error(`${this.name}: round ${round} has ${updates.length} updates, fewer than numToKeep = ${this.numToKeep}`);
     }
-    return krum(updates, this.numMalicious, this.numToKeep);
+    return { weights: krum(updates, this.numMalicious, this.numToKeep), metrics: {} };
   }
 
   /** Stateless: {}. */
