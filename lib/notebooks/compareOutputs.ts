@@ -2,7 +2,10 @@
  * Compare the outputs of two executions of the same notebook (e.g. the Node executor and nbclient):
  * per code cell, the same execution count and the same outputs in the same order — stream name and
  * text, mime types and their data, error name and value. Element ids that embed a process id and a
- * clock (fedtune's chart divs) and cell timing metadata are not compared.
+ * clock (fedtune's chart divs) and cell timing metadata are not compared. Consecutive stream outputs
+ * of one name are joined before comparing: how a kernel's printed text is cut into messages depends
+ * on when its buffers flush (seen: 23 stream outputs in one run, 1 in another, same text), and every
+ * Jupyter front end shows them as one block.
  */
 import type { NotebookOutput } from "./cellOutputs";
 import type { Notebook } from "./notebookFile";
@@ -31,6 +34,18 @@ function describe(o: NotebookOutput): string {
   }
 }
 
+/** Outputs with consecutive streams of one name joined (what a reader sees). */
+function joinStreams(outputs: readonly NotebookOutput[]): NotebookOutput[] {
+  const out: NotebookOutput[] = [];
+  for (const o of outputs) {
+    const last = out[out.length - 1];
+    if (o.output_type === "stream" && last !== undefined && last.output_type === "stream" && last.name === o.name) {
+      out[out.length - 1] = { ...last, text: last.text + o.text };
+    } else out.push(o);
+  }
+  return out;
+}
+
 /** The differences between `a` and `b` (labelled `nameA`, `nameB`), one sentence each; [] when they agree. */
 export function compareOutputs(a: Notebook, b: Notebook, nameA = "a", nameB = "b"): string[] {
   const diffs: string[] = [];
@@ -42,8 +57,8 @@ export function compareOutputs(a: Notebook, b: Notebook, nameA = "a", nameB = "b
     if ((ca.execution_count ?? null) !== (cb.execution_count ?? null)) {
       diffs.push(`${where}: execution_count ${ca.execution_count} in ${nameA}, ${cb.execution_count} in ${nameB}`);
     }
-    const oa = (ca.outputs ?? []).map(describe);
-    const ob = (cb.outputs ?? []).map(describe);
+    const oa = joinStreams(ca.outputs ?? []).map(describe);
+    const ob = joinStreams(cb.outputs ?? []).map(describe);
     if (oa.length !== ob.length) {
       diffs.push(`${where}: ${oa.length} output(s) in ${nameA}, ${ob.length} in ${nameB}`);
       return;

@@ -135,6 +135,23 @@ test("compareOutputs masks chart ids (pid + clock) and names the cell and place 
   assert.deepEqual(compareOutputs(a, b, "node", "nbclient"), ["cell 2 (streams): 1 output(s) in node, 0 in nbclient"]);
 });
 
+test("compareOutputs joins consecutive streams of one name (flush chunking differs between runs), not streams of different names", () => {
+  const base = readNotebook(path.join(__dirname, "fixtures", "features.ipynb"));
+  const a: Notebook = JSON.parse(JSON.stringify(base));
+  const b: Notebook = JSON.parse(JSON.stringify(base));
+  a.cells[1].outputs = [{ output_type: "stream", name: "stdout", text: "loss 0.5\nacc 0.9\n" }];
+  b.cells[1].outputs = [
+    { output_type: "stream", name: "stdout", text: "loss 0." },
+    { output_type: "stream", name: "stdout", text: "5\nacc 0.9\n" },
+  ];
+  assert.deepEqual(compareOutputs(a, b), []);
+  b.cells[1].outputs = [
+    { output_type: "stream", name: "stdout", text: "loss 0.5\n" },
+    { output_type: "stream", name: "stderr", text: "acc 0.9\n" },
+  ];
+  assert.deepEqual(compareOutputs(a, b, "node", "nbclient"), ["cell 2 (streams): 1 output(s) in node, 2 in nbclient"]);
+});
+
 test("the Node executor and nbclient record the same outputs for the same notebook (where Jupyter is installed)", async (t) => {
   const python = findPython(["nbclient", "nbformat", "jupyter_client"]);
   if (!python) {
