@@ -152,6 +152,17 @@ test("compareOutputs joins consecutive streams of one name (flush chunking diffe
   assert.deepEqual(compareOutputs(a, b, "node", "nbclient"), ["cell 2 (streams): 1 output(s) in node, 2 in nbclient"]);
 });
 
+test("compareOutputs ignores wall-clock figures (seen: '2 epochs in 11.3 s (530 samples/s)' vs '10.3 s (582 samples/s)') but not the results beside them", () => {
+  const base = readNotebook(path.join(__dirname, "fixtures", "features.ipynb"));
+  const a: Notebook = JSON.parse(JSON.stringify(base));
+  const b: Notebook = JSON.parse(JSON.stringify(base));
+  a.cells[1].outputs = [{ output_type: "stream", name: "stdout", text: "2 epochs in 11.3 s (530 samples/s on wasm)\nvalidation accuracy: 90.3 %\n" }];
+  b.cells[1].outputs = [{ output_type: "stream", name: "stdout", text: "2 epochs in 10.3 s (582 samples/s on wasm)\nvalidation accuracy: 90.3 %\n" }];
+  assert.deepEqual(compareOutputs(a, b), []);
+  b.cells[1].outputs = [{ output_type: "stream", name: "stdout", text: "2 epochs in 10.3 s (582 samples/s on wasm)\nvalidation accuracy: 90.4 %\n" }];
+  assert.equal(compareOutputs(a, b).length, 1);
+});
+
 test("the Node executor and nbclient record the same outputs for the same notebook (where Jupyter is installed)", async (t) => {
   const python = findPython(["nbclient", "nbformat", "jupyter_client"]);
   if (!python) {
