@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { sharedMaskProtocol } from "../../lib/privacy";
-import type { SharedMaskStage } from "../../lib/privacy";
+import type { SecAggStage } from "../../lib/privacy";
 import { weightedAverage } from "../../lib/federation/aggregate";
 import type { FitUpdate } from "../../lib/federation/types";
 import type { ModelWeights } from "../../lib/model/weights";
@@ -17,7 +17,7 @@ const updates: FitUpdate[] = ids.map((id) => ({
   metrics: {},
   weights: current.map((t) => ({ ...t, values: t.values.map((x) => x + 0.1 * rng.normal()) })),
 }));
-const plan: Record<string, SharedMaskStage> = { b: "advertise-keys", c: "share-keys", d: "masked-input", e: "unmasking" };
+const plan: Record<string, SecAggStage> = { b: "advertise-keys", c: "share-keys", d: "masked-input", e: "unmasking" };
 
 test("the shared-mask protocol gives FedAvg of the survivors on the shared tensors, with a dropout at every stage", () => {
   const out = sharedMaskProtocol().mean({ round: 4, current, updates, shared: [true, false], threshold: 3, dropsOut: (id, stage) => plan[id] === stage });

@@ -32,4 +32,3 @@ export { X25519Key, pairMaskSeed, shareEncryptionKey } from "./keys";
 export { applyMask, pairSign } from "./masks";
 export { encryptShare, decryptShare, SHARE_CIPHER_OVERHEAD } from "./shareCipher";
 export { sharedMaskProtocol } from "./secureMeanProtocol";
-export type { SharedMaskStage, SharedMaskMeanInput, SharedMaskMeanOutcome } from "./secureMeanProtocol";

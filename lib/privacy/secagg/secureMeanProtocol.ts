@@ -4,43 +4,18 @@
  * example-weighted deltas θᵢ − θ of the shared tensors and returns θ + the survivors' weighted mean
  * delta — or, with fewer than t participants left at any step, why nothing was decoded.
  *
- * The input and outcome have the shape of the federation-core branch's `SecureMeanProtocol`
- * (lib/privacy/secureAggregationStrategy.ts there: stages "advertise-keys" | "share-keys" |
- * "masked-input" | "unmasking", `dropsOut(id, stage)`), declared here so that this module does not
- * depend on that branch: `new SecureAggregation(new FedAvg(), { threshold, protocol: sharedMaskProtocol() })`.
+ * It implements `SecureMeanProtocol` (lib/privacy/secureAggregationStrategy.ts: stages "advertise-keys" |
+ * "share-keys" | "masked-input" | "unmasking", `dropsOut(id, stage)`):
+ * `new SecureAggregation(new FedAvg(), { threshold, protocol: sharedMaskProtocol() })`.
  * A participant that drops at "unmasking" has its input in the mean (it is reported as a dropout
  * all the same); the others' inputs are not.
  */
 import type { ModelWeights } from "../../model/weights";
-import type { FitUpdate } from "../../federation/types";
+import type { SecAggDropout, SecAggStage, SecureMeanProtocol } from "../secureAggregationStrategy";
 import { DropoutPlan, runSecAggRound } from "./driver";
 import { SecAggError } from "./errors";
 
-/** The protocol steps at which a participant can drop out. */
-export type SharedMaskStage = "advertise-keys" | "share-keys" | "masked-input" | "unmasking";
-
-/** What the protocol needs for one round (the core branch's SecureMeanInput). */
-export interface SharedMaskMeanInput {
-  /** Round number. */
-  readonly round: number;
-  /** The global model the round started from. */
-  readonly current: ModelWeights;
-  /** The valid updates; all take part. */
-  readonly updates: readonly FitUpdate[];
-  /** Per tensor: true if shared (only these are aggregated; the others stay `current`). */
-  readonly shared: readonly boolean[];
-  /** t. */
-  readonly threshold: number;
-  /** Simulation: whether `participantId` drops out at `stage`. */
-  dropsOut(participantId: string, stage: SharedMaskStage): boolean;
-}
-
-/** The outcome (the core branch's SecureMeanOutcome). */
-export type SharedMaskMeanOutcome =
-  | { readonly ok: true; readonly weights: ModelWeights; readonly numExamples: number; readonly dropped: readonly { readonly participantId: string; readonly stage: SharedMaskStage }[] }
-  | { readonly ok: false; readonly reason: string; readonly dropped: readonly { readonly participantId: string; readonly stage: SharedMaskStage }[] };
-
-const STAGES: ReadonlyArray<[SharedMaskStage, keyof DropoutPlan]> = [
+const STAGES: ReadonlyArray<[SecAggStage, keyof DropoutPlan]> = [
   ["advertise-keys", "advertiseKeys"],
   ["share-keys", "shareKeys"],
   ["masked-input", "maskedInput"],
@@ -51,10 +26,7 @@ const STAGES: ReadonlyArray<[SharedMaskStage, keyof DropoutPlan]> = [
  * The secret-shared-mask protocol with the given fixed-point settings. Keys come from the OS CSPRNG
  * unless `seed` is given; the mean does not depend on them (the modular sum is exact).
  */
-export function sharedMaskProtocol(options: { readonly scale?: number; readonly clipValue?: number; readonly seed?: number } = {}): {
-  readonly name: string;
-  mean(input: SharedMaskMeanInput): SharedMaskMeanOutcome;
-} {
+export function sharedMaskProtocol(options: { readonly scale?: number; readonly clipValue?: number; readonly seed?: number } = {}): SecureMeanProtocol {
   return {
     name: "shared-masks",
     mean(input) {
@@ -73,7 +45,7 @@ export function sharedMaskProtocol(options: { readonly scale?: number; readonly 
         inputs.set(u.participantId, delta);
       }
       const plan: Record<keyof DropoutPlan, string[]> = { advertiseKeys: [], shareKeys: [], maskedInput: [], unmasking: [] };
-      const dropped: { participantId: string; stage: SharedMaskStage }[] = [];
+      const dropped: SecAggDropout[] = [];
       for (const u of updates) {
         const at = STAGES.find(([stage]) => input.dropsOut(u.participantId, stage));
         if (at === undefined) continue;
