@@ -11,6 +11,7 @@ export * from "./lastValue";
 export * from "./selectedByValidation";
 export * from "./maxOverRounds";
 export * from "./lastSelectedMax";
+export * from "./summarise";
 export * from "./serverMetric";
 export * from "./labelRuns";
 export * from "./epochCurves";

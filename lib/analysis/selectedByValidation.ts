@@ -8,12 +8,10 @@
  * `evaluation.every`, personal models are evaluated on some rounds only).
  */
 import type { Table } from "../federation/history";
+import { improvesValidation } from "../federation/validationRule";
 import { asHistoryTable, assertOneValuePerRound, groupSeries, HistoryInput, labelColumns, roundValues, tableOf } from "./historyInput";
 
-/** Whether validation loss `candidate` should replace `best` under the rule above (scanning rounds in increasing order). */
-export function improvesValidation(candidate: number, best: number): boolean {
-  return !Number.isNaN(candidate) && (Number.isNaN(best) || candidate < best);
-}
+export { improvesValidation } from "../federation/validationRule";
 
 /** Options of `selectedByValidation`. */
 export interface SelectedByValidationOptions {

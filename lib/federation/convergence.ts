@@ -1,9 +1,11 @@
 /**
  * Stage 5 of a round, convergence: track the best round by a validation loss (the weighted
  * validation loss of the global or the personal models) and stop when it has not improved by
- * `minDelta` for `patience` rounds. The best round's global weights are kept (`bestGlobalWeights`).
+ * `minDelta` for `patience` rounds. The best round's global weights are kept (`bestGlobalWeights`);
+ * "best" follows validationRule.ts, the same rule as lib/analysis's `selectedByValidation`.
  */
 import type { ModelWeights } from "../model/weights";
+import { improvesValidation } from "./validationRule";
 
 /** The convergence criterion of a run. */
 export interface ConvergenceOptions {
@@ -64,7 +66,7 @@ export class ConvergenceTracker {
   observe(round: number, watched: number, weights: ModelWeights): boolean {
     const { best, sinceBest } = this.state;
     const next = watched < best.loss - (this.options?.minDelta ?? 0) ? 0 : sinceBest + 1;
-    const nextBest = watched < best.loss ? { loss: watched, round, weights } : best;
+    const nextBest = improvesValidation(watched, best.loss) ? { loss: watched, round, weights } : best;
     const converged = this.options !== undefined && next >= this.options.patience;
     this.state = { best: nextBest, sinceBest: next, converged };
     return converged;

@@ -13,7 +13,7 @@ import { Federation, FederationOptions, FederationResult } from "../federation/f
 import { Participant } from "../federation/participant";
 import type { Personalisation } from "../federation/personalisation/personalisation";
 import type { Strategy } from "../federation/types";
-import { summarise } from "../federation/history";
+import { lastSelectedMax } from "../analysis/lastSelectedMax";
 
 /** One method to compare: a label, a strategy and a personalisation. */
 export interface MethodSpec {
@@ -42,10 +42,10 @@ export interface MethodComparison {
   /**
    * One row per (method, participant): the accuracy of the model that participant would use —
    * its personal model when the method has one, else the global model — last and best over rounds,
-   * plus the global model's last accuracy on the same test split. `bestAccuracy` is the highest
-   * test accuracy over the rounds — an optimistic number, since choosing a round by its test score
-   * leaks the test set; `selectedAccuracy` is the honest one: the test accuracy at the round whose
-   * validation loss was lowest.
+   * plus the global model's last accuracy on the same test split. `bestAccuracy`/`bestRound` are
+   * `lastSelectedMax`'s `maxOptimistic`/`maxRound` — an optimistic number, since choosing a round by
+   * its test score leaks the test set; `selectedAccuracy` is the honest one (`selected`: the test
+   * accuracy at the round whose validation loss was lowest, round 0 included).
    */
   readonly table: ColumnTable;
   /** Seconds per run, by label. */
@@ -75,45 +75,24 @@ export async function compareMethods(options: CompareMethodsOptions): Promise<Me
     runs.set(m.label, result);
     seconds.set(m.label, secs);
     onMethodDone?.(m.label, result, secs);
-    const summary = summarise(result.history).objects() as Array<{ participant: string; scope: string; metric: string; final: number; best: number; bestRound: number }>;
+    // "Best" has one definition: the verbs' (selected by validation; the max over rounds is the optimistic figure).
+    const figures = lastSelectedMax(result.history, { metric: "accuracy" }).objects() as Array<{ participant: string; scope: string; last: number; selected: number; maxOptimistic: number; maxRound: number }>;
     for (const p of participants) {
-      const pick = (scope: string) => summary.find((s) => s.participant === p.id && s.scope === scope && s.metric === "accuracy");
-      const personal = pick("personal");
+      const pick = (scope: string) => figures.find((f) => f.participant === p.id && f.scope === scope);
       const global = pick("global");
-      const used = personal ?? global;
-      const selected = used ? accuracyAtBestValidation(result, p.id, used.scope) : NaN;
+      const used = pick("personal") ?? global;
       rows.push({
         method: m.label,
         participant: p.id,
-        lastAccuracy: used ? used.final : NaN,
-        bestAccuracy: used ? used.best : NaN,
-        bestRound: used ? used.bestRound : NaN,
-        selectedAccuracy: selected,
-        globalLastAccuracy: global ? global.final : NaN,
+        lastAccuracy: used ? used.last : NaN,
+        bestAccuracy: used ? used.maxOptimistic : NaN,
+        bestRound: used ? used.maxRound : NaN,
+        selectedAccuracy: used ? used.selected : NaN,
+        globalLastAccuracy: global ? global.last : NaN,
       });
     }
   }
   return { runs, table: aq.from(rows), seconds };
-}
-
-/** Test accuracy of `participant`'s `scope` model at the round where its validation loss was lowest (NaN if never evaluated). */
-export function accuracyAtBestValidation(result: FederationResult, participant: string, scope: string): number {
-  const acc = new Map<number, number>();
-  const val = new Map<number, number>();
-  for (const r of result.rows) {
-    if (r.participant !== participant || r.scope !== scope) continue;
-    if (r.metric === "accuracy") acc.set(r.round, r.value);
-    else if (r.metric === "valLoss") val.set(r.round, r.value);
-  }
-  let bestRound = -1;
-  let bestLoss = Infinity;
-  for (const [round, loss] of val) {
-    if (acc.has(round) && loss < bestLoss) {
-      bestLoss = loss;
-      bestRound = round;
-    }
-  }
-  return bestRound < 0 ? NaN : (acc.get(bestRound) as number);
 }
 
 /** Lines "round r: id loss, id loss, …" of each participant's local training loss per round (the document's printout). */

@@ -8,7 +8,8 @@ import { buildMlp, Trainer } from "../../lib/model/index";
 import { FedAvg, FedPer, NoPersonalisation, runFederation, createParticipants, type HistoryRow } from "../../lib/federation/index";
 import { compareMethods } from "../../lib/scenario/compareMethods";
 import { participantResults } from "../../lib/experiment/resultsTable";
-import { lastSelectedMax, selectedByValidation } from "../../lib/analysis/index";
+import { lastSelectedMax, selectedByValidation, summarise } from "../../lib/analysis/index";
+import { ConvergenceTracker } from "../../lib/federation/convergence";
 import { blobParticipant } from "../model/fixtures";
 
 const fitConfig = { epochs: 1, batchSize: 8, learningRate: 0.3, momentum: 0.9 };
@@ -57,4 +58,43 @@ test("participantResults' best and compareMethods' figures are the verbs' figure
     }
   }
   trainer.dispose();
+});
+
+test("summarise's selected figures are lastSelectedMax's, for every metric of a real run", async () => {
+  await initBackend({ log: false });
+  const { trainer, data } = setup();
+  const r = await runFederation({ participants: createParticipants(trainer, data), strategy: new FedAvg(), personalisation: new FedPer({ headLayers: 1 }), rounds: 3, seed: 5, initialWeights: trainer.getWeights(), fitConfig });
+  const s = summarise(r.history).objects() as Array<Record<string, number | string>>;
+  for (const metric of ["accuracy", "loss", "valAccuracy"]) {
+    const verbs = lastSelectedMax(r.history, { metric }).objects() as Array<Record<string, number | string>>;
+    for (const v of verbs) {
+      const row = s.find((x) => x.participant === v.participant && x.scope === v.scope && x.metric === metric);
+      assert.deepEqual([row?.final, row?.finalRound, row?.selected, row?.selectedRound], [v.last, v.lastRound, v.selected, v.selectedRound], `${metric} ${v.participant} ${v.scope}`);
+    }
+  }
+  trainer.dispose();
+});
+
+test("the convergence tracker and selectedByValidation pick the same round on ties, NaN and a best round 0", () => {
+  const losses = [0.5, NaN, 0.6, 0.5, 0.7]; // round 0 best; a tie at round 3 keeps round 0
+  const rows: HistoryRow[] = losses.flatMap((v, round) => [
+    { round, participant: "server", scope: "server" as const, metric: "globalValLoss", value: v },
+    { round, participant: "server", scope: "server" as const, metric: "globalAccuracy", value: round / 10 },
+  ]);
+  const tracker = new ConvergenceTracker(undefined, []);
+  tracker.start(losses[0], []);
+  for (let round = 1; round < losses.length; round++) tracker.observe(round, losses[round], []);
+  const s = selectedByValidation(rows, { metric: "globalAccuracy", validationMetric: "globalValLoss" }).objects()[0] as { round: number };
+  assert.equal(tracker.state.best.round, 0);
+  assert.equal(s.round, 0);
+  const later = [NaN, 0.9, 0.8, 0.8];
+  const t2 = new ConvergenceTracker(undefined, []);
+  t2.start(later[0], []);
+  for (let round = 1; round < later.length; round++) t2.observe(round, later[round], []);
+  const rows2 = later.flatMap((v, round) => [
+    { round, participant: "server", scope: "server" as const, metric: "globalValLoss", value: v },
+    { round, participant: "server", scope: "server" as const, metric: "globalAccuracy", value: round },
+  ]);
+  const s2 = selectedByValidation(rows2, { metric: "globalAccuracy", validationMetric: "globalValLoss" }).objects()[0] as { round: number };
+  assert.deepEqual([t2.state.best.round, s2.round], [2, 2]);
 });

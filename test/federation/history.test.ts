@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { historyTable, meanAndStd, meanStd, serverSeries, summarise, type HistoryRow } from "../../lib/federation/history";
+import { historyTable, meanAndStd, serverSeries, type HistoryRow } from "../../lib/federation/history";
+import { meanStd, summarise } from "../../lib/analysis/index";
 import { sampleParticipants, sampleSize } from "../../lib/federation/sampling";
 import { dropsOut, sampleDeviceProfiles, simulateTiming, stepsWithinDeadline } from "../../lib/federation/heterogeneity";
 import { Rng } from "../../lib/util/rng";
@@ -24,24 +25,31 @@ test("historyTable has the long-format columns", () => {
   assert.equal(t.numRows(), rows.length);
 });
 
-test("summarise gives final and best (max for accuracy, min for loss)", () => {
-  const s = summarise(historyTable(rows)).objects() as Array<Record<string, unknown>>;
+test("summarise gives final and selected-by-validation values; meanStd averages either across participants", () => {
+  const withVal: HistoryRow[] = [
+    ...rows,
+    { round: 1, participant: "a", scope: "global", metric: "valLoss", value: 0.9 },
+    { round: 2, participant: "a", scope: "global", metric: "valLoss", value: 0.4 },
+    { round: 3, participant: "a", scope: "global", metric: "valLoss", value: 0.4 }, // a tie keeps round 2
+    { round: 1, participant: "b", scope: "global", metric: "valLoss", value: NaN }, // NaN never chosen
+    { round: 3, participant: "b", scope: "global", metric: "valLoss", value: 0.7 },
+  ];
+  const s = summarise(historyTable(withVal)).objects() as Array<Record<string, unknown>>;
   const get = (p: string, m: string) => s.find((r) => r.participant === p && r.metric === m);
-  assert.deepEqual(get("a", "accuracy"), { participant: "a", scope: "global", metric: "accuracy", final: 0.7, finalRound: 3, best: 0.8, bestRound: 2 });
-  assert.deepEqual(get("a", "loss"), { participant: "a", scope: "global", metric: "loss", final: 1.5, finalRound: 3, best: 1, bestRound: 2 });
-  assert.equal(get("b", "accuracy")?.best, 0.9);
-});
-
-test("meanStd across participants (sample std), server rows excluded", () => {
-  const m = meanStd(rows).objects() as Array<Record<string, number | string>>;
+  assert.deepEqual(get("a", "accuracy"), { participant: "a", scope: "global", metric: "accuracy", final: 0.7, finalRound: 3, selected: 0.8, selectedRound: 2 });
+  assert.deepEqual(get("a", "loss"), { participant: "a", scope: "global", metric: "loss", final: 1.5, finalRound: 3, selected: 1, selectedRound: 2 });
+  assert.deepEqual([get("b", "accuracy")?.selected, get("b", "accuracy")?.selectedRound], [0.6, 3]);
+  const server = get("server", "globalAccuracy");
+  assert.deepEqual([server?.final, server?.selected], [0.65, NaN], "server rows have no validation loss of their own");
+  const m = meanStd(withVal).objects() as Array<Record<string, number | string>>;
   const acc = m.find((r) => r.metric === "accuracy");
   assert.ok(acc);
   assert.equal(acc.count, 2);
   assert.ok(Math.abs((acc.mean as number) - 0.65) < 1e-12);
   assert.ok(Math.abs((acc.std as number) - Math.sqrt(0.005)) < 1e-12); // values 0.7, 0.6
   assert.equal(m.some((r) => r.metric === "globalAccuracy"), false);
-  const best = meanStd(rows, { of: "best" }).objects() as Array<Record<string, number | string>>;
-  assert.ok(Math.abs((best.find((r) => r.metric === "accuracy")?.mean as number) - 0.85) < 1e-12);
+  const selected = meanStd(withVal, { of: "selected" }).objects() as Array<Record<string, number | string>>;
+  assert.ok(Math.abs((selected.find((r) => r.metric === "accuracy")?.mean as number) - 0.7) < 1e-12); // 0.8 and 0.6
   assert.deepEqual(meanAndStd([1, NaN, 3]), { mean: 2, std: Math.SQRT2, count: 2 });
   assert.deepEqual(serverSeries(rows, "globalAccuracy"), { round: [1, 2], value: [0.6, 0.65] });
 });
