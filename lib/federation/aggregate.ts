@@ -8,6 +8,9 @@
  */
 import type { ModelWeights, WeightTensor } from "../model/weights";
 import { cloneWeights, l2Norm } from "../model/weightOps";
+import { assertSameLayout } from "../model/weightLayout";
+
+export { assertSameLayout } from "../model/weightLayout";
 
 /** Weights with an optional owner, so that errors can say whose update is broken. */
 export interface LabelledWeights {
@@ -33,48 +36,6 @@ function who(input: LabelledWeights, index: number): string {
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * Throw unless `other` has the same variables (names, order, shapes, value counts) as `reference`.
- * `context` starts the message, `otherLabel` names the owner of `other`.
- */
-export function assertSameLayout(
-  reference: ModelWeights,
-  other: ModelWeights,
-  context: string,
-  otherLabel: string,
-): void {
-  if (reference.length !== other.length) {
-    throw new Error(
-      `${context}: ${otherLabel} has ${other.length} variables, expected ${reference.length} ` +
-        `(${reference.map((w) => w.name).join(", ")})`,
-    );
-  }
-  for (let v = 0; v < reference.length; v++) {
-    const r = reference[v];
-    const o = other[v];
-    if (r.name !== o.name) {
-      throw new Error(`${context}: ${otherLabel} variable #${v} is "${o.name}", expected "${r.name}"`);
-    }
-    if (!sameShape(r.shape, o.shape)) {
-      throw new Error(
-        `${context}: ${otherLabel} variable "${o.name}" has shape ${shapeText(o.shape)}, ` +
-          `expected ${shapeText(r.shape)}`,
-      );
-    }
-    if (o.values.length !== r.values.length) {
-      throw new Error(
-        `${context}: ${otherLabel} variable "${o.name}" has ${o.values.length} values, expected ${r.values.length}`,
-      );
-    }
-  }
 }
 
 function checkInputs(inputs: readonly LabelledWeights[], context: string): void {

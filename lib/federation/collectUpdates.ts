@@ -5,7 +5,8 @@
  * exactly once, here, by the validators in order: example count, structure, finite values, the
  * strategy's own check, then the run's extra checks. New personal states come back unapplied.
  */
-import { l2Distance, assertSameStructure, nonFiniteWeights } from "../model/weightOps";
+import { l2Distance, nonFiniteWeights } from "../model/weightOps";
+import { assertSameLayout } from "../model/weightLayout";
 import type { ModelWeights } from "../model/weights";
 import type { FitFailure, FitUpdate, Strategy } from "./types";
 import type { FitExecutor, FitJob } from "./executor";
@@ -33,7 +34,7 @@ export const finiteValidator: UpdateValidator = (update) => {
 /** Rejects updates whose tensors differ in names or shapes from the global model (always on). */
 export const structureValidator: UpdateValidator = (update, global) => {
   try {
-    assertSameStructure(global, update.weights, "update");
+    assertSameLayout(global, update.weights, "update", `participant "${update.participantId}"`);
     return undefined;
   } catch (e) {
     return (e as Error).message;

@@ -4,28 +4,14 @@
  * fast and usable in worker threads. Inputs are never mutated; every result is a fresh copy.
  */
 import type { ModelWeights, WeightTensor } from "./weights";
+import { assertSameLayout } from "./weightLayout";
 
 /** Bytes per parameter on the wire and in checkpoints (float32). */
 export const BYTES_PER_PARAMETER = 4;
 
-/** Throw a clear error unless `a` and `b` have the same variables (names, shapes) in the same order. */
+/** Throw a clear error unless `a` and `b` have the same variables (names, shapes) in the same order (`assertSameLayout`, the one layout check). */
 export function assertSameStructure(a: ModelWeights, b: ModelWeights, context = "weights"): void {
-  if (a.length !== b.length) {
-    throw new Error(`${context}: expected ${a.length} weight tensors, got ${b.length}`);
-  }
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x.name !== y.name) {
-      throw new Error(`${context}: weight ${i} is named "${y.name}", expected "${x.name}"`);
-    }
-    if (x.shape.length !== y.shape.length || x.shape.some((d, k) => d !== y.shape[k])) {
-      throw new Error(`${context}: weight "${x.name}" has shape [${y.shape}], expected [${x.shape}]`);
-    }
-    if (x.values.length !== y.values.length) {
-      throw new Error(`${context}: weight "${x.name}" has ${y.values.length} values, expected ${x.values.length}`);
-    }
-  }
+  assertSameLayout(a, b, context, "the second weights");
 }
 
 /** A deep copy (fresh Float32Arrays). */

@@ -55,8 +55,8 @@ test("merge takes masked tensors from the other weights", () => {
 
 test("structure mismatches are named", () => {
   const wrong: ModelWeights = [a[0], { name: "d/bias", shape: [3], values: new Float32Array(3) }];
-  assert.throws(() => addWeights(a, wrong), /addWeights: weight "d\/bias" has shape \[3\], expected \[2\]/);
-  assert.throws(() => addWeights(a, [a[0]]), /expected 2 weight tensors, got 1/);
+  assert.throws(() => addWeights(a, wrong), /addWeights: the second weights variable "d\/bias" has shape \[3\], expected \[2\]/);
+  assert.throws(() => addWeights(a, [a[0]]), /has 1 variables, expected 2/);
 });
 
 test("nonFiniteWeights names tensors with NaN or Infinity", () => {
