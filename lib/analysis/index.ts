@@ -18,4 +18,3 @@ export * from "./epochCurves";
 export * from "./simulatedTimeline";
 export * from "./studentT";
 export * from "./meanInterval";
-export * from "./pretrainingInfo";

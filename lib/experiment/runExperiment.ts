@@ -19,7 +19,7 @@ import { initBackend } from "../backend";
 import { datasetSize } from "../data/dataset";
 import { loadModel, saveModel } from "../model/io";
 import { getWeights } from "../model/modelWeights";
-import { readPretrainedBodyInfo } from "../model/pretrainedBodyInfo";
+import { readPretrainingInfo } from "../model/pretrainingInfo";
 import type { Trainer } from "../model/trainer";
 import type { EpochRecord } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
@@ -138,9 +138,10 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     }
     fs.mkdirSync(outDir, { recursive: true });
     const now = new Date().toISOString();
-    const body = config.model.kind === "pretrained" ? readPretrainedBodyInfo(pretrainedModelDir(config)) : undefined;
+    const bodyDir = config.model.kind === "pretrained" ? pretrainedModelDir(config) : undefined;
+    const body = bodyDir !== undefined ? readPretrainingInfo(bodyDir, { optional: true }) : undefined;
     meta = { format: RUN_FORMAT, version: 1, name: config.name, status: "running", phase: "setup", localPhaseDone: false, roundsDone: -1, backend, createdAt: now, updatedAt: now,
-      ...(body !== undefined ? { pretrainedBody: { dir: body.dir, saw: body.saw } } : {}) };
+      ...(bodyDir !== undefined && body !== undefined ? { pretrainedBody: { dir: bodyDir, saw: body.saw } } : {}) };
     writeJsonAtomic(path.join(outDir, RUN_FILES.config), config);
     writeJsonAtomic(path.join(outDir, RUN_FILES.run), meta);
   }

@@ -7,7 +7,7 @@ export * from "./mlp";
 export * from "./cnn";
 export * from "./freeze";
 export * from "./io";
-export * from "./pretrainedBodyInfo";
+export * from "./pretrainingInfo";
 export * from "./loss";
 export * from "./sgdMomentum";
 export * from "./trainer";

@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { initBackend } from "../../lib/backend";
 import { buildMlp, Trainer } from "../../lib/model/index";
 import { PRETRAINED_CNN_DIR } from "../../lib/scenario/documentScenario";
-import { epochCurves, readPretrainingInfo } from "../../lib/analysis/index";
+import { epochCurves } from "../../lib/analysis/index";
+import { readPretrainingInfo } from "../../lib/model/index";
 import { blobParticipant } from "../model/fixtures";
 
 const h1 = [{ epoch: 1, trainLoss: 1.5, valLoss: 1.2 }, { epoch: 2, trainLoss: 1.0, valLoss: 1.1 }];
@@ -53,15 +54,17 @@ test("readPretrainingInfo names the file and the field that is wrong", () => {
   const file = path.join(dir, "pretraining.json");
   try {
     assert.throws(() => readPretrainingInfo(dir), new RegExp(`cannot read ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+    assert.equal(readPretrainingInfo(dir, { optional: true }), undefined, "a folder without the record (a model the user saved) is not an error when optional");
     fs.writeFileSync(file, "{ not json");
     assert.throws(() => readPretrainingInfo(dir), /pretraining.json is not valid JSON/);
+    assert.throws(() => readPretrainingInfo(dir, { optional: true }), /pretraining.json is not valid JSON/, "optional covers a missing file only");
     const good = JSON.parse(fs.readFileSync(path.join(PRETRAINED_CNN_DIR, "pretraining.json"), "utf8"));
     fs.writeFileSync(file, JSON.stringify({ ...good, history: [{ epoch: 1, trainLoss: "low", valLoss: 1 }] }));
     assert.throws(() => readPretrainingInfo(dir), /pretraining.json: field "history\[0\].trainLoss" must be a number, got "low"/);
     fs.writeFileSync(file, JSON.stringify({ ...good, saw: 3 }));
     assert.throws(() => readPretrainingInfo(dir), /field "saw" must be a string, got 3/);
     fs.writeFileSync(file, JSON.stringify({ ...good, saw: undefined }));
-    assert.equal(readPretrainingInfo(dir).saw, undefined, "records written before \"saw\" existed still read");
+    assert.equal(readPretrainingInfo(dir).saw, good.description, "records written before \"saw\" existed read, saying their description");
     fs.writeFileSync(file, JSON.stringify({ ...good, validation: undefined }));
     assert.throws(() => readPretrainingInfo(dir), /field "validation" must be an object, got undefined/);
     // NaN is written as null by JSON.stringify: read back as NaN.

@@ -1,9 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { readPretrainedBodyInfo } from "../../lib/model/pretrainedBodyInfo";
+import { readPretrainingInfo } from "../../lib/model/pretrainingInfo";
 import {
   documentParticipants,
   OVERLAP_PRETRAINED_CNN_DIR,
@@ -34,31 +31,11 @@ test("publicPretrainingData: defaults take every image; a bad count names the op
 });
 
 test("pretraining.json says what each committed body saw", () => {
-  const shipped = readPretrainedBodyInfo(PRETRAINED_CNN_DIR);
-  assert.ok(shipped !== undefined);
+  const shipped = readPretrainingInfo(PRETRAINED_CNN_DIR);
   assert.match(shipped.saw, /letters A–Z/);
   assert.match(shipped.saw, /no digit, no clothing/);
-  assert.ok(shipped.validationAccuracy !== undefined && shipped.validationAccuracy > 0.5, `validation accuracy ${shipped.validationAccuracy}`);
-  const info = JSON.parse(fs.readFileSync(path.join(PRETRAINED_CNN_DIR, "pretraining.json"), "utf8")) as { data: { classes: string[] } };
-  assert.equal(info.data.classes.length, 26);
-  const overlap = readPretrainedBodyInfo(OVERLAP_PRETRAINED_CNN_DIR);
-  assert.ok(overlap !== undefined);
+  assert.ok(shipped.validation.accuracy > 0.5, `validation accuracy ${shipped.validation.accuracy}`);
+  assert.equal(shipped.data.classes.length, 26);
+  const overlap = readPretrainingInfo(OVERLAP_PRETRAINED_CNN_DIR);
   assert.match(overlap.saw, /MNIST \+ Fashion-MNIST/);
-});
-
-test("readPretrainedBodyInfo: no file is undefined, a bad file is an error naming it", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fedtune-body-"));
-  try {
-    assert.equal(readPretrainedBodyInfo(dir), undefined);
-    const file = path.join(dir, "pretraining.json");
-    fs.writeFileSync(file, "{not json");
-    assert.throws(() => readPretrainedBodyInfo(dir), (e: Error) => e.message.startsWith(`${file}: not valid JSON`));
-    fs.writeFileSync(file, JSON.stringify({ seconds: 3 }));
-    assert.throws(() => readPretrainedBodyInfo(dir), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: field "saw"`));
-    // An older file without "saw" falls back to its description.
-    fs.writeFileSync(file, JSON.stringify({ description: "a CNN pretrained on X", validation: { accuracy: 0.5 } }));
-    assert.deepEqual(readPretrainedBodyInfo(dir), { dir, saw: "a CNN pretrained on X", description: "a CNN pretrained on X", validationAccuracy: 0.5 });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 });

@@ -1,17 +1,19 @@
 /**
  * The record that `npm run pretrain` writes next to the pretrained checkpoint
  * (`<dir>/pretraining.json`): what was trained, how, how long, how well, and the learning curves.
+ * One reader and one schema for everything that reads it (the runner's run.json line "what the body
+ * saw", the report, notebook 02): every field is checked, and an error names the file and the field.
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { EpochRecord } from "../model/trainer";
+import type { EpochRecord } from "./trainer";
 
 /** Contents of pretraining.json. */
 export interface PretrainingInfo {
   /** What the checkpoint is. */
   readonly description: string;
-  /** One line: what the body saw (undefined in records written before the field existed). */
-  readonly saw: string | undefined;
+  /** One line: what the body saw (records written before the field existed give their description). */
+  readonly saw: string;
   /** Training and validation set sizes and class names, the dataset's name and how validation was drawn (when recorded). */
   readonly data: {
     readonly train: number;
@@ -32,9 +34,22 @@ export interface PretrainingInfo {
   readonly history: readonly EpochRecord[];
 }
 
-/** Read and check `<dir>/pretraining.json`; a missing file, bad JSON or a missing or mistyped field is an error naming the file and the field. */
-export function readPretrainingInfo(dir: string): PretrainingInfo {
+/** Options of `readPretrainingInfo`. */
+export interface ReadPretrainingInfoOptions {
+  /** A folder without pretraining.json (a model the user saved) gives undefined instead of an error. */
+  readonly optional: true;
+}
+
+/**
+ * Read and check `<dir>/pretraining.json`; a missing file (unless `optional`), bad JSON or a missing
+ * or mistyped field is an error naming the file and the field.
+ */
+export function readPretrainingInfo(dir: string): PretrainingInfo;
+/** As above, but undefined when `<dir>` has no pretraining.json. */
+export function readPretrainingInfo(dir: string, options: ReadPretrainingInfoOptions): PretrainingInfo | undefined;
+export function readPretrainingInfo(dir: string, read?: ReadPretrainingInfoOptions): PretrainingInfo | undefined {
   const file = path.join(dir, "pretraining.json");
+  if (read?.optional === true && !fs.existsSync(file)) return undefined;
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -60,9 +75,10 @@ export function readPretrainingInfo(dir: string): PretrainingInfo {
   const options = obj(root.options, "options");
   const validation = obj(root.validation, "validation");
   const history = Array.isArray(root.history) ? root.history : fail("history", "an array of epoch records", root.history);
+  const description = str(root.description, "description");
   return {
-    description: str(root.description, "description"),
-    saw: optionalStr(root.saw, "saw"),
+    description,
+    saw: optionalStr(root.saw, "saw") ?? description,
     data: {
       train: num(data.train, "data.train"),
       validation: num(data.validation, "data.validation"),
