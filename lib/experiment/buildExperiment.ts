@@ -61,7 +61,7 @@ export function buildParticipantData(config: ExperimentConfig, inputShape?: read
       const train = loadDataset(name, { split: "train", limit: d.trainSize, resizeTo });
       const test = loadDataset(name, { split: "test", limit: d.testSize, resizeTo });
       const n = train.y.length;
-      const nVal = Math.max(1, Math.round(n * d.validationFraction));
+      const nVal = d.validationFraction > 0 ? Math.max(1, Math.round(n * d.validationFraction)) : 0;
       if (n - nVal < 1) throw new Error(`data: participant "${name}" has ${n} training samples, too few to keep ${nVal} for validation`);
       return {
         id: name,
@@ -151,6 +151,25 @@ export async function buildModel(config: ExperimentConfig, sampleShape: readonly
     throw new Error(`training.trainableLayers is ${trainable} but the model has only ${weighted} layers with weights`);
   } else freezeAllBut(model, trainable);
   return model;
+}
+
+/**
+ * The server's test set of `config` (`evaluation.central`): the first `size` samples of the
+ * dataset's test file, resized to the participants' image size; undefined without one. A set the
+ * participants' model cannot take (another sample shape or class count) is an error naming the field.
+ */
+export function buildCentralTestSet(config: ExperimentConfig, participants: readonly ExperimentParticipant[]): Dataset | undefined {
+  const c = config.evaluation.central;
+  if (c === undefined) return undefined;
+  const like = participants[0].data.train;
+  const hw = like.sampleShape.length === 3 ? ([like.sampleShape[0], like.sampleShape[1]] as [number, number]) : undefined;
+  const data = loadDataset(c.dataset, { split: "test", limit: c.size, resizeTo: datasetInfo(c.dataset).kind === "image" ? hw : undefined });
+  const field = `evaluation.central.dataset "${c.dataset}"`;
+  if (data.sampleShape.join("×") !== like.sampleShape.join("×")) {
+    throw new Error(`${field} has samples of shape ${data.sampleShape.join("×")}, the participants' are ${like.sampleShape.join("×")}; one model needs one shape`);
+  }
+  if (data.numClasses !== like.numClasses) throw new Error(`${field} has ${data.numClasses} classes, the participants' model has ${like.numClasses}`);
+  return { ...data, name: `central/${c.dataset}/test` };
 }
 
 /** The server strategy of `config`, wrapped for differential privacy if configured. A fresh object each call. */

@@ -22,6 +22,9 @@ const int = (min: number, max?: number): z.ZodNumber => {
   return max === undefined ? n : n.max(max);
 };
 const fraction = (): z.ZodNumber => z.number().gt(0).lt(1);
+/** A share of local samples that may be 0 (no such split). */
+const share = (): z.ZodNumber => z.number().min(0).lt(1);
+const NO_VALIDATION = "0 = no validation split: train on every local sample; early stopping and convergence have nothing to watch (they are off), and figures selected by validation are – (NaN)";
 const imageSize = z.tuple([int(1, 512), int(1, 512)]);
 
 // ------------------------------------------------------------------------------------------ data
@@ -32,7 +35,7 @@ const byDatasetSchema = z
     datasets: z.array(z.enum(datasetNames)).min(1).default(["mnist", "fashion-mnist", "digits"]).describe("one participant per entry, named after it"),
     trainSize: int(10, PARTICIPANT_TRAIN_MAX).default(600).describe("local training samples per participant (train + validation), from the start of its training file"),
     testSize: int(1).default(500).describe("test samples per participant, from its test file"),
-    validationFraction: fraction().default(0.2).describe("share of the local training samples kept for early stopping"),
+    validationFraction: share().default(0.2).describe(`share of the local training samples kept for early stopping (${NO_VALIDATION})`),
     resizeTo: imageSize.optional().describe("[height, width] all images are resized to (default [28, 28] for images)"),
   })
   .strict();
@@ -70,8 +73,8 @@ const partitionSchema = z
     participants: int(1, 1000).default(3).describe("number of participants"),
     partitioner: partitionerSchema.default({ kind: "iid" }).describe("how samples are assigned to participants"),
     limit: int(1).optional().describe("use only the first `limit` training samples (default all)"),
-    validationFraction: fraction().default(0.1).describe("share of each participant's samples for validation / early stopping"),
-    testFraction: fraction().default(0.2).describe("share of each participant's samples for its test split"),
+    validationFraction: share().default(0.1).describe(`share of each participant's samples for validation / early stopping (${NO_VALIDATION})`),
+    testFraction: share().default(0.2).describe("share of each participant's samples for its test split (0 = none: per-participant test figures are – (NaN); use evaluation.central)"),
     resizeTo: imageSize.optional().describe("[height, width] images are resized to"),
   })
   .strict();
@@ -174,6 +177,23 @@ const federationSchema = z
   .strict()
   .default({})
   .describe("phase 2, joint fine-tuning rounds");
+
+// ------------------------------------------------------------------------------------ evaluation
+
+const evaluationSchema = z
+  .object({
+    central: z
+      .object({
+        dataset: z.enum(datasetNames).describe("dataset whose test file is the server's test set (same sample shape and classes as the participants')"),
+        size: int(1).optional().describe("test samples from the start of that test file (default all)"),
+      })
+      .strict()
+      .optional()
+      .describe("a central test set: the server scores each round's global model on it (centralAccuracy, centralLoss; the \"central\" row of the results)"),
+  })
+  .strict()
+  .default({})
+  .describe("evaluation besides each participant's own splits");
 
 // ------------------------------------------------------------------------------- personalisation
 
@@ -289,6 +309,7 @@ const baseSchema = z
     training: trainingSchema,
     localPhase: localPhaseSchema,
     federation: federationSchema,
+    evaluation: evaluationSchema,
     personalisation: personalisationSchema,
     heterogeneity: heterogeneitySchema,
     privacy: privacySchema,
@@ -335,18 +356,24 @@ export const experimentConfigSchema = baseSchema.superRefine((c, ctx) => {
     issue(["data", "testFraction"], `validationFraction + testFraction must be < 1, got ${c.data.validationFraction} + ${c.data.testFraction}`);
   }
   if (c.data.kind === "partition") {
-    // Each participant needs 1 training + 1 validation + 1 test sample (both fractions are > 0; see
-    // lib/data/splitParticipant): caught here, naming the field, rather than deep in the partitioner.
+    // Each participant needs 1 training sample, plus 1 validation and 1 test sample when those
+    // fractions are > 0 (see lib/data/splitParticipant): caught here, naming the field, rather than
+    // deep in the partitioner.
     const d = c.data;
     const count = trainingSampleCount(d.dataset);
     const available = count === undefined ? undefined : Math.min(count, d.limit ?? count);
-    if (available !== undefined && d.participants * 3 > available) {
+    const each = 1 + (d.validationFraction > 0 ? 1 : 0) + (d.testFraction > 0 ? 1 : 0);
+    const parts = ["1 training", ...(d.validationFraction > 0 ? ["1 validation"] : []), ...(d.testFraction > 0 ? ["1 test"] : [])].join(" + ");
+    if (available !== undefined && d.participants * each > available) {
       issue(
         ["data", "participants"],
         `is ${d.participants} but ${d.dataset} has ${available} training samples${available < (count ?? 0) ? " (data.limit)" : ""}; ` +
-          `each participant needs at least 3 (1 training + 1 validation + 1 test), so at most ${Math.floor(available / 3)} participants`,
+          `each participant needs at least ${each} (${parts}), so at most ${Math.floor(available / each)} participants`,
       );
     }
+  }
+  if (c.data.validationFraction === 0 && c.federation.convergencePatience !== undefined) {
+    issue(["federation", "convergencePatience"], "watches the validation loss, but data.validationFraction is 0 (no validation split); remove one of them");
   }
 });
 

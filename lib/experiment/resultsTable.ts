@@ -4,12 +4,15 @@
  * best round. "Best" is fedtune's one definition (`selectedByValidation`): the round with the
  * lowest *validation* loss for that participant and model, round 0 included, ties → the earliest;
  * the test accuracy of that round is reported. Picking the round with the highest test accuracy
- * would report a number tuned on the test set.
+ * would report a number tuned on the test set. With a central test set (`evaluation.central`) a
+ * last row, "central", gives the global model's accuracy on it (best: at the round selected by the
+ * participants' weighted validation loss, `globalValLoss` — the round of the global-best model).
  */
 import * as aq from "arquero";
 import type { HistoryRow } from "../federation/history";
 import { historyTable } from "../federation/history";
 import { lastSelectedMax } from "../analysis/lastSelectedMax";
+import { SERVER } from "../federation/history";
 
 /** Phase-1 outcome of one participant. */
 export interface LocalPhaseResult {
@@ -23,9 +26,13 @@ export interface LocalPhaseResult {
   readonly epochs: number;
 }
 
+/** The participant column of the central test set's row. */
+export const CENTRAL_ROW = "central";
+
 /** One row of the final table. */
 export interface ParticipantResult {
   readonly participant: string;
+  /** Training samples (NaN on the central row: the server trains on nothing). */
   readonly trainSamples: number;
   /** Phase-1 test accuracy (NaN when phase 1 did not run). */
   readonly localOnly: number;
@@ -93,6 +100,22 @@ export function participantResults(
     personalBest: mean("personalBest"),
     personalBestRound: NaN,
   });
+  const central = lastSelectedMax(historyTable(rows.filter((r) => r.participant === SERVER)), { metric: "centralAccuracy", validationMetric: "globalValLoss" }).objects()[0] as
+    | { last: number; selected: number; selectedRound: number }
+    | undefined;
+  if (central !== undefined) {
+    out.push({
+      participant: CENTRAL_ROW,
+      trainSamples: NaN,
+      localOnly: NaN,
+      globalLast: central.last,
+      globalBest: central.selected,
+      globalBestRound: central.selectedRound,
+      personalLast: NaN,
+      personalBest: NaN,
+      personalBestRound: NaN,
+    });
+  }
   return out;
 }
 
@@ -110,7 +133,7 @@ export function resultsCells(results: readonly ParticipantResult[]): string[][] 
   const withRound = (v: number, r: number): string => (Number.isFinite(r) ? `${pct(v)} (${r})` : pct(v));
   return results.map((r) => [
     r.participant,
-    String(r.trainSamples),
+    Number.isFinite(r.trainSamples) ? String(r.trainSamples) : "–",
     pct(r.localOnly),
     pct(r.globalLast),
     withRound(r.globalBest, r.globalBestRound),
@@ -126,8 +149,9 @@ export function formatResultsTable(results: readonly ParticipantResult[]): strin
   const line = (row: string[]): string => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
   const rule = widths.map((w) => "─".repeat(w)).join("  ");
   const body = cells.slice(1).map(line);
-  // A rule above the mean row.
-  if (body.length > 1) body.splice(body.length - 1, 0, rule);
+  // A rule above the mean row (and the central row after it).
+  const summaryRows = results.filter((r) => r.participant === "mean" || r.participant === CENTRAL_ROW).length;
+  if (body.length > summaryRows) body.splice(body.length - summaryRows, 0, rule);
   return [line(HEADERS), rule, ...body].join("\n");
 }
 

@@ -17,6 +17,7 @@ import * as path from "node:path";
 import * as aq from "arquero";
 import { initBackend } from "../backend";
 import { datasetSize } from "../data/dataset";
+import type { Dataset } from "../data/dataset";
 import { loadModel, saveModel } from "../model/io";
 import { getWeights } from "../model/modelWeights";
 import { readPretrainingInfo } from "../model/pretrainingInfo";
@@ -31,12 +32,14 @@ import { serialFitExecutor, withProgress } from "../federation/executor";
 import type { HistoryRow, Table } from "../federation/history";
 import { Participant } from "../federation/participant";
 import { sampleSize } from "../federation/sampling";
+import { CentralEvaluation } from "../federation/strategies/centralEvaluation";
 import { deriveSeed } from "../util/rng";
 import { buildReportHtml } from "../report/reportHtml";
 import type { ExperimentConfig } from "./experimentConfig";
 import { parseExperimentConfig } from "./experimentConfig";
 import {
   buildDeviceProfiles,
+  buildCentralTestSet,
   buildParticipantData,
   buildPersonalisation,
   buildStrategy,
@@ -159,9 +162,11 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
   };
   let participantsData: ExperimentParticipant[];
   let trainer: Trainer;
+  let centralTest: Dataset | undefined;
   try {
     progress({ phase: "setup", done: 0, total: 2, label: "loading data" });
     participantsData = buildParticipantData(config, await modelInputShape(config));
+    centralTest = buildCentralTestSet(config, participantsData);
     progress({ phase: "setup", done: 1, total: 2, label: "building the model", detail: `${participantsData.length} participants` });
     trainer = await buildTrainer(config, participantsData);
   } catch (e) {
@@ -212,7 +217,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     let fitted = 0;
     const fedOptions: FederationOptions = {
       participants,
-      strategy: buildStrategy(config),
+      strategy: centralTest !== undefined ? new CentralEvaluation(buildStrategy(config), { trainer, data: centralTest }) : buildStrategy(config),
       rounds: config.federation.rounds,
       trainer,
       initialWeights: startWeights,

@@ -36,6 +36,7 @@ export * from "./checkpointObserver";
 export * from "./weightedEvaluation";
 export * from "./updateClipping";
 export { StrategyWrapper } from "./strategies/strategyWrapper";
+export * from "./strategies/centralEvaluation";
 export * from "./executor";
 export * from "./snapshot";
 export * from "./checkpoint";

@@ -96,6 +96,9 @@ export function reportFigures(input: ReportInput): ReportFigures {
     { type: "scatter", mode: "lines+markers", name: "global model", ...g },
     { type: "scatter", mode: "lines+markers", name: "personal models", ...p },
   ];
+  // With a central test set, the global model's accuracy on it, beside the participants' mean.
+  const central = server("centralAccuracy");
+  if (central.x.length > 0) traces.push({ type: "scatter", mode: "lines+markers", name: "global model, central test set", ...central, line: { dash: "dash" } });
   // The server numbers are weighted by test size, so the local-only level is too.
   const testSize = new Map((input.splitSizes.objects() as Array<{ participant: string; test: number }>).map((s) => [s.participant, s.test] as const));
   let sum = 0;

@@ -56,7 +56,7 @@ test("the defaults are the document's scenario", () => {
 test("an unknown field is named with its path, a suggestion and the allowed fields", () => {
   const top = issueAt({ fedration: {} }, "fedration");
   assert.match(top, /unknown field \(did you mean "federation"\?\)/);
-  assert.match(top, /allowed fields: name, description, seed, data, model, training, localPhase, federation, personalisation, heterogeneity, privacy/);
+  assert.match(top, /allowed fields: name, description, seed, data, model, training, localPhase, federation, evaluation, personalisation, heterogeneity, privacy/);
   const nested = issueAt({ model: { kind: "cnn", fitlers: [8] } }, "model.fitlers");
   assert.match(nested, /did you mean "filters"/);
   assert.match(nested, /allowed fields of model: kind, filters, kernelSize, denseUnits, batchNorm/);
@@ -256,4 +256,31 @@ test("fuzz: random and mutated configs give a valid config or a ConfigError with
     }
   }
   assert.ok(accepted > 20 && rejected > 200, `accepted ${accepted}, rejected ${rejected}`);
+});
+
+test("validation and test fractions may be 0; what cannot work with them is named", () => {
+  const zero = parseExperimentConfig({ data: { kind: "partition", dataset: "digits", participants: 3, validationFraction: 0, testFraction: 0 } });
+  assert.equal(zero.data.kind === "partition" && zero.data.validationFraction + zero.data.testFraction, 0);
+  assert.equal(parseExperimentConfig({ data: { kind: "by-dataset", validationFraction: 0 } }).data.validationFraction, 0);
+  assert.match(issueAt({ data: { kind: "partition", dataset: "digits", validationFraction: -0.1 } }, "data.validationFraction"), /0/);
+  assert.match(issueAt({ data: { kind: "partition", dataset: "digits", testFraction: 1 } }, "data.testFraction"), /1/);
+  assert.match(
+    issueAt({ data: { kind: "by-dataset", validationFraction: 0 }, federation: { convergencePatience: 2 } }, "federation.convergencePatience"),
+    /watches the validation loss, but data.validationFraction is 0/,
+  );
+  // With no validation and no test split a participant needs one sample only: digits' 1,437 training samples hold 1,000.
+  assert.doesNotThrow(() => parseExperimentConfig({ data: { kind: "partition", dataset: "digits", participants: 1000, validationFraction: 0, testFraction: 0 } }));
+  assert.match(
+    issueAt({ data: { kind: "partition", dataset: "digits", participants: 1000, testFraction: 0 } }, "data.participants"),
+    /each participant needs at least 2 \(1 training \+ 1 validation\), so at most \d+ participants/,
+  );
+});
+
+test("evaluation.central: a dataset and an optional size; defaults keep today's behaviour (no central set)", () => {
+  assert.deepEqual(documentExperimentConfig().evaluation, {});
+  const c = parseExperimentConfig({ evaluation: { central: { dataset: "mnist", size: 1000 } } });
+  assert.deepEqual(c.evaluation.central, { dataset: "mnist", size: 1000 });
+  assert.match(issueAt({ evaluation: { central: { dataset: "imagenet" } } }, "evaluation.central.dataset"), /mnist/);
+  assert.ok(issuesOf({ evaluation: { central: { dataset: "mnist", size: 0 } } }).some((i) => i.path === "evaluation.central.size"));
+  assert.ok(issuesOf({ evaluation: { central: { dataset: "mnist", split: "test" } } }).some((i) => i.path.startsWith("evaluation.central")));
 });
