@@ -190,6 +190,12 @@ const evaluationSchema = z
       .strict()
       .optional()
       .describe("a central test set: the server scores each round's global model on it (centralAccuracy, centralLoss; the \"central\" row of the results)"),
+    models: z
+      .enum(["all", "used"])
+      .default("all")
+      .describe(
+        '"all": every round evaluates the global model on every participant and, when due, the personal models; "used": only the models the personalisation method uses (fedper, fedrep, fedbn, local-only: personal models only — their global model has parts that never train; none: the global model only; fedavg-ft, ditto: both)',
+      ),
   })
   .strict()
   .default({})

@@ -8,7 +8,9 @@ import { deriveSeed } from "../util/rng";
 import type { ModelWeights } from "../model/weights";
 import type { EvaluateResult, Strategy } from "./types";
 import type { Participant } from "./participant";
-import type { Personalisation } from "./personalisation/personalisation";
+import type { EvaluatedModels, Personalisation } from "./personalisation/personalisation";
+import type { ConvergenceOptions } from "./convergence";
+import { checkConvergenceOptions } from "./convergence";
 import type { EvaluateJob, FitExecutor } from "./executor";
 import { evaluateSerially } from "./executor";
 import type { HistoryRow, HistoryScope } from "./history";
@@ -22,6 +24,33 @@ export interface EvaluationPass {
   readonly valLoss: number;
   /** The example-weighted means ({scope}Accuracy, {scope}Loss, {scope}ValLoss), whatever the strategy reports. */
   readonly summary: Record<string, number>;
+}
+
+/**
+ * Which models a run evaluates: all of them (default), or with `models: "used"` only those
+ * `personalisation.evaluates` names; `personal: false` skips personal models either way.
+ */
+export function modelsToEvaluate(personalisation: Personalisation, evaluation: { readonly personal?: boolean; readonly models?: "all" | "used" } = {}): EvaluatedModels {
+  const uses = evaluation.models === "used" ? personalisation.evaluates ?? { global: true, personal: true } : { global: true, personal: true };
+  return { global: uses.global, personal: uses.personal && evaluation.personal !== false };
+}
+
+/**
+ * The convergence options a run uses: without a scope, the personal models' validation loss when the
+ * global model is not evaluated; a scope naming a model that is not evaluated is an error.
+ */
+export function convergenceFor(options: ConvergenceOptions | undefined, evaluated: EvaluatedModels, personalisation: string): ConvergenceOptions | undefined {
+  const resolved = options && options.scope === undefined && !evaluated.global ? { ...options, scope: "personal" as const } : options;
+  if (resolved?.scope === "global" && !evaluated.global) {
+    throw new Error(`Federation: convergence.scope "global" watches the global model, which evaluation.models "used" does not evaluate for ${personalisation}`);
+  }
+  checkConvergenceOptions(resolved, evaluated.personal);
+  return resolved;
+}
+
+/** The global pass of a run that does not evaluate the global model: no rows, no metrics, a NaN validation loss. */
+export function skippedEvaluation(): EvaluationPass {
+  return { rows: [], metrics: {}, valLoss: NaN, summary: {} };
 }
 
 /** Test and validation evaluation of `weightsOf(p)` for each participant, through the executor. */

@@ -17,7 +17,7 @@ import type { Trainer } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
 import type { FitConfig, FitFailure } from "./types";
 import type { Participant } from "./participant";
-import type { Personalisation } from "./personalisation/personalisation";
+import type { EvaluatedModels, Personalisation } from "./personalisation/personalisation";
 import { NoPersonalisation } from "./personalisation/noPersonalisation";
 import { HistoryRow, historyTable, SERVER } from "./history";
 import { FitExecutor, serialFitExecutor } from "./executor";
@@ -26,7 +26,7 @@ import { checkFederationOptions, defaultFitConfig, FederationOptions } from "./f
 import { planRound } from "./roundPlan";
 import { collectUpdates, updateValidators, UpdateValidator } from "./collectUpdates";
 import { aggregateRound } from "./aggregateRound";
-import { evaluateGlobal, evaluatePersonal } from "./evaluateModels";
+import { convergenceFor, evaluateGlobal, evaluatePersonal, modelsToEvaluate, skippedEvaluation } from "./evaluateModels";
 import { ConvergenceTracker } from "./convergence";
 import { fingerprintOf, RunState, restoreState, snapshotOf } from "./runState";
 import type { FederationResult, RoundRecord } from "./roundRecord";
@@ -51,6 +51,7 @@ export class Federation {
   private readonly executor: FitExecutor;
   private readonly observers: readonly RoundObserver<RoundRecord>[];
   private readonly convergence: ConvergenceTracker;
+  private readonly evaluates: EvaluatedModels;
   private state: RunState;
 
   /** Check the options (each failure names the option and the value) and set up the run. */
@@ -68,7 +69,8 @@ export class Federation {
     this.validators = updateValidators(strategy, options.validateUpdate);
     this.observers = [...(options.checkpoint === undefined ? [] : [checkpointObserver(options.checkpoint)]), ...(options.observers ?? [])];
     const global = options.initialWeights ?? this.trainer.getWeights();
-    this.convergence = new ConvergenceTracker(options.convergence, global);
+    this.evaluates = modelsToEvaluate(this.personalisation, options.evaluation);
+    this.convergence = new ConvergenceTracker(convergenceFor(options.convergence, this.evaluates, this.personalisation.name), global);
     this.state = { round: -1, global, convergence: this.convergence.state, rows: [], failures: [], personal: new Map(), samplingRng: new Rng(deriveSeed(this.seed, "sampling")) };
   }
 
@@ -92,7 +94,7 @@ export class Federation {
     if (this.state.round >= 0) throw new Error("Federation.start: already started");
     this.state.round = 0;
     const t0 = performance.now();
-    const g = await evaluateGlobal(0, this.state.global, this.participants, this.options.strategy, this.executor);
+    const g = this.evaluates.global ? await evaluateGlobal(0, this.state.global, this.participants, this.options.strategy, this.executor) : skippedEvaluation();
     this.convergence.start(g.valLoss, this.state.global);
     this.state.convergence = this.convergence.state;
     const clock: Record<string, number> = this.options.recordWallClock ? { evaluateSeconds: (performance.now() - t0) / 1000 } : {};
@@ -156,13 +158,12 @@ export class Federation {
   private async evaluateRound(round: number, rows: HistoryRow[], server: Record<string, number>): Promise<boolean> {
     const o = this.options;
     const global = this.state.global;
-    const g = await evaluateGlobal(round, global, this.participants, o.strategy, this.executor);
+    const g = this.evaluates.global ? await evaluateGlobal(round, global, this.participants, o.strategy, this.executor) : skippedEvaluation();
     rows.push(...g.rows);
     Object.assign(server, g.metrics);
     const scope = this.convergence.scope;
     const lastByBudget = round >= o.rounds;
     const every = o.evaluation?.every ?? 1;
-    const wantPersonal = o.evaluation?.personal !== false;
     const personal = async (): Promise<number> => {
       const pass = await evaluatePersonal(round, global, g, this.participants, this.personalisation, this.seed, this.executor);
       rows.push(...pass.rows);
@@ -171,10 +172,10 @@ export class Federation {
       return pass.valLoss;
     };
     // Personal evaluation before the convergence check when convergence watches personal models.
-    const personalValLoss = wantPersonal && (scope === "personal" || round % every === 0 || lastByBudget) ? await personal() : NaN;
+    const personalValLoss = this.evaluates.personal && (scope === "personal" || round % every === 0 || lastByBudget) ? await personal() : NaN;
     const converged = this.convergence.observe(round, scope === "personal" ? personalValLoss : g.valLoss, global);
     this.state.convergence = this.convergence.state;
-    if (converged && !lastByBudget && wantPersonal && round % every !== 0 && scope !== "personal") await personal();
+    if (converged && !lastByBudget && this.evaluates.personal && round % every !== 0 && scope !== "personal") await personal();
     return converged;
   }
 

@@ -14,7 +14,7 @@ import { SERVER } from "./history";
 import type { FitExecutor } from "./executor";
 import type { UpdateValidator } from "./collectUpdates";
 import type { FederationSnapshot } from "./snapshot";
-import { checkConvergenceOptions, ConvergenceOptions } from "./convergence";
+import type { ConvergenceOptions } from "./convergence";
 import { checkCheckpointOptions, RoundObserver } from "./checkpointObserver";
 import type { Federation } from "./federation";
 import type { RoundRecord } from "./roundRecord";
@@ -53,8 +53,12 @@ export interface FederationOptions {
   readonly seed?: number;
   /** Stop when the weighted validation loss has not improved by `minDelta` for `patience` rounds. */
   readonly convergence?: ConvergenceOptions;
-  /** Personal models are evaluated every `every` rounds (and at the end); `personal: false` skips them. */
-  readonly evaluation?: { readonly every?: number; readonly personal?: boolean };
+  /**
+   * Personal models are evaluated every `every` rounds (and at the end); `personal: false` skips them.
+   * `models: "used"` evaluates only the models the personalisation says are meaningful
+   * (`Personalisation.evaluates`, e.g. not FedPer's global model, whose head never trains); default "all".
+   */
+  readonly evaluation?: { readonly every?: number; readonly personal?: boolean; readonly models?: "all" | "used" };
   /** Simulated deadlines and partial work (profiles live on the participants). */
   readonly heterogeneity?: HeterogeneityOptions;
   /** Aggregate only if at least this many updates arrived (see `onTooFewUpdates`). Default 1. */
@@ -107,9 +111,11 @@ export function checkFederationOptions(options: FederationOptions): void {
   sampleSize(participants.length, options.sampling); // validates the sampling options now
   const minOk = options.minSuccessful ?? 1;
   if (!(Number.isInteger(minOk) && minOk >= 1)) throw new Error(`Federation: minSuccessful must be an integer ≥ 1, got ${minOk}`);
-  checkConvergenceOptions(options.convergence, options.evaluation?.personal !== false);
+  // The convergence options are checked with the models the run evaluates (evaluateModels.ts convergenceFor).
   const every = options.evaluation?.every ?? 1;
   if (!(Number.isInteger(every) && every >= 1)) throw new Error(`Federation: evaluation.every must be an integer ≥ 1, got ${every}`);
+  const models = options.evaluation?.models ?? "all";
+  if (models !== "all" && models !== "used") throw new Error(`Federation: evaluation.models must be "all" or "used", got ${JSON.stringify(models)}`);
   const policy = options.onTooFewUpdates ?? "fail";
   if (policy !== "skip" && policy !== "fail") throw new Error(`Federation: onTooFewUpdates must be "skip" or "fail", got ${JSON.stringify(policy)}`);
   const timeout = options.timeoutSeconds;

@@ -276,11 +276,13 @@ test("validation and test fractions may be 0; what cannot work with them is name
   );
 });
 
-test("evaluation.central: a dataset and an optional size; defaults keep today's behaviour (no central set)", () => {
-  assert.deepEqual(documentExperimentConfig().evaluation, {});
+test("evaluation.central and evaluation.models; defaults keep today's behaviour (no central set, every model evaluated)", () => {
+  assert.deepEqual(documentExperimentConfig().evaluation, { models: "all" });
   const c = parseExperimentConfig({ evaluation: { central: { dataset: "mnist", size: 1000 } } });
   assert.deepEqual(c.evaluation.central, { dataset: "mnist", size: 1000 });
   assert.match(issueAt({ evaluation: { central: { dataset: "imagenet" } } }, "evaluation.central.dataset"), /mnist/);
   assert.ok(issuesOf({ evaluation: { central: { dataset: "mnist", size: 0 } } }).some((i) => i.path === "evaluation.central.size"));
   assert.ok(issuesOf({ evaluation: { central: { dataset: "mnist", split: "test" } } }).some((i) => i.path.startsWith("evaluation.central")));
+  assert.equal(parseExperimentConfig({ evaluation: { models: "used" } }).evaluation.models, "used");
+  assert.match(issueAt({ evaluation: { models: "some" } }, "evaluation.models"), /all.*used/);
 });

@@ -31,6 +31,8 @@ export class Ditto implements Personalisation {
   readonly lambda: number;
   /** Each participant has its own model. */
   readonly hasPersonalModel = true;
+  /** Both: the global model is a trained shared model, the personal models are each participant's own. */
+  readonly evaluates = { global: true, personal: true };
   /** Personal-model epochs per round, or undefined for the round's epochs. */
   readonly personalEpochs: number | undefined;
   private readonly federated = new NoPersonalisation();

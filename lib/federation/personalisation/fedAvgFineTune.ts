@@ -58,6 +58,8 @@ export class FedAvgFineTune implements Personalisation {
   readonly fineTune: ResolvedFineTuneOptions;
   /** Each participant has a fine-tuned model. */
   readonly hasPersonalModel = true;
+  /** Both: the global model is a trained shared model, the personal models are each participant's own. */
+  readonly evaluates = { global: true, personal: true };
   private readonly federated = new NoPersonalisation();
 
   /** See FineTuneOptions for the defaults. */

@@ -21,6 +21,8 @@ export class LocalOnly implements Personalisation {
   readonly name = "local-only";
   /** Each participant has its own model. */
   readonly hasPersonalModel = true;
+  /** Nothing is shared, so the global model never trains: only the personal models are meaningful. */
+  readonly evaluates = { global: false, personal: true };
 
   /** Nothing is shared. */
   sharedMask(trainer: Trainer): boolean[] {

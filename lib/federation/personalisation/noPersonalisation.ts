@@ -17,6 +17,8 @@ export class NoPersonalisation implements Personalisation {
   readonly name = "global";
   /** The personal model is the global model. */
   readonly hasPersonalModel = false;
+  /** Only the global model (the personal rows would be copies of it). */
+  readonly evaluates = { global: true, personal: false };
 
   /** Everything is shared. */
   sharedMask(trainer: Trainer): boolean[] {

@@ -32,6 +32,8 @@ export abstract class PartialSharing implements Personalisation {
   abstract readonly name: string;
   /** Each participant has its own personal parts. */
   readonly hasPersonalModel = true;
+  /** The global model's personal parts never train on the server (FedPer's head is the initial one): only personal models are meaningful. */
+  readonly evaluates = { global: false, personal: true };
   private cachedMask: { trainer: Trainer; mask: boolean[] } | undefined;
 
   /** True for tensors that are shared; computed once per trainer. */

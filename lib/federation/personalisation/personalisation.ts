@@ -65,12 +65,22 @@ export interface PersonalWeightsOutput {
   readonly state: PersonalState;
 }
 
+/** Which of a method's models are meaningful to evaluate (with `evaluation.models: "used"` the loop evaluates only these). */
+export interface EvaluatedModels {
+  /** The global model is one a participant would use (false when parts of it never train, e.g. FedPer's head). */
+  readonly global: boolean;
+  /** The personal models differ from the global one (false for plain FedAvg, whose personal rows are copies). */
+  readonly personal: boolean;
+}
+
 /** A personalisation method. */
 export interface Personalisation {
   /** Display name, e.g. "FedPer(head=1)". */
   readonly name: string;
   /** False when the personal model is simply the global one (plain FedAvg): the loop then copies global metrics. */
   readonly hasPersonalModel: boolean;
+  /** Which of its models are meaningful; default both. */
+  readonly evaluates?: EvaluatedModels;
   /** Per weight tensor (stable model order): true if it is sent to / received from the server. */
   sharedMask(trainer: Trainer): boolean[];
   /** One round of local work for a sampled participant. */
