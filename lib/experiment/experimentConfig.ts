@@ -127,7 +127,7 @@ const trainingSchema = z
     batchSize: int(1).default(32).describe("mini-batch size"),
     learningRate: z.number().gt(0).max(10).default(0.001).describe("SGD learning rate (the document's 0.001)"),
     momentum: z.number().min(0).lt(1).default(0.9).describe("SGD momentum (the document's 0.9)"),
-    earlyStoppingPatience: int(0).default(0).describe("early stopping inside each round's local training, in epochs (0 = off)"),
+    earlyStoppingPatience: int(0).default(0).describe("early stopping inside each round's local training, in epochs (0 = off; no effect without a validation split)"),
   })
   .strict()
   .default({})
@@ -137,7 +137,7 @@ const localPhaseSchema = z
   .object({
     enabled: z.boolean().default(true).describe("run phase 1: each participant fine-tunes alone before federation (the local-only baseline)"),
     maxEpochs: int(1, 1000).default(30).describe("upper bound on phase-1 epochs"),
-    patience: int(0).default(5).describe("phase-1 early stopping on validation loss, in epochs (0 = off)"),
+    patience: int(0).default(5).describe("phase-1 early stopping on validation loss, in epochs (0 = off; without a validation split every epoch runs)"),
     warmStart: z
       .boolean()
       .default(true)
