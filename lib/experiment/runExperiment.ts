@@ -139,10 +139,11 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
       throw new Error(`run folder ${outDir} already exists and is not empty; continue it with --resume ${outDir}, or choose another folder`);
     }
-    fs.mkdirSync(outDir, { recursive: true });
-    const now = new Date().toISOString();
+    // What the pretrained body saw, read (and checked) before the run folder exists.
     const bodyDir = config.model.kind === "pretrained" ? pretrainedModelDir(config) : undefined;
     const body = bodyDir !== undefined ? readPretrainingInfo(bodyDir, { optional: true }) : undefined;
+    fs.mkdirSync(outDir, { recursive: true });
+    const now = new Date().toISOString();
     meta = { format: RUN_FORMAT, version: 1, name: config.name, status: "running", phase: "setup", localPhaseDone: false, roundsDone: -1, backend, createdAt: now, updatedAt: now,
       ...(bodyDir !== undefined && body !== undefined ? { pretrainedBody: { dir: bodyDir, saw: body.saw } } : {}) };
     writeJsonAtomic(path.join(outDir, RUN_FILES.config), config);
