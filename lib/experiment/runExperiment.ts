@@ -168,6 +168,9 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     progress({ phase: "setup", done: 0, total: 2, label: "loading data" });
     participantsData = buildParticipantData(config, await modelInputShape(config));
     centralTest = buildCentralTestSet(config, participantsData);
+    if (centralTest !== undefined && config.evaluation.models === "used" && buildPersonalisation(config).evaluates?.global === false) {
+      throw new Error(`evaluation.central scores the global model, which evaluation.models "used" does not evaluate for personalisation "${config.personalisation.method}"; use models "all" or drop evaluation.central`);
+    }
     progress({ phase: "setup", done: 1, total: 2, label: "building the model", detail: `${participantsData.length} participants` });
     trainer = await buildTrainer(config, participantsData);
   } catch (e) {

@@ -64,7 +64,8 @@ export const REPORT_FIGURE_IDS: { readonly [K in keyof ReportFigures]: string } 
 
 function scopeAccuracy(history: readonly HistoryRow[], scope: "global" | "personal"): aq.ColumnTable {
   const rows = history.filter((r) => r.scope === scope && r.metric === "accuracy" && r.participant !== SERVER);
-  return aq.from(rows.map((r) => ({ round: r.round, participant: r.participant, accuracy: r.value })));
+  // Explicit columns: a model that was not evaluated (evaluation.models "used") gives an empty chart, not a missing column.
+  return aq.table({ round: rows.map((r) => r.round), participant: rows.map((r) => r.participant), accuracy: rows.map((r) => r.value) });
 }
 
 /** Build the report's figures from its input. */

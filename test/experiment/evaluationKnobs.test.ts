@@ -80,3 +80,19 @@ test("a central set the model cannot take is an error naming the field", async (
   await assert.rejects(runExperiment(bad, { outDir: path.join(dir, "bad") }), /evaluation\.central\.dataset "breast-cancer" has samples of shape 30, the participants' are 8×8×1/);
   assert.equal(fs.existsSync(path.join(dir, "bad")), false, "nothing is left behind");
 });
+
+test('evaluation.models "used" with FedPer: no global figures (– in the table), the report still builds; a central set with it is refused', async () => {
+  const used = parseExperimentConfig({
+    ...config, name: "knobs-used", data: { kind: "partition", dataset: "digits", participants: 3, limit: 300 }, localPhase: { enabled: false },
+    evaluation: { models: "used" },
+  });
+  const r = await runExperiment(used, { outDir: path.join(dir, "used") });
+  const rows = r.history.objects() as Array<{ scope: string; metric: string }>;
+  assert.equal(rows.filter((x) => x.scope === "global").length, 0);
+  assert.ok(rows.some((x) => x.scope === "personal" && x.metric === "accuracy"));
+  const mean = r.results.find((x) => x.participant === "mean");
+  assert.ok(mean && Number.isNaN(mean.globalLast) && Number.isFinite(mean.personalLast));
+  assert.ok(fs.existsSync(path.join(r.outDir, "report.html")));
+  const withCentral = parseExperimentConfig({ ...used, name: "knobs-used-central", evaluation: { models: "used", central: { dataset: "digits", size: 50 } } });
+  await assert.rejects(runExperiment(withCentral, { outDir: path.join(dir, "used-central") }), /evaluation.central scores the global model, which evaluation.models "used" does not evaluate for personalisation "fedper"/);
+});
