@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../../lib/kernels/index";
 import { WASM_KERNELS_FILE } from "../../lib/kernels/wasmHeap";
+import { WEIGHTED_SUM_WASM_FILE } from "../../lib/kernels/weightedSum";
 import { Rng } from "../../lib/util/rng";
 import { relativeError } from "./relativeError";
 
@@ -130,27 +131,32 @@ test("the stock wasm MaxPoolGrad bug is gone: an all-negative window passes its 
   tf.dispose([x, dx]);
 });
 
-test("the committed fedtune_kernels.wasm is safe to share the backend's heap: imports only memory, no data", () => {
-  const bytes = fs.readFileSync(WASM_KERNELS_FILE);
-  const mod = new WebAssembly.Module(bytes);
-  assert.deepEqual(WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`), ["env.memory:memory"]);
-  assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ["col2im", "im2col_t", "matmul", "max_pool_grad"]);
-  // Section id 11 is the data section (wasm binary format §5.5.2): the module must not write anything at instantiation.
-  let at = 8;
-  while (at < bytes.length) {
-    const id = bytes[at++];
-    let len = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[at++];
-      len |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
+for (const [file, exports] of [
+  [WASM_KERNELS_FILE, ["col2im", "im2col_t", "matmul", "max_pool_grad"]],
+  [WEIGHTED_SUM_WASM_FILE, ["weighted_sum"]],
+] as const) {
+  test(`the committed ${path.basename(file)} is safe to share a heap: imports only memory, no data`, () => {
+    const bytes = fs.readFileSync(file);
+    const mod = new WebAssembly.Module(bytes);
+    assert.deepEqual(WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`), ["env.memory:memory"]);
+    assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), exports);
+    // Section id 11 is the data section (wasm binary format §5.5.2): the module must not write anything at instantiation.
+    let at = 8;
+    while (at < bytes.length) {
+      const id = bytes[at++];
+      let len = 0;
+      for (let shift = 0; ; shift += 7) {
+        const b = bytes[at++];
+        len |= (b & 0x7f) << shift;
+        if ((b & 0x80) === 0) break;
+      }
+      assert.notEqual(id, 11, `${path.basename(file)} has a data section`);
+      at += len;
     }
-    assert.notEqual(id, 11, "fedtune_kernels.wasm has a data section");
-    at += len;
-  }
-});
+  });
+}
 
-test("fedtune_kernels.wasm is the byte-identical build of fedtune_kernels.c (where clang 14 is installed)", (t) => {
+test("fedtune_kernels.wasm and weighted_sum.wasm are the byte-identical builds of their C sources (where clang 14 is installed)", (t) => {
   const script = path.join(path.dirname(WASM_KERNELS_FILE), "build.sh");
   const probe = spawnSync("clang-14", ["--version"], { encoding: "utf8" });
   if (probe.error !== undefined || !/clang version 14\.0\.6/.test(probe.stdout)) {
