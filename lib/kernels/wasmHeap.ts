@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { wasmApi } from "./webAssembly";
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` that fedtune's wasm kernels use (not exported as types). */
 interface WasmBackendInternals {
@@ -24,13 +25,6 @@ export interface FedtuneWasmKernels {
 /** The committed build of fedtune_kernels.c (see lib/kernels/wasm/build.sh). */
 export const WASM_KERNELS_FILE = path.join(__dirname, "wasm", "fedtune_kernels.wasm");
 
-/** The WebAssembly API as far as used here (declared by hand: tslab's compiler config has no DOM lib). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-  Memory: abstract new (...args: never[]) => object;
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
 let compiled: object | undefined;
 /** One instance per backend memory (each worker thread has its own backend). */

@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WasmMemory, wasmApi } from "./webAssembly";
 
 /** The committed build of weighted_sum.c (see lib/kernels/wasm/build.sh). */
 export const WEIGHTED_SUM_WASM_FILE = path.join(__dirname, "wasm", "weighted_sum.wasm");
@@ -17,20 +18,13 @@ interface WeightedSumExports {
   weighted_sum(xs: number, p: number, stride: number, f: number, total: number, out: number, m: number): number;
 }
 
-/** The WebAssembly API as far as used here (declared by hand: tslab's compiler config has no DOM lib). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
 const PAGE = 65536;
 /** Input bytes per block (all participants' slices of it): small enough to stay in the L2 cache (≥ 512 KiB on current x86) between copy and sum. */
 const BLOCK_BYTES = 1 << 18;
 
 /** The instance and its memory (one per thread: aggregation is synchronous). */
-let state: { fn: WeightedSumExports; memory: { buffer: ArrayBuffer; grow(pages: number): number } } | undefined;
+let state: { fn: WeightedSumExports; memory: WasmMemory } | undefined;
 
 function instance(bytesNeeded: number): NonNullable<typeof state> {
   if (state === undefined) {
