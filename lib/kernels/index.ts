@@ -3,6 +3,7 @@ import { conv2dBackpropFilterVia } from "./conv2dBackpropFilter";
 import { conv2dBackpropInputVia } from "./conv2dBackpropInput";
 import { batchMatMulVia } from "./batchMatMul";
 import { maxPoolGradWasm } from "./maxPoolGrad";
+import { conv2dVia } from "./conv2d";
 
 const BACKEND = "wasm";
 
@@ -20,6 +21,7 @@ const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.Kerne
   { kernelName: "Conv2DBackpropInput", kernelFunc: conv2dBackpropInputVia(BACKEND) },
   { kernelName: "BatchMatMul", kernelFunc: batchMatMulVia(BACKEND, () => replacedStockKernels.get("BatchMatMul")?.kernelFunc) },
   { kernelName: "MaxPoolGrad", kernelFunc: maxPoolGradWasm() },
+  { kernelName: "Conv2D", kernelFunc: conv2dVia(BACKEND, () => replacedStockKernels.get("Conv2D")?.kernelFunc) },
 ];
 
 /**

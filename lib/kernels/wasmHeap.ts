@@ -15,6 +15,8 @@ interface WasmBackendInternals {
 export interface FedtuneWasmKernels {
   im2col_t(x: number, cols: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
     fw: number, sh: number, sw: number, pt: number, pl: number): void;
+  im2col(x: number, cols: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
+    fw: number, sh: number, sw: number, pt: number, pl: number): void;
   col2im(cols: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
     fw: number, sh: number, sw: number, pt: number, pl: number): void;
   matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
