@@ -16,8 +16,10 @@ export const MAX_PATCH_FLOATS = 1 << 19;
  * Conv2D for tfjs-backend-wasm at training sizes: the patch matrix cols[P, K] (wasm `im2col`) times the filter, which
  * is already W[K, Co] row-major, in one wasm `matmul` whose output [P, Co] is the NHWC result. Each output sums its
  * products in the order XNNPACK's convolution does (kh, kw, c from 0), so the values are the stock kernel's, bit for
- * bit. Anything else (dilations, NCHW, non-float32, large patch matrices) goes to the stock kernel (`stock`, looked
- * up when called because registration may happen before the backend exists).
+ * bit. Dilations, NCHW, non-float32 inputs and large patch matrices go to the stock kernel (`stock`, looked up when
+ * called because registration may happen before the backend exists) — but never strided or numerically padded
+ * convolutions: there the stock kernel is wrong (all zeros for x [1,8,6,6] * [4,1,6,4], strides [2,3], same) or writes
+ * past its output (numeric pads where XNNPACK's output width differs from tfjs's), so they always run here.
  */
 export function conv2dVia(backendName: string, stock: () => tf.KernelFunc | undefined): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -35,7 +37,11 @@ export function conv2dVia(backendName: string, stock: () => tf.KernelFunc | unde
     const conv = forwardConv("Conv2D", x.shape, filter.shape, a.strides, a.pad, a.dataFormat, a.dimRoundingMode);
     const k = fh * fw * ci;
     const p = conv.batchSize * conv.outHeight * conv.outWidth;
-    if (p * k > MAX_PATCH_FLOATS || p === 0 || k === 0 || conv.outChannels === 0) return stockConv({ inputs, backend, attrs });
+    // The stock kernel is only right with stride 1 and a named padding (see the doc comment): anything else stays here.
+    const stockIsRight = (a.pad === "same" || a.pad === "valid") && conv.strideHeight === 1 && conv.strideWidth === 1;
+    if ((p * k > MAX_PATCH_FLOATS && stockIsRight) || p === 0 || k === 0 || conv.outChannels === 0) {
+      return stockConv({ inputs, backend, attrs });
+    }
     const heap = new WasmHeap(backend, "Conv2D");
     return withKernelScope(backend, backendName, (scope) => {
       const cols = scope.adopt(heap.output([p, k]));

@@ -14,7 +14,7 @@ const replacedStockKernels = new Map<string, tf.KernelConfig>();
  * The kernels fedtune adds to tfjs-backend-wasm so that its models train there, and fast: the conv filter gradient is
  * missing from the backend; its conv input gradient, its max-pool gradient and its matmul with a transposed operand
  * (every dense layer's gradients) are scalar loops that GEMMs on its XNNPACK MatMul, or a single JavaScript pass over
- * its heap, beat by ~10×.
+ * its heap, beat by ~10×; its Conv2D repacks the filter on every training step (and is wrong on strided shapes).
  */
 const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilterVia(BACKEND) },

@@ -81,11 +81,13 @@ test("Conv2D on wasm (fedtune's im2col + matmul) matches the cpu backend on 40 r
   const rng = new Rng(18);
   const cases = Array.from({ length: 40 }, (_, i) => randomConv(rng, i)).map((c) => ({ ...c, dilations: 1 }));
   // The issue's CNN at batch 10 (both layers on fedtune's path), batch 32's second layer (above MAX_PATCH_FLOATS: the
-  // stock kernel), and a dilated filter (the stock kernel).
+  // stock kernel), a dilated filter (the stock kernel), and a large strided one.
   cases.push({ x: [10, 28, 28, 1], f: [5, 5, 0, 32], strides: [1, 1], pad: "valid", dilations: 1 });
   cases.push({ x: [10, 12, 12, 32], f: [5, 5, 0, 64], strides: [1, 1], pad: "valid", dilations: 1 });
   cases.push({ x: [32, 12, 12, 32], f: [5, 5, 0, 64], strides: [1, 1], pad: "valid", dilations: 1 });
   cases.push({ x: [2, 9, 9, 3], f: [3, 3, 0, 4], strides: [1, 1], pad: "same", dilations: 2 });
+  // Above MAX_PATCH_FLOATS but strided: stays on fedtune's path (the stock kernel is wrong on strided shapes).
+  cases.push({ x: [8, 96, 96, 3], f: [5, 5, 0, 8], strides: [2, 2], pad: "same", dilations: 1 });
   const sameBits: string[] = [];
   const stockWrong: string[] = [];
   assert.ok(10 * 8 * 8 * 5 * 5 * 32 <= MAX_PATCH_FLOATS && 32 * 8 * 8 * 5 * 5 * 32 > MAX_PATCH_FLOATS, "the cases straddle MAX_PATCH_FLOATS");
