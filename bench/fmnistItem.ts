@@ -122,6 +122,6 @@ export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchIte
       ratios,
     },
     breakdown,
-    table: issueTable(tableRows, torch1.ok ? `PyTorch ${torch1.version} CPU (${torch1.blas})` : "PyTorch (not run)"),
+    table: issueTable(tableRows, torch1.ok ? `PyTorch ${torch1.version} CPU (${/openblas/i.test(torch1.blas) ? "OpenBLAS" : torch1.blas})` : "PyTorch (not run)"),
   };
 }
