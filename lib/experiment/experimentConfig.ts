@@ -288,7 +288,7 @@ const privacySchema = z
         clipValue: z.number().gt(0).max(256).default(16).describe("largest change |θᵢ − θ| of one weight a participant may send (fixed-point range); larger updates are rejected before masking"),
         dropout: z
           .object({
-            advertiseKeys: probability().describe("never advertises its keys"),
+            advertiseKeys: probability().describe("never advertises its keys (bonawitz only)"),
             shareKeys: probability().describe("advertises its keys, then does not share them (bonawitz only)"),
             maskedInput: probability().describe("its masked input never arrives; its update is not in the mean"),
             unmasking: probability().describe("does not help unmask; its update is in the mean (bonawitz only)"),
