@@ -4,7 +4,8 @@
  *
  * Flags: --quick (shorter timing windows), --no-torch (skip the PyTorch baseline), --out=<path>, --only=15 (just issue
  * 15's case, its table and its per-kernel breakdown; --only=1,5,15 adds item 1, the federation overhead, and item 5,
- * aggregation), --allow-reference-blas (accept a PyTorch that did not load OpenBLAS).
+ * aggregation; --only=18 just issue 18's secure aggregation; a comma-separated list combines them),
+ * --allow-reference-blas (accept a PyTorch that did not load OpenBLAS).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -28,13 +29,13 @@ interface Options {
   quick: boolean;
   torch: boolean;
   out: string;
-  /** Run only these items ("1", "5", "15"); empty: everything. */
+  /** Run only these items ("1", "5", "15", "18"); empty: everything. */
   only: Set<string>;
   allowReferenceBlas: boolean;
 }
 
-/** Items that `--only` can pick: 1 (federation overhead), 5 (aggregation), 15 (issue 15's item 7). */
-const ONLY_ITEMS = ["1", "5", "15"];
+/** Items that `--only` can pick: 1 (federation overhead), 5 (aggregation), 15 (issue 15's item 7), 18 (secure aggregation). */
+const ONLY_ITEMS = ["1", "5", "15", "18"];
 
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json"), only: new Set<string>(), allowReferenceBlas: false };
@@ -49,7 +50,7 @@ function parseArgs(argv: readonly string[]): Options {
       }
     }
     else if (arg === "--allow-reference-blas") options.allowReferenceBlas = true;
-    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=1,5,15, --allow-reference-blas)`);
+    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=1,5,15,18, --allow-reference-blas)`);
   }
   return options;
 }
@@ -278,10 +279,13 @@ async function main(): Promise<void> {
   if (all) {
     await fullBench(options, items);
   } else {
-    await tf.setBackend("wasm");
-    registerWasmTrainingKernels();
+    if (["1", "5", "15"].some((id) => options.only.has(id))) {
+      await tf.setBackend("wasm");
+      registerWasmTrainingKernels();
+    }
     if (options.only.has("1")) items.push(await overheadItem(options));
     if (options.only.has("5")) items.push(aggregationItem(options));
+    if (options.only.has("18")) items.push(secAggItem(options.quick, SEED));
   }
   const fmnist = all || options.only.has("15") ? await fmnistItem({ ...options, outDir: path.dirname(options.out), seed: SEED }) : undefined;
   if (fmnist) items.push(fmnist.item);
