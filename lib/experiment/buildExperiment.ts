@@ -35,6 +35,7 @@ import { createStrategy } from "../federation/strategies/index";
 import type { Strategy } from "../federation/types";
 import { DpFixedClipping } from "../privacy/dpFixedClipping";
 import { DpAdaptiveClipping } from "../privacy/dpAdaptiveClipping";
+import { SecureAggregation } from "../privacy/secureAggregationStrategy";
 import { PRETRAINED_CNN_DIR } from "../scenario/documentScenario";
 import { deriveSeed } from "../util/rng";
 import type { ExperimentConfig } from "./experimentConfig";
@@ -172,7 +173,7 @@ export function buildCentralTestSet(config: ExperimentConfig, participants: read
   return { ...data, name: `central/${c.dataset}/test` };
 }
 
-/** The server strategy of `config`, wrapped for differential privacy if configured. A fresh object each call. */
+/** The server strategy of `config`, wrapped for differential privacy or secure aggregation if configured. A fresh object each call. */
 export function buildStrategy(config: ExperimentConfig): Strategy {
   const inner = createStrategy(config.federation.strategy.name, config.federation.strategy.options);
   const p = config.privacy;
@@ -193,6 +194,9 @@ export function buildStrategy(config: ExperimentConfig): Strategy {
       seed,
       samplingRate,
     });
+  }
+  if (p.kind === "secure-aggregation") {
+    return new SecureAggregation(inner, { protocol: p.protocol, threshold: p.threshold, clipValue: p.clipValue, dropout: p.dropout });
   }
   return inner;
 }
