@@ -17,4 +17,5 @@ export * from "./epochCurves";
 export * from "./simulatedTimeline";
 export * from "./studentT";
 export * from "./meanInterval";
+export * from "./roundsToTarget";
 export * from "./pretrainingInfo";

@@ -1,0 +1,3 @@
+/** Published results reproduced with fedtune's parts: McMahan et al. 2017 (FedSGD vs FedAvg) and PFLlib's personalised-FL benchmark. */
+export * from "./centralEvaluation";
+export * from "./fedAvgPaper";
