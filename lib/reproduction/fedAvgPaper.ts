@@ -10,24 +10,22 @@
  * never straddle two labels (see shardPartition); one fixed learning rate per method instead of the
  * paper's per-setting grid search; plain SGD without learning-rate decay.
  */
-import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import type { Dataset, ParticipantData } from "../data/dataset";
 import { loadDataset } from "../data/loadDataset";
 import { shardPartition } from "../data/partition/shardPartition";
 import { splitParticipant } from "../data/splitParticipant";
 import { buildMlp } from "../model/mlp";
-import { Trainer } from "../model/trainer";
 import type { FitConfig } from "../federation/types";
 import { fedSgdFitConfig } from "../federation/fedSgd";
 import { FedAvg } from "../federation/strategies/fedAvg";
 import { Federation } from "../federation/federation";
 import { Participant } from "../federation/participant";
 import { deriveSeed } from "../util/rng";
-import { concatRuns, labelRun } from "../analysis/labelRuns";
 import { serverMetric } from "../analysis/serverMetric";
 import { roundsToTarget } from "../analysis/roundsToTarget";
 import { CentralEvaluation } from "./centralEvaluation";
+import { seededRuns } from "./seededRuns";
 import type * as tf from "@tensorflow/tfjs";
 
 /** The paper's 2NN for 28×28×1 images: 784 → 200 → 200 → 10, ReLU, softmax (199,210 parameters). */
@@ -92,40 +90,32 @@ export async function runFedAvgPaper(options: FedAvgPaperOptions): Promise<FedAv
   checkOptions(options);
   const train = loadDataset("mnist", { split: "train", limit: options.trainLimit });
   const test = loadDataset("mnist", { split: "test", limit: options.testLimit });
-  const curves: ColumnTable[] = [];
-  const times: Array<{ method: string; seed: number; seconds: number }> = [];
-  for (const seed of options.seeds) {
-    const clients = pathologicalClients(train, options.numClients, deriveSeed(seed, "split"));
-    const trainer = new Trainer(buildMnist2nn(deriveSeed(seed, "init")));
-    const initialWeights = trainer.getWeights();
-    try {
-      for (const m of options.methods) {
-        const t0 = Date.now();
-        const f = new Federation({
-          participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
-          strategy: new CentralEvaluation(new FedAvg(), { trainer, test, participants: false }),
-          rounds: options.maxRounds,
-          trainer,
-          initialWeights,
-          sampling: { fraction: options.clientFraction },
-          fitConfig: m.fitConfig,
-          seed: deriveSeed(seed, "federation"),
-        });
-        let record = await f.start();
-        while (!f.done && !(record.server.centralAccuracy >= options.target)) record = await f.runRound();
-        const seconds = (Date.now() - t0) / 1000;
-        const curve = labelRun(serverMetric(f.result().history, "centralAccuracy"), { method: m.label, seed });
-        curves.push(curve);
-        times.push({ method: m.label, seed, seconds });
-        const r = roundsToTarget(curve, options.target).object(0) as { rounds: number; reached: boolean };
-        options.onRun?.({ method: m.label, seed, rounds: r.rounds, reached: r.reached, seconds });
-      }
-    } finally {
-      trainer.dispose();
-    }
-  }
-  const all = concatRuns(curves);
-  return { curves: all, rounds: roundsToTarget(all, options.target), seconds: aq.from(times) };
+  const { curves, seconds } = await seededRuns({
+    seeds: options.seeds,
+    methods: options.methods,
+    buildModel: (seed) => buildMnist2nn(deriveSeed(seed, "init")),
+    prepare: (seed) => pathologicalClients(train, options.numClients, deriveSeed(seed, "split")),
+    run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
+      const f = new Federation({
+        participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
+        strategy: new CentralEvaluation(new FedAvg(), { trainer, test, participants: false }),
+        rounds: options.maxRounds,
+        trainer,
+        initialWeights,
+        sampling: { fraction: options.clientFraction },
+        fitConfig: m.fitConfig,
+        seed: deriveSeed(seed, "federation"),
+      });
+      let record = await f.start();
+      while (!f.done && !(record.server.centralAccuracy >= options.target)) record = await f.runRound();
+      return serverMetric(f.result().history, "centralAccuracy");
+    },
+    onRun: (m, seed, series, secs) => {
+      const r = roundsToTarget(series, options.target).object(0) as { rounds: number; reached: boolean };
+      options.onRun?.({ method: m.label, seed, rounds: r.rounds, reached: r.reached, seconds: secs });
+    },
+  });
+  return { curves, rounds: roundsToTarget(curves, options.target), seconds };
 }
 
 function checkOptions(o: FedAvgPaperOptions): void {
@@ -134,6 +124,4 @@ function checkOptions(o: FedAvgPaperOptions): void {
   if (!(o.clientFraction > 0 && o.clientFraction <= 1)) throw new Error(`${fn}: clientFraction must be in (0, 1], got ${o.clientFraction}`);
   if (!(o.target > 0 && o.target <= 1)) throw new Error(`${fn}: target must be an accuracy in (0, 1], got ${o.target}`);
   if (!(Number.isInteger(o.maxRounds) && o.maxRounds >= 1)) throw new Error(`${fn}: maxRounds must be an integer ≥ 1, got ${o.maxRounds}`);
-  if (o.seeds.length === 0) throw new Error(`${fn}: seeds must not be empty`);
-  if (o.methods.length === 0) throw new Error(`${fn}: methods must not be empty`);
 }

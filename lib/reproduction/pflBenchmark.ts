@@ -10,14 +10,12 @@
  * 70,000); labels are dealt as single-label shards (see shardPartition), so a client may hold two
  * shards of one label; Ditto's λ and personal epochs are fedtune's (λ = 0.1, one epoch).
  */
-import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import type { Dataset, ParticipantData } from "../data/dataset";
 import { loadDataset } from "../data/loadDataset";
 import { shardPartition } from "../data/partition/shardPartition";
 import { splitParticipant } from "../data/splitParticipant";
 import { buildCnn } from "../model/cnn";
-import { Trainer } from "../model/trainer";
 import type { FitConfig } from "../federation/types";
 import type { Personalisation } from "../federation/personalisation/personalisation";
 import { NoPersonalisation } from "../federation/personalisation/noPersonalisation";
@@ -27,8 +25,8 @@ import { FedAvg } from "../federation/strategies/fedAvg";
 import { runFederation } from "../federation/federation";
 import { Participant } from "../federation/participant";
 import { deriveSeed } from "../util/rng";
-import { concatRuns, labelRun } from "../analysis/labelRuns";
 import { serverMetric } from "../analysis/serverMetric";
+import { seededRuns } from "./seededRuns";
 import type * as tf from "@tensorflow/tfjs";
 
 /** PFLlib's FedAvgCNN for 28×28×1 images: conv 5×5 32 valid → ReLU → pool 2 → conv 5×5 64 → ReLU → pool 2 → dense 512 → dense 10. */
@@ -94,38 +92,28 @@ export async function runPflBenchmark(options: PflBenchmarkOptions): Promise<Pfl
   const fn = "runPflBenchmark";
   if (!(Number.isInteger(options.numClients) && options.numClients >= 1)) throw new Error(`${fn}: numClients must be an integer ≥ 1, got ${options.numClients}`);
   if (!(Number.isInteger(options.rounds) && options.rounds >= 1)) throw new Error(`${fn}: rounds must be an integer ≥ 1, got ${options.rounds}`);
-  if (options.seeds.length === 0) throw new Error(`${fn}: seeds must not be empty`);
-  if (options.methods.length === 0) throw new Error(`${fn}: methods must not be empty`);
   const data = loadDataset(options.dataset ?? "fashion-mnist", { split: "train", limit: options.limit });
-  const curves: ColumnTable[] = [];
-  const times: Array<{ method: string; seed: number; seconds: number }> = [];
-  for (const seed of options.seeds) {
-    const clients = twoLabelClients(data, options.numClients, deriveSeed(seed, "split"));
-    const trainer = new Trainer(buildPflCnn(deriveSeed(seed, "init")));
-    const initialWeights = trainer.getWeights();
-    try {
-      for (const m of options.methods) {
-        const t0 = Date.now();
-        const result = await runFederation({
-          participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
-          strategy: new FedAvg(),
-          personalisation: m.personalisation(),
-          rounds: options.rounds,
-          trainer,
-          initialWeights,
-          fitConfig: options.fitConfig ?? PFL_FIT_CONFIG,
-          seed: deriveSeed(seed, "federation"),
-        });
-        const seconds = (Date.now() - t0) / 1000;
-        const curve = labelRun(serverMetric(result.history, "personalAccuracy"), { method: m.label, seed });
-        curves.push(curve);
-        times.push({ method: m.label, seed, seconds });
-        const values = curve.array("value") as number[];
-        options.onRun?.({ method: m.label, seed, finalAccuracy: values[values.length - 1], seconds });
-      }
-    } finally {
-      trainer.dispose();
-    }
-  }
-  return { curves: concatRuns(curves), seconds: aq.from(times) };
+  return seededRuns({
+    seeds: options.seeds,
+    methods: options.methods,
+    buildModel: (seed) => buildPflCnn(deriveSeed(seed, "init")),
+    prepare: (seed) => twoLabelClients(data, options.numClients, deriveSeed(seed, "split")),
+    run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
+      const result = await runFederation({
+        participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
+        strategy: new FedAvg(),
+        personalisation: m.personalisation(),
+        rounds: options.rounds,
+        trainer,
+        initialWeights,
+        fitConfig: options.fitConfig ?? PFL_FIT_CONFIG,
+        seed: deriveSeed(seed, "federation"),
+      });
+      return serverMetric(result.history, "personalAccuracy");
+    },
+    onRun: (m, seed, series, seconds) => {
+      const values = series.array("value") as number[];
+      options.onRun?.({ method: m.label, seed, finalAccuracy: values[values.length - 1], seconds });
+    },
+  });
 }
