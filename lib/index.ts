@@ -15,3 +15,4 @@ export * from "./scenario/index";
 export * from "./experiment/index";
 export * from "./report/index";
 export * from "./analysis/index";
+export * from "./reproduction/index";

@@ -18,3 +18,4 @@ export * from "./epochCurves";
 export * from "./simulatedTimeline";
 export * from "./studentT";
 export * from "./meanInterval";
+export * from "./roundsToTarget";

@@ -40,6 +40,7 @@ import { PRETRAINED_CNN_DIR } from "../scenario/documentScenario";
 import { deriveSeed } from "../util/rng";
 import type { ExperimentConfig } from "./experimentConfig";
 import { resolvedTrainableLayers } from "./experimentConfig";
+import { batchSizeOf } from "./trainingSettings";
 
 /** A participant of an experiment: an id and its splits. */
 export interface ExperimentParticipant {
@@ -219,7 +220,7 @@ export function personalisationOf(
     case "fedavg-ft":
       return new FedAvgFineTune({
         epochs: p.epochs,
-        batchSize: t.batchSize,
+        batchSize: batchSizeOf(t.batchSize),
         learningRate: t.learningRate,
         momentum: t.momentum,
         trainable: { lastLayers: p.trainableLayers },

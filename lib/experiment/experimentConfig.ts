@@ -118,19 +118,45 @@ const modelSchema = z
 
 // -------------------------------------------------------------------------------------- training
 
-const trainingSchema = z
+const trainingObject = z
   .object({
     trainableLayers: z
       .union([int(1), z.literal("all")])
       .optional()
       .describe('weighted layers that train, counted from the end, or "all" (default 2 for a pretrained model, "all" otherwise)'),
     epochs: int(1, 1000).default(1).describe("local epochs per federated round"),
-    batchSize: int(1).default(32).describe("mini-batch size"),
+    batchSize: z
+      .union([int(1), z.literal("full")])
+      .default(32)
+      .describe('mini-batch size, or "full" for the participant\'s whole training split (B = ∞)'),
+    dropLastPartialBatch: z.boolean().default(false).describe("skip each epoch's last batch when it is smaller than batchSize"),
+    localUpdate: z
+      .enum(["minibatch", "fedsgd"])
+      .default("minibatch")
+      .describe('"fedsgd": one full-batch gradient step per round (McMahan et al. 2017\'s FedSGD: epochs 1, batchSize "full")'),
     learningRate: z.number().gt(0).max(10).default(0.001).describe("SGD learning rate (the document's 0.001)"),
     momentum: z.number().min(0).lt(1).default(0.9).describe("SGD momentum (the document's 0.9)"),
     earlyStoppingPatience: int(0).default(0).describe("early stopping inside each round's local training, in epochs (0 = off; no effect without a validation split)"),
   })
-  .strict()
+  .strict();
+
+/** FedSGD fixes epochs and batch size: fill them in, and name a conflicting value given with it. */
+function fedSgdSettings(raw: unknown, ctx: z.RefinementCtx): unknown {
+  if (raw === null || typeof raw !== "object" || (raw as { localUpdate?: unknown }).localUpdate !== "fedsgd") return raw;
+  const t = raw as Record<string, unknown>;
+  const fixed: Record<string, unknown> = { epochs: 1, batchSize: "full" };
+  for (const [key, value] of Object.entries(fixed)) {
+    if (key in t && t[key] !== value) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [key], message: `is ${JSON.stringify(t[key])} but localUpdate "fedsgd" takes one full-batch step per round: leave ${key} out or set it to ${JSON.stringify(value)}` });
+    }
+  }
+  return { ...t, ...fixed };
+}
+
+// zod 3.25 types a preprocess's output as the inner schema's input (defaults unapplied); the output is the object's.
+const trainingSettings = z.preprocess(fedSgdSettings, trainingObject) as unknown as z.ZodEffects<typeof trainingObject>;
+
+const trainingSchema = trainingSettings
   .default({})
   .describe("local training (SGD with momentum) in every round");
 

@@ -9,6 +9,7 @@ export * from "./configFile";
 export * from "./configHelp";
 export * from "./schemaIntrospection";
 export * from "./buildExperiment";
+export * from "./trainingSettings";
 export * from "./progress";
 export * from "./resultsTable";
 export * from "./runFolder";

@@ -53,6 +53,7 @@ import {
 import type { ProgressEvent } from "./progress";
 import { formatResultsTable, LocalPhaseResult, ParticipantResult, participantResults, resultsTable } from "./resultsTable";
 import { readRunMetadata, removeStaleTempFiles, RUN_FILES, RUN_FORMAT, RunMetadata, writeJsonAtomic, writeTable } from "./runFolder";
+import { batchSizeOf, fitConfigOf } from "./trainingSettings";
 
 /** Options of `runExperiment`. */
 export interface RunExperimentOptions {
@@ -226,12 +227,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
       trainer,
       initialWeights: startWeights,
       sampling: config.federation.sampling,
-      fitConfig: {
-        epochs: config.training.epochs,
-        batchSize: config.training.batchSize,
-        learningRate: config.training.learningRate,
-        momentum: config.training.momentum,
-      },
+      fitConfig: fitConfigOf(config.training),
       localTraining: config.training.earlyStoppingPatience > 0 ? { earlyStopping: { patience: config.training.earlyStoppingPatience } } : undefined,
       personalisation,
       seed: deriveSeed(config.seed, "federation"),
@@ -362,7 +358,8 @@ function runLocalPhase(
   participants.forEach((p, i) => {
     const r = trainer.train(initial, p.data.train, p.data.validation, {
       epochs: lp.maxEpochs,
-      batchSize: t.batchSize,
+      batchSize: batchSizeOf(t.batchSize),
+      dropLastPartialBatch: t.dropLastPartialBatch,
       learningRate: t.learningRate,
       momentum: t.momentum,
       seed: deriveSeed(config.seed, "local-phase", p.id),

@@ -24,6 +24,7 @@ export * from "./history";
 export * from "./participant";
 export * from "./personalisation/index";
 export * from "./federation";
+export * from "./fedSgd";
 export { checkFederationOptions } from "./federationOptions";
 export * from "./roundPlan";
 export { collectUpdates, updateValidators } from "./collectUpdates";

@@ -45,7 +45,9 @@ export function planRound(input: PlanInput): PlannedFit[] {
     if (dropsOut(participant.profile, new Rng(deriveSeed(input.seed, "dropout", round, participant.id)))) {
       return { participant, instructions: ins, kind: "fail", failure: "dropped out", deadlineHit: het.deadlineSeconds !== undefined, downloaded: false };
     }
-    const maxSteps = het.partialWork ? stepsWithinDeadline(participant.profile, het.deadlineSeconds, ins.settings.batchSize, bytes, bytes) : undefined;
+    // A full batch (B = ∞, FedSGD) is the participant's whole training split: its steps cost that many samples each.
+    const batch = Number.isFinite(ins.settings.batchSize) ? ins.settings.batchSize : Math.max(1, participant.data.train.y.length);
+    const maxSteps = het.partialWork ? stepsWithinDeadline(participant.profile, het.deadlineSeconds, batch, bytes, bytes) : undefined;
     if (maxSteps === 0) {
       return { participant, instructions: ins, kind: "fail", failure: `missed the deadline (its transfers alone exceed ${het.deadlineSeconds}s)`, deadlineHit: true, downloaded: true };
     }

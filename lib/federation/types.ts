@@ -8,8 +8,10 @@ import type { ModelWeights } from "../model/weights";
 export interface FitConfig {
   /** Local epochs over the participant's training split. */
   readonly epochs: number;
-  /** Mini-batch size, in samples. */
+  /** Mini-batch size, in samples; Infinity (`FULL_BATCH`) = the participant's whole training split. */
   readonly batchSize: number;
+  /** Skip each epoch's last, smaller batch (PyTorch's `drop_last`); default false. */
+  readonly dropLastPartialBatch?: boolean;
   /** SGD learning rate. */
   readonly learningRate: number;
   /** SGD momentum (0 = plain SGD). */

@@ -46,8 +46,13 @@ export interface ProximalTerm {
 export interface TrainOptions {
   /** Passes over the training data (an upper bound with early stopping). */
   readonly epochs: number;
-  /** Mini-batch size; ≥ the data size (or Infinity) means full-batch gradient descent. */
+  /** Mini-batch size; ≥ the data size (or Infinity, see `FULL_BATCH`) means full-batch gradient descent. */
   readonly batchSize: number;
+  /**
+   * Skip each epoch's last batch when it is smaller than `batchSize` (PyTorch's `drop_last`); default
+   * false. A training split smaller than `batchSize` is one (full) batch and is never dropped.
+   */
+  readonly dropLastPartialBatch?: boolean;
   /** SGD step size. */
   readonly learningRate: number;
   /** SGD momentum in [0, 1); 0 is plain SGD. */
@@ -125,6 +130,20 @@ export interface TrainerOptions {
 }
 
 type LayerVariable = tf.LayersModel["weights"][number];
+
+/** The batch size that means "the whole training split in one batch" (B = ∞ in McMahan et al. 2017). */
+export const FULL_BATCH = Infinity;
+
+/** Samples per epoch that `train` uses: all of `n`, or whole batches only when the last partial one is dropped. */
+export function samplesPerEpoch(n: number, batchSize: number, dropLastPartialBatch = false): number {
+  const b = effectiveBatchSize(n, batchSize);
+  return dropLastPartialBatch ? Math.floor(n / b) * b : n;
+}
+
+/** The batch size `train` uses on `n` samples: `batchSize` floored and capped at n (at least 1). */
+export function effectiveBatchSize(n: number, batchSize: number): number {
+  return Math.max(1, Math.min(n, Number.isFinite(batchSize) ? Math.floor(batchSize) : n));
+}
 
 /** What rebuilds an equivalent Trainer elsewhere (a worker thread): the model's topology and the options. */
 export interface TrainerSpec {
@@ -250,7 +269,8 @@ export class Trainer {
     const fromLayer = useCache ? firstTrainable : 0;
 
     const n = datasetSize(train);
-    const batchSize = Math.max(1, Math.min(n, Number.isFinite(options.batchSize) ? Math.floor(options.batchSize) : n));
+    const batchSize = effectiveBatchSize(n, options.batchSize);
+    const usedPerEpoch = samplesPerEpoch(n, options.batchSize, options.dropLastPartialBatch === true);
     const hasVal = validation !== undefined && datasetSize(validation) > 0;
     const es = options.earlyStopping;
     const minDelta = es?.minDelta ?? 0;
@@ -282,8 +302,8 @@ export class Trainer {
         const order = rng.permutation(n);
         let lossSum = 0;
         let seen = 0;
-        for (let b = 0; b < n && steps < maxSteps; b += batchSize) {
-          const idx = order.subarray(b, Math.min(n, b + batchSize));
+        for (let b = 0; b < usedPerEpoch && steps < maxSteps; b += batchSize) {
+          const idx = order.subarray(b, Math.min(usedPerEpoch, b + batchSize));
           const idxT = tf.tensor1d(idx, "int32");
           const xb = tf.gather(trainX, idxT);
           const yb = tf.gather(trainY, idxT);

@@ -9,10 +9,12 @@ import {
   configFieldDocs,
   configHelpText,
   documentExperimentConfig,
+  fitConfigOf,
   loadExperimentConfig,
   parseExperimentConfig,
 } from "../../lib/experiment/index";
 import { Rng } from "../../lib/util/rng";
+import { FULL_BATCH } from "../../lib/model/trainer";
 import { applySet } from "../../bin/cli";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -285,4 +287,25 @@ test("evaluation.central and evaluation.models; defaults keep today's behaviour 
   assert.ok(issuesOf({ evaluation: { central: { dataset: "mnist", split: "test" } } }).some((i) => i.path.startsWith("evaluation.central")));
   assert.equal(parseExperimentConfig({ evaluation: { models: "used" } }).evaluation.models, "used");
   assert.match(issueAt({ evaluation: { models: "some" } }, "evaluation.models"), /all.*used/);
+});
+
+test('training knobs: batchSize "full", dropLastPartialBatch, localUpdate "fedsgd" (with named conflicts)', () => {
+  const defaults = parseExperimentConfig({}, "test.json").training;
+  assert.equal(defaults.batchSize, 32);
+  assert.equal(defaults.dropLastPartialBatch, false);
+  assert.equal(defaults.localUpdate, "minibatch");
+  assert.deepEqual(fitConfigOf(defaults), { epochs: 1, batchSize: 32, learningRate: 0.001, momentum: 0.9 });
+  const full = parseExperimentConfig({ training: { batchSize: "full", dropLastPartialBatch: true } }, "test.json").training;
+  assert.deepEqual(fitConfigOf(full), { epochs: 1, batchSize: FULL_BATCH, learningRate: 0.001, momentum: 0.9, dropLastPartialBatch: true });
+  const sgd = parseExperimentConfig({ training: { localUpdate: "fedsgd", learningRate: 0.1 } }, "test.json").training;
+  assert.equal(sgd.epochs, 1);
+  assert.equal(sgd.batchSize, "full");
+  assert.equal(fitConfigOf(sgd).batchSize, FULL_BATCH);
+  // Giving the fixed values again is fine; other values are errors naming the field.
+  parseExperimentConfig({ training: { localUpdate: "fedsgd", epochs: 1, batchSize: "full" } }, "test.json");
+  const bad = issuesOf({ training: { localUpdate: "fedsgd", epochs: 5, batchSize: 10 } });
+  assert.deepEqual(bad.map((i) => i.path).sort(), ["training.batchSize", "training.epochs"]);
+  assert.match(bad.find((i) => i.path === "training.epochs")?.message ?? "", /is 5 but localUpdate "fedsgd" takes one full-batch step per round/);
+  assert.ok(issuesOf({ training: { batchSize: "all" } }).some((i) => i.path === "training.batchSize"));
+  assert.match(configHelpText(), /dropLastPartialBatch/);
 });

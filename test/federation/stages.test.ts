@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
-import { buildMlp, Trainer, weightsEqual } from "../../lib/model/index";
+import { buildMlp, FULL_BATCH, Trainer, weightsEqual } from "../../lib/model/index";
 import type { ModelWeights } from "../../lib/model/weights";
 import { Rng } from "../../lib/util/rng";
 import {
@@ -63,6 +63,10 @@ test("plan: seeded sampling, per-participant instructions, dropouts and deadline
   assert.ok(slow.kind === "train" && slow.maxSteps === 9, JSON.stringify(slow.kind === "train" ? slow.maxSteps : slow));
   assert.ok(fast.kind === "train" && fast.maxSteps === Math.floor(((2 - 1.6e-5) * 100) / 8));
   assert.deepEqual(fast.instructions, { settings: input.base, record: {} });
+  // A full batch (FedSGD, B = ∞) costs the participant's whole training split per step, not "infinitely much".
+  const full = planRound({ ...input, base: { ...defaultFitConfig, batchSize: FULL_BATCH }, samplingRng: new Rng(7) })[3];
+  const n = ps[3].data.train.y.length;
+  assert.ok(full.kind === "train" && full.maxSteps === Math.floor(((2 - 1.6e-5) * 100) / n), JSON.stringify(full.kind === "train" ? [full.maxSteps, n] : full));
   // Sampling: same generator state, same choice; a strategy that answers for the wrong number of participants is an error.
   const half = { ...input, sampling: { fraction: 0.5 } };
   const a = planRound({ ...half, samplingRng: new Rng(3) }).map((e) => e.participant.id);

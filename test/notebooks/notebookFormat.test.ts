@@ -32,7 +32,7 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test("every committed notebook reads and writes back byte for byte (nbformat's layout) and is valid nbformat 4", () => {
   const files = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb"));
-  assert.ok(files.length >= 7);
+  assert.ok(files.length >= 8);
   for (const f of files) {
     const text = fs.readFileSync(path.join(ROOT, "notebooks", f), "utf8");
     const nb = parseNotebook(text, f);

@@ -147,7 +147,7 @@ test("unknown parameter, wrong kind, missing or doubled parameters cell: errors 
 test("every fedtune notebook has one parameters cell declaring SEED and its sizes as literals", () => {
   const dir = path.join(__dirname, "..", "..", "notebooks");
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb"));
-  assert.equal(files.length, 7);
+  assert.equal(files.length, 8);
   for (const f of files) {
     const book = parseInputNotebook(fs.readFileSync(path.join(dir, f), "utf8"), f);
     const params = notebookParameters(book, f);

@@ -94,6 +94,7 @@ export function trainOptionsFrom(config: LocalTrainingConfig, seed: number, glob
   return {
     epochs: config.epochs,
     batchSize: config.batchSize,
+    dropLastPartialBatch: config.dropLastPartialBatch,
     learningRate: config.learningRate,
     momentum: config.momentum,
     seed,

@@ -17,6 +17,8 @@ export interface CentralEvaluationOptions {
   readonly trainer: Trainer;
   /** The server's test set (never seen by a participant). */
   readonly data: Dataset;
+  /** Also evaluate the global model on each participant's splits; default true (false: only centrally, e.g. when the participants hold no test split). */
+  readonly participants?: boolean;
 }
 
 /** Server metrics it adds: `centralAccuracy`, `centralLoss`, `centralExamples`. */
@@ -26,6 +28,7 @@ export const CENTRAL_METRICS = ["centralAccuracy", "centralLoss", "centralExampl
 export class CentralEvaluation extends StrategyWrapper {
   private readonly trainer: Trainer;
   private readonly data: Dataset;
+  private readonly participants: boolean;
 
   /** Check the options (an empty test set is an error naming the dataset). */
   constructor(inner: Strategy, options: CentralEvaluationOptions) {
@@ -36,6 +39,7 @@ export class CentralEvaluation extends StrategyWrapper {
     if (options.data.y.length === 0) throw new Error(`CentralEvaluation: the central test set "${options.data.name}" is empty`);
     this.trainer = options.trainer;
     this.data = options.data;
+    this.participants = options.participants !== false;
   }
 
   /** The inner strategy's name: central evaluation changes what is measured, not how the server aggregates. */
@@ -46,6 +50,11 @@ export class CentralEvaluation extends StrategyWrapper {
   /** As the inner strategy (evaluation does not change the aggregate). */
   override get weightedMean(): boolean {
     return this.inner.weightedMean === true;
+  }
+
+  /** Nobody when `participants` is false, else as the inner strategy. */
+  override configureEvaluate(round: number, participants: readonly string[]): readonly string[] {
+    return this.participants ? super.configureEvaluate(round, participants) : [];
   }
 
   /** The inner strategy's own central metrics, then centralAccuracy, centralLoss and centralExamples on this wrapper's test set. */

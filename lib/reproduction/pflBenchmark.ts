@@ -1,0 +1,119 @@
+/**
+ * The personalised-FL benchmark setting that PFLlib (Zhang et al., "PFLlib: Personalized Federated
+ * Learning Algorithm Library") uses: Fashion-MNIST, 20 clients with 2 labels each (its "pat"
+ * partition), each client's data split 75 % train / 25 % test, the 4-layer CNN (conv 5×5 32 → pool →
+ * conv 5×5 64 → pool → dense 512 → dense 10), batch 10, plain SGD with lr 0.005, one local epoch,
+ * every client every round. FedAvg is scored with its global model, FedPer and Ditto with each
+ * client's personal model, on each client's own test split (example-weighted mean), per round.
+ *
+ * Differences, stated: the shipped first 10,000 Fashion-MNIST training images (PFLlib pools all
+ * 70,000); labels are dealt as single-label shards (see shardPartition), so a client may hold two
+ * shards of one label; Ditto's λ and personal epochs are fedtune's (λ = 0.1, one epoch).
+ */
+import type { ColumnTable } from "arquero";
+import type { Dataset, ParticipantData } from "../data/dataset";
+import { loadDataset } from "../data/loadDataset";
+import { shardPartition } from "../data/partition/shardPartition";
+import { splitParticipant } from "../data/splitParticipant";
+import { buildCnn } from "../model/cnn";
+import type { FitConfig } from "../federation/types";
+import type { Personalisation } from "../federation/personalisation/personalisation";
+import { NoPersonalisation } from "../federation/personalisation/noPersonalisation";
+import { FedPer } from "../federation/personalisation/fedPer";
+import { Ditto } from "../federation/personalisation/ditto";
+import { FedAvg } from "../federation/strategies/fedAvg";
+import { runFederation } from "../federation/federation";
+import { Participant } from "../federation/participant";
+import { deriveSeed } from "../util/rng";
+import { serverMetric } from "../analysis/serverMetric";
+import { seededRuns } from "./seededRuns";
+import type * as tf from "@tensorflow/tfjs";
+
+/** PFLlib's FedAvgCNN for 28×28×1 images: conv 5×5 32 valid → ReLU → pool 2 → conv 5×5 64 → ReLU → pool 2 → dense 512 → dense 10. */
+export function buildPflCnn(seed: number): tf.Sequential {
+  return buildCnn({ inputShape: [28, 28, 1], filters: [32, 64], kernelSize: 5, padding: "valid", denseUnits: 512, numClasses: 10, seed });
+}
+
+/** Clients holding 2 single-label shards each, split 75 / 25 into train / test (no validation split, as in PFLlib). */
+export function twoLabelClients(data: Dataset, numClients: number, seed: number, testFraction = 0.25): ParticipantData[] {
+  const parts = shardPartition(data.y, { numParticipants: numClients, shardsPerParticipant: 2, seed });
+  return parts.map((indices, i) =>
+    splitParticipant(data, indices, { validationFraction: 0, testFraction, seed: deriveSeed(seed, "client", i), name: `${data.name}/client-${i}` }),
+  );
+}
+
+/** A method of the benchmark: a label and a fresh personalisation per run (the strategy is FedAvg for all). */
+export interface PflMethod {
+  readonly label: string;
+  readonly personalisation: () => Personalisation;
+}
+
+/** FedAvg (the global model), FedPer (shared body, personal last layer) and Ditto (λ-regularised personal models). */
+export function pflMethods(options: { readonly dittoLambda?: number } = {}): PflMethod[] {
+  return [
+    { label: "FedAvg (global)", personalisation: () => new NoPersonalisation() },
+    { label: "FedPer (personal)", personalisation: () => new FedPer({ headLayers: 1 }) },
+    { label: "Ditto (personal)", personalisation: () => new Ditto({ lambda: options.dittoLambda ?? 0.1 }) },
+  ];
+}
+
+/** PFLlib's local settings: one epoch, batch 10, lr 0.005, no momentum. */
+export const PFL_FIT_CONFIG: FitConfig = { epochs: 1, batchSize: 10, learningRate: 0.005, momentum: 0, proximalMu: 0 };
+
+/** Options of `runPflBenchmark`. */
+export interface PflBenchmarkOptions {
+  /** Clients (PFLlib: 20). */
+  readonly numClients: number;
+  /** Rounds per run (PFLlib: 2,000). */
+  readonly rounds: number;
+  /** One repetition per seed (split, initial weights, shuffles). */
+  readonly seeds: readonly number[];
+  readonly methods: readonly PflMethod[];
+  /** First `limit` images of the dataset's training file (default all). */
+  readonly limit?: number;
+  /** Shipped dataset name (default "fashion-mnist"). */
+  readonly dataset?: string;
+  /** Local settings (default PFL_FIT_CONFIG). */
+  readonly fitConfig?: FitConfig;
+  /** Called after each run. */
+  readonly onRun?: (run: { readonly method: string; readonly seed: number; readonly finalAccuracy: number; readonly seconds: number }) => void;
+}
+
+/** What `runPflBenchmark` returns (arquero tables). */
+export interface PflBenchmarkResult {
+  /** Mean test accuracy (over clients, example-weighted) of the model each client uses, per round: method, seed, round, metric, value. */
+  readonly curves: ColumnTable;
+  /** Wall-clock seconds per run: method, seed, seconds. */
+  readonly seconds: ColumnTable;
+}
+
+/** Run every method for every seed; the curve is `personalAccuracy` (for FedAvg the global model, which is what its clients use). */
+export async function runPflBenchmark(options: PflBenchmarkOptions): Promise<PflBenchmarkResult> {
+  const fn = "runPflBenchmark";
+  if (!(Number.isInteger(options.numClients) && options.numClients >= 1)) throw new Error(`${fn}: numClients must be an integer ≥ 1, got ${options.numClients}`);
+  if (!(Number.isInteger(options.rounds) && options.rounds >= 1)) throw new Error(`${fn}: rounds must be an integer ≥ 1, got ${options.rounds}`);
+  const data = loadDataset(options.dataset ?? "fashion-mnist", { split: "train", limit: options.limit });
+  return seededRuns({
+    seeds: options.seeds,
+    methods: options.methods,
+    buildModel: (seed) => buildPflCnn(deriveSeed(seed, "init")),
+    prepare: (seed) => twoLabelClients(data, options.numClients, deriveSeed(seed, "split")),
+    run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
+      const result = await runFederation({
+        participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
+        strategy: new FedAvg(),
+        personalisation: m.personalisation(),
+        rounds: options.rounds,
+        trainer,
+        initialWeights,
+        fitConfig: options.fitConfig ?? PFL_FIT_CONFIG,
+        seed: deriveSeed(seed, "federation"),
+      });
+      return serverMetric(result.history, "personalAccuracy");
+    },
+    onRun: (m, seed, series, seconds) => {
+      const values = series.array("value") as number[];
+      options.onRun?.({ method: m.label, seed, finalAccuracy: values[values.length - 1], seconds });
+    },
+  });
+}
