@@ -10,6 +10,7 @@ import { z } from "zod";
 import { DATASET_CATALOG } from "../data/catalog";
 import { trainingSampleCount } from "../data/manifest";
 import { strategyNames } from "../federation/strategies/index";
+import { LOCAL_TRAINING_DEFAULTS } from "../federation/localTrainingDefaults";
 import { createStrategy } from "../federation/strategies/index";
 import { PARTICIPANT_TRAIN_MAX } from "../scenario/documentScenario";
 import { ConfigError, configIssuesFromZod } from "./configError";
@@ -120,11 +121,11 @@ const trainingSchema = z
       .union([int(1), z.literal("all")])
       .optional()
       .describe('weighted layers that train, counted from the end, or "all" (default 2 for a pretrained model, "all" otherwise)'),
-    epochs: int(1, 1000).default(1).describe("local epochs per federated round"),
-    batchSize: int(1).default(32).describe("mini-batch size"),
-    learningRate: z.number().gt(0).max(10).default(0.001).describe("SGD learning rate (the document's 0.001)"),
-    momentum: z.number().min(0).lt(1).default(0.9).describe("SGD momentum (the document's 0.9)"),
-    earlyStoppingPatience: int(0).default(0).describe("early stopping inside each round's local training, in epochs (0 = off)"),
+    epochs: int(1, 1000).default(LOCAL_TRAINING_DEFAULTS.epochs).describe("local epochs per federated round"),
+    batchSize: int(1).default(LOCAL_TRAINING_DEFAULTS.batchSize).describe("mini-batch size"),
+    learningRate: z.number().gt(0).max(10).default(LOCAL_TRAINING_DEFAULTS.learningRate).describe("SGD learning rate (the document's 0.001)"),
+    momentum: z.number().min(0).lt(1).default(LOCAL_TRAINING_DEFAULTS.momentum).describe("SGD momentum (the document's 0.9)"),
+    earlyStoppingPatience: int(0).default(LOCAL_TRAINING_DEFAULTS.earlyStoppingPatience).describe("early stopping inside each round's local training, in epochs (0 = off)"),
   })
   .strict()
   .default({})

@@ -6,7 +6,7 @@
  */
 import type { Dataset, ParticipantData } from "../data/dataset";
 import { datasetSize } from "../data/dataset";
-import type { Evaluation, Trainer } from "../model/trainer";
+import type { EpochRecord, Evaluation, Trainer } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
 import type { FitUpdate } from "./types";
 import type { DeviceProfile } from "./heterogeneity";
@@ -81,10 +81,14 @@ export class Participant {
     return update;
   }
 
-  /** As `fit`, but changes nothing: returns the update and the new personal state (what executors call). */
-  train(globalWeights: ModelWeights, config: ParticipantFitConfig, personalisation: Personalisation = new NoPersonalisation()): { update: FitUpdate; newState: PersonalState } {
+  /** As `fit`, but changes nothing: returns the update, the new personal state and the method's epoch records if any (what executors and phase 1 call). */
+  train(
+    globalWeights: ModelWeights,
+    config: ParticipantFitConfig,
+    personalisation: Personalisation = new NoPersonalisation(),
+  ): { update: FitUpdate; newState: PersonalState; history?: readonly EpochRecord[] } {
     const out = personalisation.fit({ trainer: this.trainer, data: this.data, global: globalWeights, state: this.state, config, seed: config.seed });
-    return { update: updateToSend(this.id, this.numExamples, globalWeights, config, out), newState: out.state };
+    return { update: updateToSend(this.id, this.numExamples, globalWeights, config, out), newState: out.state, history: out.history };
   }
 
   /** This participant's personal model under `personalisation`, given the current global weights. */

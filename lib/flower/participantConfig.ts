@@ -9,6 +9,7 @@ import type { PartitionSpec } from "../data/makeParticipants";
 import type { TrainableLayers } from "../model/freeze";
 import type { PersonalisationConfig } from "../experiment/experimentConfig";
 import { parsePersonalisation } from "./flowerFitSettings";
+import { LOCAL_TRAINING_DEFAULTS } from "../federation/localTrainingDefaults";
 
 /** Architecture of the participant's model (same for every participant of a federation). */
 export type ParticipantModelSpec =
@@ -31,12 +32,12 @@ export type ParticipantModelSpec =
 
 /** Local fine-tuning defaults; a train message's config ("lr", "local-epochs", …) overrides them. */
 export interface ParticipantTrainingSpec {
-  /** Epochs per round (upper bound with early stopping); default 5. */
+  /** Epochs per round (upper bound with early stopping); default 1 (LOCAL_TRAINING_DEFAULTS, as every default here). */
   readonly epochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
   readonly momentum: number;
-  /** Early-stopping patience in epochs on the validation split; 0 turns it off. Default 2. */
+  /** Early-stopping patience in epochs on the validation split; 0 turns it off (the default). */
   readonly patience: number;
   /** Which layers fine-tune: "all" or the last k weighted layers. Default "all". */
   readonly trainable: TrainableLayers;
@@ -64,7 +65,15 @@ export interface ParticipantConfig {
   readonly personalisation?: PersonalisationConfig;
 }
 
-const TRAINING_DEFAULTS: ParticipantTrainingSpec = { epochs: 5, batchSize: 32, learningRate: 0.05, momentum: 0.9, patience: 2, trainable: "all" };
+/** The one set of local-training defaults (lib/federation/localTrainingDefaults.ts), all layers training. */
+const TRAINING_DEFAULTS: ParticipantTrainingSpec = {
+  epochs: LOCAL_TRAINING_DEFAULTS.epochs,
+  batchSize: LOCAL_TRAINING_DEFAULTS.batchSize,
+  learningRate: LOCAL_TRAINING_DEFAULTS.learningRate,
+  momentum: LOCAL_TRAINING_DEFAULTS.momentum,
+  patience: LOCAL_TRAINING_DEFAULTS.earlyStoppingPatience,
+  trainable: "all",
+};
 
 type Json = Record<string, unknown>;
 

@@ -24,7 +24,7 @@ import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { initBackend } from "../../lib/backend";
 import { encodeNpz } from "../../lib/flower/npz";
-import { loadParticipant, participantHandler } from "../../lib/flower/participantApp";
+import { loadParticipant } from "../../lib/flower/participantApp";
 import { personalisedHandler } from "../../lib/flower/personalisedApp";
 import { PERSONALISATION_NAMES } from "../../lib/flower/flowerFitSettings";
 import type { FlowerParticipant } from "../../lib/flower/participantApp";
@@ -177,7 +177,7 @@ async function main(): Promise<number> {
       new SuperNode({
         address: link.fleetAddress, insecure: true, heartbeatIntervalSeconds: 120, pollIntervalMs: 100,
         reconnect: { initialDelayMs: 500, maxDelayMs: 2000, giveUpAfterMs: 30_000 },
-        handler: recordReplyMetrics(args.personalisation ? personalisedHandler(p) : participantHandler(p), replies[i]),
+        handler: recordReplyMetrics(personalisedHandler(p), replies[i]),
         log: (line) => console.error(`  ${p.config.id} ${line}`),
         onEvent: (e) => {
           if (e.type === "connected") connected[i] = true;

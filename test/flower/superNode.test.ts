@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { arrayRecordToWeights, loadParticipant, parseParticipantConfig, participantHandler, SuperNode, weightsToArrayRecord } from "../../lib/flower/index";
+import { arrayRecordToWeights, loadParticipant, parseParticipantConfig, personalisedHandler, SuperNode, weightsToArrayRecord } from "../../lib/flower/index";
 import type { ConfigValue, FlowerRecord, MessageMetadata, SuperNodeEvent } from "../../lib/flower/index";
 import { FakeSuperLink } from "./fakeSuperLink";
 
@@ -31,7 +31,7 @@ test("a SuperNode trains on `train`, evaluates on `evaluate`, and answers bad me
   const participant = loadParticipant(config);
   const link = new FakeSuperLink();
   const port = await link.start();
-  const node = new SuperNode({ address: `127.0.0.1:${port}`, insecure: true, handler: participantHandler(participant), pollIntervalMs: 20, log: quiet });
+  const node = new SuperNode({ address: `127.0.0.1:${port}`, insecure: true, handler: personalisedHandler(participant), pollIntervalMs: 20, log: quiet });
   const running = node.run();
   const tensorsBefore = tf.memory().numTensors;
 

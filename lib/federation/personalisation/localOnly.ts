@@ -31,7 +31,7 @@ export class LocalOnly implements Personalisation {
   fit(input: PersonalisationFitInput): PersonalisationFitOutput {
     const start = input.state.weights ?? input.global;
     const r = trainLocally(input, start, { ...trainOptionsFrom(input.config, input.seed, input.global), proximal: undefined });
-    return { weights: input.global, metrics: metricsRecord(r), state: { weights: r.weights } };
+    return { weights: input.global, metrics: metricsRecord(r), state: { weights: r.weights }, history: r.history };
   }
 
   /** The participant's own model (the global one before its first round). */

@@ -5,7 +5,7 @@
  */
 import type { ParticipantData } from "../../data/dataset";
 import type { ModelWeights } from "../../model/weights";
-import type { EarlyStopping, Trainer, TrainOptions, TrainResult } from "../../model/trainer";
+import type { EarlyStopping, EpochRecord, Trainer, TrainOptions, TrainResult } from "../../model/trainer";
 import type { TrainableLayers } from "../../model/freeze";
 import type { FitConfig } from "../types";
 
@@ -55,6 +55,8 @@ export interface PersonalisationFitOutput {
   readonly metrics: Readonly<Record<string, number>>;
   /** The participant's new state. */
   readonly state: PersonalState;
+  /** Per-epoch losses of the training whose result is kept (for learning curves), when the method has one. */
+  readonly history?: readonly EpochRecord[];
 }
 
 /** What `personalWeights` returns. */
