@@ -9,7 +9,7 @@ import type { BackendName } from "../backend";
 import type { ModelWeights } from "../model/weights";
 import type { ParticipantFitConfig } from "../federation/participant";
 import type { PersonalState } from "../federation/personalisation/personalisation";
-import type { PersonalisationSpec } from "./personalisationSpec";
+import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
 
 /** `workerData` of a fit worker. */
 export interface FitWorkerData {

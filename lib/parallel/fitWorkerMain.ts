@@ -16,7 +16,7 @@ import { Trainer } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
 import type { FitMessage, FitResultPayload, FitWorkerData, ModelMessage, WorkerReply, WorkerRequest } from "./fitProtocol";
 import { serialiseError } from "./fitProtocol";
-import { personalisationFromSpec } from "./personalisationSpec";
+import { personalisationFromSpec } from "../federation/personalisation/personalisationRegistry";
 
 const port = parentPort;
 if (!port) throw new Error("fitWorkerMain: must run in a worker thread (use createWorkerPool)");

@@ -6,7 +6,7 @@
  * one model per worker, not one per participant. A participant's train and validation splits go
  * to a worker once and stay cached there (by participant id, re-sent if the participant's data
  * object changes). Each job then carries only the global weights, the round's config, the
- * personalisation as data (`PersonalisationSpec`) and the participant's state; the worker returns
+ * personalisation as data (`personalisation.toSpec()`) and the participant's state; the worker returns
  * the update and the new state, which the outcome carries back (the round loop commits it).
  *
  * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
@@ -30,8 +30,8 @@ import type { Trainer } from "../model/trainer";
 import { weightedLayers } from "../model/modelWeights";
 import type { FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from "./fitProtocol";
 import { deserialiseError } from "./fitProtocol";
-import { describePersonalisation } from "./personalisationSpec";
-import type { PersonalisationSpec } from "./personalisationSpec";
+import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
+import { checkedSpec } from "../federation/personalisation/personalisationRegistry";
 
 /** Options of `createWorkerPool`. */
 export interface WorkerPoolOptions {
@@ -191,7 +191,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
       }
     }
     const setup = modelSetup(trainer);
-    const spec = describePersonalisation(personalisation);
+    const spec = checkedSpec(personalisation);
     await this.start();
     const outcomes = new Array<FitOutcome>(jobs.length);
     let next = 0;

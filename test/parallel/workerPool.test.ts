@@ -13,7 +13,7 @@ import type { Personalisation } from "../../lib/federation/personalisation/perso
 import { Ditto, FedPer, FedRep, NoPersonalisation } from "../../lib/federation/personalisation/index";
 import { deriveSeed } from "../../lib/util/rng";
 import { createWorkerPool } from "../../lib/parallel/workerPoolFitExecutor";
-import { describePersonalisation, personalisationFromSpec } from "../../lib/parallel/personalisationSpec";
+import { personalisationFromSpec } from "../../lib/federation/personalisation/personalisationRegistry";
 import { blobParticipant } from "../model/fixtures";
 import { runFederation } from "../../lib/federation/federation";
 import { FedAvg } from "../../lib/federation/strategies/fedAvg";
@@ -161,7 +161,7 @@ test("a participant's error is its outcome; an unregistered personalisation is r
     assertSameOutcomes([[serial[0], serial[2]]], [[out[0], out[2]]], "FedRep with a failure");
 
     class Custom extends NoPersonalisation {}
-    await assert.rejects(pool.run(jobs, new Custom()), /personalisation "global" \(class Custom\) is not registered/);
+    await assert.rejects(pool.run(jobs, new Custom()), /personalisation "global" \(class Custom\) describes itself as kind "NoPersonalisation", which rebuilds class NoPersonalisation/);
   } finally {
     await pool.dispose();
     trainer.dispose();
@@ -205,11 +205,11 @@ test("runFederation with a worker pool writes the same history as the serial run
   }
 });
 
-test("personalisation specs round-trip, including private options", () => {
-  const rep = personalisationFromSpec(describePersonalisation(new FedRep({ headLayers: 2, headEpochs: 3, bodyEpochs: 0 })));
+test("personalisation methods describe themselves (toSpec) and round-trip through the registry", () => {
+  const rep = personalisationFromSpec(new FedRep({ headLayers: 2, headEpochs: 3, bodyEpochs: 0 }).toSpec());
   assert.ok(rep instanceof FedRep);
-  assert.deepEqual(describePersonalisation(rep), { kind: "FedRep", options: { headLayers: 2, headEpochs: 3, bodyEpochs: 0 } });
-  const ditto = describePersonalisation(new Ditto({ lambda: 0.25 }));
+  assert.deepEqual(rep.toSpec(), { kind: "FedRep", options: { headLayers: 2, headEpochs: 3, bodyEpochs: 0 } });
+  const ditto = new Ditto({ lambda: 0.25 }).toSpec();
   assert.deepEqual(ditto, { kind: "Ditto", options: { lambda: 0.25, personalEpochs: undefined } });
   assert.equal(personalisationFromSpec(ditto).name, "Ditto(λ=0.25)");
   assert.throws(() => personalisationFromSpec({ kind: "Nope", options: {} }), /unknown kind "Nope"/);

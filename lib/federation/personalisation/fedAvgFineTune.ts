@@ -16,6 +16,7 @@ import {
   PersonalWeightsOutput,
   trainLocally,
 } from "./personalisation";
+import type { JsonValue, PersonalisationSpec, PersonalisationSpecOptions } from "./personalisationSpec";
 
 /** Options of the local fine-tuning step. */
 export interface FineTuneOptions {
@@ -85,5 +86,15 @@ export class FedAvgFineTune implements Personalisation {
   personalWeights(input: PersonalisationContext): PersonalWeightsOutput {
     const r = trainLocally(input, input.global, { ...this.fineTune, seed: input.seed });
     return { weights: r.weights, state: { weights: r.weights } };
+  }
+
+  /** The resolved fine-tuning options. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "FedAvgFineTune", options: { fineTune: JSON.parse(JSON.stringify(this.fineTune)) as JsonValue } };
+  }
+
+  /** Rebuild from `toSpec()`'s options. */
+  static fromSpec(options: PersonalisationSpecOptions): FedAvgFineTune {
+    return new FedAvgFineTune(options.fineTune as FineTuneOptions | undefined);
   }
 }

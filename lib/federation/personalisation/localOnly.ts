@@ -14,6 +14,7 @@ import {
   trainLocally,
   trainOptionsFrom,
 } from "./personalisation";
+import type { PersonalisationSpec } from "./personalisationSpec";
 
 /** The no-federation baseline; use convergence scope "personal" with it. */
 export class LocalOnly implements Personalisation {
@@ -37,5 +38,15 @@ export class LocalOnly implements Personalisation {
   /** The participant's own model (the global one before its first round). */
   personalWeights(input: PersonalisationContext): PersonalWeightsOutput {
     return { weights: input.state.weights ?? input.global, state: input.state };
+  }
+
+  /** No options. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "LocalOnly", options: {} };
+  }
+
+  /** Rebuild from `toSpec()`. */
+  static fromSpec(): LocalOnly {
+    return new LocalOnly();
   }
 }

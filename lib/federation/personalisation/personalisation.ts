@@ -8,6 +8,7 @@ import type { ModelWeights } from "../../model/weights";
 import type { EarlyStopping, EpochRecord, Trainer, TrainOptions, TrainResult } from "../../model/trainer";
 import type { TrainableLayers } from "../../model/freeze";
 import type { FitConfig } from "../types";
+import type { PersonalisationSpec } from "./personalisationSpec";
 
 /** What a participant keeps between rounds: plain weights only, so it can live anywhere (worker, checkpoint). */
 export interface PersonalState {
@@ -79,6 +80,8 @@ export interface Personalisation {
   fit(input: PersonalisationFitInput): PersonalisationFitOutput;
   /** The participant's personal model now (may train, e.g. FedAvg+FT fine-tunes the global model). */
   personalWeights(input: PersonalisationContext): PersonalWeightsOutput;
+  /** The method as data (kind + constructor options) that `personalisationFromSpec` rebuilds, e.g. in a worker thread. */
+  toSpec(): PersonalisationSpec;
 }
 
 /** Trainer options from a local config, a seed and the global weights (for FedProx's proximal term). */
