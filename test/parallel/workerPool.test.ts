@@ -6,7 +6,7 @@ import type { ParticipantData } from "../../lib/data/dataset";
 import { buildMlp, Trainer, weightsEqual } from "../../lib/model/index";
 import type { ModelWeights } from "../../lib/model/weights";
 import { weightedAverage } from "../../lib/federation/aggregate";
-import { serialFitExecutor } from "../../lib/federation/executor";
+import { evaluateSerially, serialFitExecutor } from "../../lib/federation/executor";
 import type { FitExecutor, FitOutcome } from "../../lib/federation/executor";
 import { createParticipants, Participant } from "../../lib/federation/participant";
 import type { Personalisation } from "../../lib/federation/personalisation/personalisation";
@@ -213,4 +213,33 @@ test("personalisation methods describe themselves (toSpec) and round-trip throug
   assert.deepEqual(ditto, { kind: "Ditto", options: { lambda: 0.25, personalEpochs: undefined } });
   assert.equal(personalisationFromSpec(ditto).name, "Ditto(λ=0.25)");
   assert.throws(() => personalisationFromSpec({ kind: "Nope", options: {} }), /unknown kind "Nope"/);
+});
+
+test("the pool evaluates in parallel, bitwise as the serial evaluation, on every split", async () => {
+  await initBackend({ log: false });
+  const trainer = makeTrainer();
+  const participants = createParticipants(trainer, makeData(3));
+  const pool = createWorkerPool({ size: 2 });
+  try {
+    const before = tf.memory().numTensors;
+    // Two models: the initial one and one trained by a participant (so the numbers are not trivial).
+    const trained = (await serialFitExecutor.run([{ participant: participants[0], global: INITIAL, config: { ...fitConfig, seed: 3 } }], new NoPersonalisation()))[0];
+    assert.ok(trained.ok);
+    const splits = ["train", "validation", "test"] as const;
+    const jobs = [INITIAL, trained.update.weights].flatMap((weights) => participants.flatMap((participant) => splits.map((split) => ({ participant, weights, split }))));
+    const serial = await evaluateSerially(jobs);
+    const parallel = await pool.evaluate(jobs);
+    assert.equal(parallel.length, jobs.length);
+    // Bit for bit: deepEqual on the numbers (Object.is semantics for NaN, exact for floats).
+    assert.deepEqual(parallel, serial);
+    assert.ok(serial.some((e) => e.accuracy > 0 && e.accuracy < 1), "non-trivial accuracies");
+    assert.ok(serial.every((e, i) => e.numExamples === jobs[i].participant.data[jobs[i].split].y.length));
+    assert.equal(tf.memory().numTensors, before, "no tensor leaks in the main thread");
+    const memory = await pool.memory();
+    await pool.evaluate(jobs);
+    assert.deepEqual((await pool.memory()).map((m) => m.numTensors), memory.map((m) => m.numTensors), "no tensor leaks in the workers");
+  } finally {
+    await pool.dispose();
+    trainer.dispose();
+  }
 });
