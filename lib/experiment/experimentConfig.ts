@@ -38,7 +38,8 @@ const byDatasetSchema = z
   })
   .strict();
 
-const partitionerSchema = z.discriminatedUnion("kind", [
+/** The partitioner section (shared with the Flower participant config). */
+export const partitionerSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("iid").describe("uniformly at random, equal sizes") }).strict(),
   z
     .object({
@@ -64,7 +65,8 @@ const partitionerSchema = z.discriminatedUnion("kind", [
     .strict(),
 ]);
 
-const partitionSchema = z
+/** The data section of kind "partition" (its fields are shared with the Flower participant config). */
+export const partitionSchema = z
   .object({
     kind: z.literal("partition").describe("one dataset split among participants by a partitioner"),
     dataset: z.enum(datasetNames).describe("the dataset whose training file is partitioned"),
@@ -84,7 +86,8 @@ const dataSchema = z
 
 // ----------------------------------------------------------------------------------------- model
 
-const modelSchema = z
+/** The model section (its cnn and mlp kinds are shared with the Flower participant config). */
+export const modelSchema = z
   .discriminatedUnion("kind", [
     z
       .object({
@@ -115,7 +118,8 @@ const modelSchema = z
 
 // -------------------------------------------------------------------------------------- training
 
-const trainingSchema = z
+/** The local-training section (shared with the Flower participant config). */
+export const trainingSchema = z
   .object({
     trainableLayers: z
       .union([int(1), z.literal("all")])

@@ -93,8 +93,8 @@ export function readFitSettings(config: ReadonlyMap<string, ConfigValue> | undef
       learningRate: lr,
       momentum,
       proximalMu,
-      trainable: t.trainable,
-      earlyStopping: t.patience > 0 ? { patience: t.patience } : undefined,
+      trainable: t.trainableLayers === undefined || t.trainableLayers === "all" ? "all" : { lastLayers: t.trainableLayers },
+      earlyStopping: t.earlyStoppingPatience > 0 ? { patience: t.earlyStoppingPatience } : undefined,
     },
     clipNorm: clip,
   };

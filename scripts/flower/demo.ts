@@ -93,7 +93,7 @@ function hospitals(dataset: DemoArgs["dataset"], batchNorm = false): FlowerParti
     loadParticipant(
       parseParticipantConfig({
         id: `hospital-${i + 1}`, dataset, partition: { kind: "dirichlet", alpha: 0.5 }, participantIndex: i, numParticipants: HOSPITALS, seed: 11,
-        model: { kind: "mlp", hiddenUnits: [32], seed: 5, ...(batchNorm ? { batchNorm } : {}) }, training: { epochs: 3, batchSize: 32, momentum: 0.9, patience: 1 },
+        model: { kind: "mlp", hiddenUnits: [32], seed: 5, ...(batchNorm ? { batchNorm } : {}) }, training: { epochs: 3, batchSize: 32, momentum: 0.9, earlyStoppingPatience: 1 },
       }),
     ),
   );

@@ -48,7 +48,7 @@ test("three fedtune SuperNodes run FedAvg with a real Flower SuperLink", { skip,
     loadParticipant(
       parseParticipantConfig({
         id: `hospital-${i + 1}`, dataset: "digits", partition: { kind: "dirichlet", alpha: 1 }, participantIndex: i, numParticipants: NODES, seed: 11,
-        model: { kind: "mlp", hiddenUnits: [32], seed: 5 }, training: { epochs: 3, batchSize: 32, momentum: 0.9, patience: 1 },
+        model: { kind: "mlp", hiddenUnits: [32], seed: 5 }, training: { epochs: 3, batchSize: 32, momentum: 0.9, earlyStoppingPatience: 1 },
       }),
     ),
   );

@@ -26,7 +26,7 @@ test("a SuperNode trains on `train`, evaluates on `evaluate`, and answers bad me
   await tf.setBackend("cpu");
   const config = parseParticipantConfig({
     id: "p0", dataset: "breast-cancer", participantIndex: 0, numParticipants: 2, seed: 3,
-    model: { kind: "mlp", hiddenUnits: [8] }, training: { epochs: 2, batchSize: 16, learningRate: 0.1, momentum: 0.5, patience: 0 },
+    model: { kind: "mlp", hiddenUnits: [8] }, training: { epochs: 2, batchSize: 16, learningRate: 0.1, momentum: 0.5, earlyStoppingPatience: 0 },
   });
   const participant = loadParticipant(config);
   const link = new FakeSuperLink();

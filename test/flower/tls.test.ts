@@ -40,7 +40,7 @@ test("TypeScript SuperNodes over TLS: a run completes; untrusted or plain connec
   const participants = [0, 1].map((i) =>
     loadParticipant(parseParticipantConfig({
       id: `site-${i + 1}`, dataset: "breast-cancer", participantIndex: i, numParticipants: 2, seed: 4,
-      model: { kind: "mlp", hiddenUnits: [8], seed: 2 }, training: { epochs: 2, batchSize: 32, patience: 0 },
+      model: { kind: "mlp", hiddenUnits: [8], seed: 2 }, training: { epochs: 2, batchSize: 32, earlyStoppingPatience: 0 },
     })),
   );
   const log = (line: string): void => t.diagnostic(line);
