@@ -6,6 +6,7 @@
  */
 import type { Dataset, ParticipantData } from "../data/dataset";
 import { datasetSize } from "../data/dataset";
+import { participantIds } from "../data/makeParticipants";
 import type { EpochRecord, Evaluation, Trainer } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
 import type { FitUpdate } from "./types";
@@ -129,10 +130,9 @@ export function createParticipants(
   data: readonly ParticipantData[],
   options: { idPrefix?: string; profiles?: readonly DeviceProfile[] } = {},
 ): Participant[] {
-  const prefix = options.idPrefix ?? "p";
-  const width = String(Math.max(0, data.length - 1)).length;
   if (options.profiles && options.profiles.length !== data.length) {
     throw new Error(`createParticipants: ${options.profiles.length} profiles for ${data.length} participants`);
   }
-  return data.map((d, i) => new Participant({ id: `${prefix}${String(i).padStart(width, "0")}`, data: d, trainer, profile: options.profiles?.[i] }));
+  const ids = participantIds(data.length, options.idPrefix);
+  return data.map((d, i) => new Participant({ id: ids[i], data: d, trainer, profile: options.profiles?.[i] }));
 }
