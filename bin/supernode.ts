@@ -22,7 +22,8 @@ export const SUPERNODE_USAGE = `usage: fedtune supernode --participant <config.j
 
   --superlink HOST:PORT         Fleet API (grpc-rere) of the Flower SuperLink, e.g. 127.0.0.1:9092
   --participant FILE            participant config (JSON: id, dataset, partition, participantIndex,
-                                numParticipants, seed, model, training)
+                                numParticipants, seed, model, training, personalisation;
+                                the experiment schema's sections, same defaults)
   --root-certificates FILE      PEM CA certificate(s): connect with TLS
   --insecure                    plain connection (default only for loopback addresses)
   --heartbeat-interval SECONDS  promised heartbeat interval, 10..1800 (default 30)

@@ -4,6 +4,7 @@
  * Also the by-dataset scenario: one participant per source dataset.
  */
 import { Dataset, ParticipantData } from "./dataset";
+import { datasetInfo } from "./catalog";
 import { loadDataset } from "./loadDataset";
 import { holdOutValidation, splitParticipant } from "./splitParticipant";
 import { dirichletPartition } from "./partition/dirichletPartition";
@@ -78,6 +79,68 @@ export function makeParticipants(options: MakeParticipantsOptions): ParticipantD
   );
 }
 
+/** A participant's id and its splits. */
+export interface NamedParticipantData {
+  readonly id: string;
+  readonly data: ParticipantData;
+}
+
+/** Ids `${prefix}0`, `${prefix}1`, … zero-padded to the width of n − 1 ("p00" … "p11"): the one place participant ids are made. */
+export function participantIds(n: number, prefix = "p"): string[] {
+  if (!(Number.isInteger(n) && n >= 0)) throw new Error(`participantIds: n must be an integer ≥ 0, got ${n}`);
+  const width = String(Math.max(0, n - 1)).length;
+  return Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(width, "0")}`);
+}
+
+/** `makeParticipants`, each participant named by `participantIds` (p0, p1, …). */
+export function makeNamedParticipants(options: MakeParticipantsOptions, idPrefix = "p"): NamedParticipantData[] {
+  const data = makeParticipants(options);
+  const ids = participantIds(data.length, idPrefix);
+  return data.map((d, i) => ({ id: ids[i], data: d }));
+}
+
+/** One participant of a by-dataset set: its id and the shipped dataset it owns. */
+export interface DatasetSource {
+  readonly id: string;
+  readonly dataset: string;
+}
+
+/** Options of `datasetParticipants`. */
+export interface DatasetParticipantsOptions {
+  /** One participant per entry (ids unique). */
+  readonly sources: readonly DatasetSource[];
+  /** Keep the first `trainLimit` samples of each training file (train + validation), `testLimit` of each test file; default all. */
+  readonly trainLimit?: number;
+  readonly testLimit?: number;
+  /** Share of each participant's training file kept for validation (stratified); default 0.1. */
+  readonly validationFraction?: number;
+  /** Size image datasets are resized to (one model needs one shape); tabular datasets are left alone. */
+  readonly resizeTo?: readonly [number, number];
+  /** Seed of the validation splits: participant `id` uses deriveSeed(seed, "participant", id). */
+  readonly seed: number;
+  readonly dataDir?: string;
+}
+
+/**
+ * The by-dataset participant set (domain shift): each participant owns one whole shipped dataset,
+ * trains on the start of its training file minus a stratified validation share, and tests on its
+ * own test file. The one builder behind `fedtune run`'s by-dataset data, `documentParticipants`
+ * and `byDatasetParticipants`.
+ */
+export function datasetParticipants(options: DatasetParticipantsOptions): NamedParticipantData[] {
+  const vf = options.validationFraction ?? 0.1;
+  if (!(vf >= 0 && vf < 1)) throw new Error(`datasetParticipants: validationFraction must be in [0, 1), got ${vf}`);
+  const ids = options.sources.map((s) => s.id);
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice !== undefined) throw new Error(`datasetParticipants: participant id "${twice}" appears twice`);
+  return options.sources.map(({ id, dataset }) => {
+    const resizeTo = datasetInfo(dataset).kind === "image" ? options.resizeTo : undefined;
+    const train = loadDataset(dataset, { split: "train", limit: options.trainLimit, resizeTo, dataDir: options.dataDir });
+    const test = loadDataset(dataset, { split: "test", limit: options.testLimit, resizeTo, dataDir: options.dataDir });
+    return { id, data: holdOutValidation(train, test, { validationFraction: vf, seed: deriveSeed(options.seed, "participant", id), name: id }) };
+  });
+}
+
 /** Options of `byDatasetParticipants`. */
 export interface ByDatasetParticipantsOptions {
   /** Shipped dataset names, one participant each (default: mnist, fashion-mnist, digits). */
@@ -95,25 +158,17 @@ export interface ByDatasetParticipantsOptions {
 
 /**
  * The three-participant domain-shift scenario: each participant owns one whole dataset, trains on
- * its train file (minus a stratified validation share) and tests on its own test file.
+ * its train file (minus a stratified validation share) and tests on its own test file. The data of
+ * `datasetParticipants` with the dataset names as ids.
  */
 export function byDatasetParticipants(options: ByDatasetParticipantsOptions): ParticipantData[] {
   const names = options.datasets ?? ["mnist", "fashion-mnist", "digits"];
-  const resizeTo = options.resizeTo ?? [28, 28];
-  const vf = options.validationFraction ?? 0.1;
-  if (!(vf >= 0 && vf < 1)) throw new Error(`byDatasetParticipants: validationFraction must be in [0, 1), got ${vf}`);
-  const loaded = names.map((name) => ({
-    name,
-    train: loadDataset(name, { split: "train", limit: options.trainLimit, resizeTo, dataDir: options.dataDir }),
-    test: loadDataset(name, { split: "test", limit: options.testLimit, resizeTo, dataDir: options.dataDir }),
-  }));
-  const shape = loaded[0]?.train.sampleShape.join("x");
-  for (const l of loaded) {
-    if (l.train.sampleShape.join("x") !== shape) {
-      throw new Error(`byDatasetParticipants: ${l.name} has sample shape [${l.train.sampleShape.join(", ")}], expected ${shape}; pass a common resizeTo`);
+  const set = datasetParticipants({ ...options, sources: names.map((name) => ({ id: name, dataset: name })), resizeTo: options.resizeTo ?? [28, 28] });
+  const shape = set[0]?.data.train.sampleShape.join("x");
+  for (const p of set) {
+    if (p.data.train.sampleShape.join("x") !== shape) {
+      throw new Error(`byDatasetParticipants: ${p.id} has sample shape [${p.data.train.sampleShape.join(", ")}], expected ${shape}; pass a common resizeTo`);
     }
   }
-  return loaded.map((l, i) =>
-    holdOutValidation(l.train, l.test, { validationFraction: vf, seed: deriveSeed(options.seed, "by-dataset", i), name: `${l.name}/participant-${i}` }),
-  );
+  return set.map((p) => p.data);
 }

@@ -11,9 +11,8 @@ import * as aq from "arquero";
 import type { Dataset, ParticipantData } from "../data/dataset";
 import { datasetInfo } from "../data/catalog";
 import { loadDataset } from "../data/loadDataset";
-import { makeParticipants } from "../data/makeParticipants";
+import { datasetParticipants, makeNamedParticipants } from "../data/makeParticipants";
 import type { PartitionSpec } from "../data/makeParticipants";
-import { holdOutValidation } from "../data/splitParticipant";
 import { labelCountMatrix } from "../data/partitionStatistics";
 import { buildCnn } from "../model/cnn";
 import { buildMlp } from "../model/mlp";
@@ -54,36 +53,28 @@ export function buildParticipantData(config: ExperimentConfig, inputShape?: read
   const modelHw = inputShape && inputShape.length === 3 ? ([inputShape[0], inputShape[1]] as [number, number]) : undefined;
   const resizeFor = (name: string): readonly [number, number] | undefined => {
     if (datasetInfo(name).kind !== "image") return undefined;
-    return (d.resizeTo as unknown as readonly [number, number] | undefined) ?? modelHw ?? (d.kind === "by-dataset" ? [28, 28] : undefined);
+    return (d.resizeTo as unknown as readonly [number, number] | undefined) ?? modelHw;
   };
-  let out: ExperimentParticipant[];
-  if (d.kind === "by-dataset") {
-    out = d.datasets.map((name) => {
-      const resizeTo = resizeFor(name);
-      const train = loadDataset(name, { split: "train", limit: d.trainSize, resizeTo });
-      const test = loadDataset(name, { split: "test", limit: d.testSize, resizeTo });
-      const n = train.y.length;
-      const nVal = d.validationFraction > 0 ? Math.max(1, Math.round(n * d.validationFraction)) : 0;
-      if (n - nVal < 1) throw new Error(`data: participant "${name}" has ${n} training samples, too few to keep ${nVal} for validation`);
-      return {
-        id: name,
-        data: holdOutValidation(train, test, { validationFraction: d.validationFraction, seed: deriveSeed(config.seed, "participant", name), name }),
-      };
-    });
-  } else {
-    const width = String(Math.max(0, d.participants - 1)).length;
-    const data = makeParticipants({
-      dataset: d.dataset,
-      partition: d.partitioner as PartitionSpec,
-      numParticipants: d.participants,
-      seed: deriveSeed(config.seed, "partition"),
-      validationFraction: d.validationFraction,
-      testFraction: d.testFraction,
-      limit: d.limit,
-      resizeTo: resizeFor(d.dataset),
-    });
-    out = data.map((p, i) => ({ id: `p${String(i).padStart(width, "0")}`, data: p }));
-  }
+  const out: ExperimentParticipant[] =
+    d.kind === "by-dataset"
+      ? datasetParticipants({
+          sources: d.datasets.map((name) => ({ id: name, dataset: name })),
+          trainLimit: d.trainSize,
+          testLimit: d.testSize,
+          validationFraction: d.validationFraction,
+          resizeTo: (d.resizeTo as unknown as readonly [number, number] | undefined) ?? modelHw ?? [28, 28],
+          seed: config.seed,
+        })
+      : makeNamedParticipants({
+          dataset: d.dataset,
+          partition: d.partitioner as PartitionSpec,
+          numParticipants: d.participants,
+          seed: deriveSeed(config.seed, "partition"),
+          validationFraction: d.validationFraction,
+          testFraction: d.testFraction,
+          limit: d.limit,
+          resizeTo: resizeFor(d.dataset),
+        });
   const shape = out[0].data.train.sampleShape.join("×");
   const classes = out[0].data.train.numClasses;
   for (const p of out) {

@@ -22,10 +22,10 @@ export class ConfigError extends Error {
   /** The file (or "config") the problems are in. */
   readonly source: string;
 
-  /** Build the error; its message lists every issue on its own line. */
-  constructor(source: string, issues: readonly ConfigIssue[]) {
+  /** Build the error; its message lists every issue on its own line. `what` names the kind of config (default "experiment config"). */
+  constructor(source: string, issues: readonly ConfigIssue[], what = "experiment config") {
     const lines = issues.map((i) => `  - ${i.path}: ${i.message}`);
-    super(`invalid experiment config ${source}:\n${lines.join("\n")}`);
+    super(`invalid ${what} ${source}:\n${lines.join("\n")}`);
     this.name = "ConfigError";
     this.source = source;
     this.issues = issues;

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { DATASET_CATALOG } from "../data/catalog";
 import { trainingSampleCount } from "../data/manifest";
 import { strategyNames } from "../federation/strategies/index";
+import { LOCAL_TRAINING_DEFAULTS } from "../federation/localTrainingDefaults";
 import { createStrategy } from "../federation/strategies/index";
 import { sampleSize } from "../federation/sampling";
 import { PARTICIPANT_TRAIN_MAX } from "../scenario/documentScenario";
@@ -41,7 +42,8 @@ const byDatasetSchema = z
   })
   .strict();
 
-const partitionerSchema = z.discriminatedUnion("kind", [
+/** The partitioner section (shared with the Flower participant config). */
+export const partitionerSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("iid").describe("uniformly at random, equal sizes") }).strict(),
   z
     .object({
@@ -67,7 +69,8 @@ const partitionerSchema = z.discriminatedUnion("kind", [
     .strict(),
 ]);
 
-const partitionSchema = z
+/** The data section of kind "partition" (its fields are shared with the Flower participant config). */
+export const partitionSchema = z
   .object({
     kind: z.literal("partition").describe("one dataset split among participants by a partitioner"),
     dataset: z.enum(datasetNames).describe("the dataset whose training file is partitioned"),
@@ -87,7 +90,8 @@ const dataSchema = z
 
 // ----------------------------------------------------------------------------------------- model
 
-const modelSchema = z
+/** The model section (its cnn and mlp kinds are shared with the Flower participant config). */
+export const modelSchema = z
   .discriminatedUnion("kind", [
     z
       .object({
@@ -124,19 +128,19 @@ const trainingObject = z
       .union([int(1), z.literal("all")])
       .optional()
       .describe('weighted layers that train, counted from the end, or "all" (default 2 for a pretrained model, "all" otherwise)'),
-    epochs: int(1, 1000).default(1).describe("local epochs per federated round"),
+    epochs: int(1, 1000).default(LOCAL_TRAINING_DEFAULTS.epochs).describe("local epochs per federated round"),
     batchSize: z
       .union([int(1), z.literal("full")])
-      .default(32)
+      .default(LOCAL_TRAINING_DEFAULTS.batchSize)
       .describe('mini-batch size, or "full" for the participant\'s whole training split (B = ∞)'),
     dropLastPartialBatch: z.boolean().default(false).describe("skip each epoch's last batch when it is smaller than batchSize"),
     localUpdate: z
       .enum(["minibatch", "fedsgd"])
       .default("minibatch")
       .describe('"fedsgd": one full-batch gradient step per round (McMahan et al. 2017\'s FedSGD: epochs 1, batchSize "full")'),
-    learningRate: z.number().gt(0).max(10).default(0.001).describe("SGD learning rate (the document's 0.001)"),
-    momentum: z.number().min(0).lt(1).default(0.9).describe("SGD momentum (the document's 0.9)"),
-    earlyStoppingPatience: int(0).default(0).describe("early stopping inside each round's local training, in epochs (0 = off; no effect without a validation split)"),
+    learningRate: z.number().gt(0).max(10).default(LOCAL_TRAINING_DEFAULTS.learningRate).describe("SGD learning rate (the document's 0.001)"),
+    momentum: z.number().min(0).lt(1).default(LOCAL_TRAINING_DEFAULTS.momentum).describe("SGD momentum (the document's 0.9)"),
+    earlyStoppingPatience: int(0).default(LOCAL_TRAINING_DEFAULTS.earlyStoppingPatience).describe("early stopping inside each round's local training, in epochs (0 = off; no effect without a validation split)"),
   })
   .strict();
 
@@ -156,7 +160,8 @@ function fedSgdSettings(raw: unknown, ctx: z.RefinementCtx): unknown {
 // zod 3.25 types a preprocess's output as the inner schema's input (defaults unapplied); the output is the object's.
 const trainingSettings = z.preprocess(fedSgdSettings, trainingObject) as unknown as z.ZodEffects<typeof trainingObject>;
 
-const trainingSchema = trainingSettings
+/** The local-training section (shared with the Flower participant config). */
+export const trainingSchema = trainingSettings
   .default({})
   .describe("local training (SGD with momentum) in every round");
 

@@ -31,6 +31,7 @@ import { CHECKPOINT_FILE, loadCheckpoint } from "../federation/checkpoint";
 import { serialFitExecutor, withProgress } from "../federation/executor";
 import type { HistoryRow, Table } from "../federation/history";
 import { Participant } from "../federation/participant";
+import { LocalOnly } from "../federation/personalisation/localOnly";
 import { sampleSize } from "../federation/sampling";
 import { CentralEvaluation } from "../federation/strategies/centralEvaluation";
 import { deriveSeed } from "../util/rng";
@@ -340,7 +341,11 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
   }
 }
 
-/** Phase 1: each participant fine-tunes alone from `initial`, with early stopping; returns results, weights and curves. */
+/**
+ * Phase 1: each participant fine-tunes alone from `initial`, with early stopping, through the one
+ * local-fit path (`Participant.train` with the local-only method, as in the rounds); returns
+ * results, weights and curves.
+ */
 function runLocalPhase(
   config: ExperimentConfig,
   participants: readonly ExperimentParticipant[],
@@ -354,28 +359,33 @@ function runLocalPhase(
   const localWeights: ModelWeights[] = [];
   const localCurves: LocalCurveRow[] = [];
   const n = participants.length;
+  const localOnly = new LocalOnly();
   progress({ phase: "local", done: 0, total: n, label: "personalised fine-tuning" });
   participants.forEach((p, i) => {
-    const r = trainer.train(initial, p.data.train, p.data.validation, {
+    const participant = new Participant({ id: p.id, data: p.data, trainer });
+    const { update, newState, history } = participant.train(initial, {
       epochs: lp.maxEpochs,
       batchSize: batchSizeOf(t.batchSize),
       dropLastPartialBatch: t.dropLastPartialBatch,
       learningRate: t.learningRate,
       momentum: t.momentum,
+      proximalMu: 0,
       seed: deriveSeed(config.seed, "local-phase", p.id),
       // Without early stopping a patience longer than the run still records the validation loss per epoch.
       earlyStopping: lp.patience > 0 ? { patience: lp.patience } : { patience: Number.MAX_SAFE_INTEGER, restoreBest: false },
-    });
-    const test = trainer.evaluate(r.weights, p.data.test);
-    local.push({ participant: p.id, testAccuracy: test.accuracy, testLoss: test.loss, valLoss: r.metrics.valLoss, bestEpoch: r.metrics.bestEpoch, epochs: r.metrics.epochs });
-    localWeights.push(r.weights);
-    r.history.forEach((e: EpochRecord) => localCurves.push({ participant: p.id, epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss }));
+    }, localOnly);
+    const weights = newState.weights as ModelWeights;
+    const m = update.metrics;
+    const test = participant.evaluate(weights);
+    local.push({ participant: p.id, testAccuracy: test.accuracy, testLoss: test.loss, valLoss: m.valLoss, bestEpoch: m.bestEpoch, epochs: m.epochs });
+    localWeights.push(weights);
+    (history ?? []).forEach((e: EpochRecord) => localCurves.push({ participant: p.id, epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss }));
     progress({
       phase: "local",
       done: i + 1,
       total: n,
       label: `participant ${p.id}`,
-      detail: `test acc ${test.accuracy.toFixed(3)} after ${r.metrics.epochs} epochs (best ${r.metrics.bestEpoch})`,
+      detail: `test acc ${test.accuracy.toFixed(3)} after ${m.epochs} epochs (best ${m.bestEpoch})`,
     });
   });
   return { local, localWeights, localCurves };

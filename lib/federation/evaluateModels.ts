@@ -12,7 +12,7 @@ import type { EvaluatedModels, Personalisation } from "./personalisation/persona
 import type { ConvergenceOptions } from "./convergence";
 import { checkConvergenceOptions } from "./convergence";
 import type { EvaluateJob, FitExecutor } from "./executor";
-import { evaluateSerially } from "./executor";
+import { evaluateWith } from "./executor";
 import type { HistoryRow, HistoryScope } from "./history";
 import { weightedEvaluation } from "./weightedEvaluation";
 
@@ -68,7 +68,7 @@ async function evaluateEach(
       { participant: p, weights: w, split: "validation" as const },
     ];
   });
-  const evals = await (executor.evaluate ?? evaluateSerially)(jobs);
+  const evals = await evaluateWith(executor, jobs);
   if (!Array.isArray(evals) || evals.length !== jobs.length) {
     throw new Error(`Federation: executor "${executor.name}" returned ${Array.isArray(evals) ? evals.length : String(evals)} evaluations for ${jobs.length} jobs`);
   }

@@ -76,6 +76,19 @@ export const serialFitExecutor: FitExecutor = {
   evaluate: evaluateSerially,
 };
 
+/** Evaluate `jobs` with `executor` (called as its method, so a class's `this` holds), or serially when it has no `evaluate`. */
+export function evaluateWith(executor: FitExecutor, jobs: readonly EvaluateJob[]): Promise<Evaluation[]> {
+  return executor.evaluate ? executor.evaluate(jobs) : evaluateSerially(jobs);
+}
+
+/** A wrapper's `evaluate` and `dispose`: `inner`'s, called as its methods. */
+export function passThrough(inner: FitExecutor): Pick<FitExecutor, "evaluate" | "dispose"> {
+  return {
+    evaluate: inner.evaluate === undefined ? undefined : (jobs) => evaluateWith(inner, jobs),
+    dispose: inner.dispose === undefined ? undefined : async () => inner.dispose?.(),
+  };
+}
+
 /** `inner`, also telling `onFit` about each finished fit (participant id and outcome): progress reporting for serial and pool runs alike. */
 export function withProgress(inner: FitExecutor, onFit: (participantId: string, outcome: FitOutcome) => void): FitExecutor {
   return {
@@ -85,7 +98,6 @@ export function withProgress(inner: FitExecutor, onFit: (participantId: string, 
         onFit(jobs[i].participant.id, outcome);
         onJobDone?.(i, outcome);
       }),
-    evaluate: inner.evaluate === undefined ? undefined : (jobs) => (inner.evaluate as NonNullable<FitExecutor["evaluate"]>)(jobs),
-    dispose: inner.dispose === undefined ? undefined : () => (inner.dispose as NonNullable<FitExecutor["dispose"]>)(),
+    ...passThrough(inner),
   };
 }

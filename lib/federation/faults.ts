@@ -9,6 +9,7 @@ import type { ModelWeights } from "../model/weights";
 import type { FitUpdate } from "./types";
 import { Participant, ParticipantFitConfig, ParticipantOptions } from "./participant";
 import type { FitExecutor, FitJob, FitOutcome } from "./executor";
+import { passThrough } from "./executor";
 import type { Personalisation, PersonalState } from "./personalisation/personalisation";
 
 /** The ways a faulty participant can misbehave. */
@@ -167,8 +168,7 @@ export function withFaults(inner: FitExecutor, faults: Readonly<Record<string, F
       });
       return outcomes;
     },
-    evaluate: inner.evaluate === undefined ? undefined : (jobs) => (inner.evaluate as NonNullable<FitExecutor["evaluate"]>)(jobs),
-    dispose: inner.dispose === undefined ? undefined : () => (inner.dispose as NonNullable<FitExecutor["dispose"]>)(),
+    ...passThrough(inner),
   };
 }
 

@@ -18,9 +18,14 @@ import type { ConvergenceOptions } from "./convergence";
 import { checkCheckpointOptions, RoundObserver } from "./checkpointObserver";
 import type { Federation } from "./federation";
 import type { RoundRecord } from "./roundRecord";
+import { LOCAL_TRAINING_DEFAULTS } from "./localTrainingDefaults";
 
-/** The local-training defaults of a round (the fine-tuning defaults: lr 0.001, momentum 0.9). */
-export const defaultFitConfig: FitConfig = { epochs: 1, batchSize: 32, learningRate: 0.001, momentum: 0.9, proximalMu: 0 };
+/** The local-training defaults of a round (the FitConfig part of LOCAL_TRAINING_DEFAULTS: lr 0.001, momentum 0.9, 1 epoch). */
+export const defaultFitConfig: FitConfig = fitConfigOf(LOCAL_TRAINING_DEFAULTS);
+
+function fitConfigOf(d: FitConfig): FitConfig {
+  return { epochs: d.epochs, batchSize: d.batchSize, learningRate: d.learningRate, momentum: d.momentum, proximalMu: d.proximalMu };
+}
 
 /** Options of a federated run. */
 export interface FederationOptions {

@@ -42,3 +42,4 @@ export * from "./executor";
 export * from "./snapshot";
 export * from "./checkpoint";
 export * from "./faults";
+export * from "./localTrainingDefaults";

@@ -6,7 +6,8 @@
  */
 import type { Dataset, ParticipantData } from "../data/dataset";
 import { datasetSize } from "../data/dataset";
-import type { Evaluation, Trainer } from "../model/trainer";
+import { participantIds } from "../data/makeParticipants";
+import type { EpochRecord, Evaluation, Trainer } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
 import type { FitUpdate } from "./types";
 import type { DeviceProfile } from "./heterogeneity";
@@ -81,10 +82,14 @@ export class Participant {
     return update;
   }
 
-  /** As `fit`, but changes nothing: returns the update and the new personal state (what executors call). */
-  train(globalWeights: ModelWeights, config: ParticipantFitConfig, personalisation: Personalisation = new NoPersonalisation()): { update: FitUpdate; newState: PersonalState } {
+  /** As `fit`, but changes nothing: returns the update, the new personal state and the method's epoch records if any (what executors and phase 1 call). */
+  train(
+    globalWeights: ModelWeights,
+    config: ParticipantFitConfig,
+    personalisation: Personalisation = new NoPersonalisation(),
+  ): { update: FitUpdate; newState: PersonalState; history?: readonly EpochRecord[] } {
     const out = personalisation.fit({ trainer: this.trainer, data: this.data, global: globalWeights, state: this.state, config, seed: config.seed });
-    return { update: updateToSend(this.id, this.numExamples, globalWeights, config, out), newState: out.state };
+    return { update: updateToSend(this.id, this.numExamples, globalWeights, config, out), newState: out.state, history: out.history };
   }
 
   /** This participant's personal model under `personalisation`, given the current global weights. */
@@ -125,10 +130,9 @@ export function createParticipants(
   data: readonly ParticipantData[],
   options: { idPrefix?: string; profiles?: readonly DeviceProfile[] } = {},
 ): Participant[] {
-  const prefix = options.idPrefix ?? "p";
-  const width = String(Math.max(0, data.length - 1)).length;
   if (options.profiles && options.profiles.length !== data.length) {
     throw new Error(`createParticipants: ${options.profiles.length} profiles for ${data.length} participants`);
   }
-  return data.map((d, i) => new Participant({ id: `${prefix}${String(i).padStart(width, "0")}`, data: d, trainer, profile: options.profiles?.[i] }));
+  const ids = participantIds(data.length, options.idPrefix);
+  return data.map((d, i) => new Participant({ id: ids[i], data: d, trainer, profile: options.profiles?.[i] }));
 }

@@ -5,6 +5,8 @@
  * methods or options fedtune does not have are errors naming the key, so a ServerApp typo is
  * reported in the reply instead of being ignored.
  */
+import { FULL_BATCH } from "../model/trainer";
+import { batchSizeOf } from "../experiment/trainingSettings";
 import { z } from "zod";
 import { personalisationSchema } from "../experiment/experimentConfig";
 import type { PersonalisationConfig } from "../experiment/experimentConfig";
@@ -74,13 +76,13 @@ export function readFitSettings(config: ReadonlyMap<string, ConfigValue> | undef
   const t = participant.training;
   const lr = configNumber(values, values.has("lr") ? "lr" : "learning-rate", t.learningRate);
   const epochs = configNumber(values, values.has("local-epochs") ? "local-epochs" : "epochs", t.epochs);
-  const batchSize = configNumber(values, "batch-size", t.batchSize);
+  const batchSize = configNumber(values, "batch-size", batchSizeOf(t.batchSize));
   const momentum = configNumber(values, "momentum", t.momentum);
   const proximalMu = configNumber(values, "proximal-mu", 0);
   const clip = values.has("clip-norm") ? configNumber(values, "clip-norm", 0) : undefined;
   if (!(lr > 0 && Number.isFinite(lr))) throw new Error(`config record: "lr" must be > 0, got ${lr}`);
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new Error(`config record: "local-epochs" must be an integer ≥ 1, got ${epochs}`);
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`config record: "batch-size" must be an integer ≥ 1, got ${batchSize}`);
+  if (!((Number.isInteger(batchSize) && batchSize >= 1) || batchSize === FULL_BATCH)) throw new Error(`config record: "batch-size" must be an integer ≥ 1, got ${batchSize}`);
   if (!(momentum >= 0 && momentum < 1)) throw new Error(`config record: "momentum" must be in [0, 1), got ${momentum}`);
   if (!(proximalMu >= 0 && Number.isFinite(proximalMu))) throw new Error(`config record: "proximal-mu" must be ≥ 0, got ${proximalMu}`);
   if (clip !== undefined && !(clip > 0 && Number.isFinite(clip))) throw new Error(`config record: "clip-norm" must be > 0, got ${clip}`);
@@ -93,8 +95,9 @@ export function readFitSettings(config: ReadonlyMap<string, ConfigValue> | undef
       learningRate: lr,
       momentum,
       proximalMu,
-      trainable: t.trainable,
-      earlyStopping: t.patience > 0 ? { patience: t.patience } : undefined,
+      ...(t.dropLastPartialBatch ? { dropLastPartialBatch: true } : {}),
+      trainable: t.trainableLayers === undefined || t.trainableLayers === "all" ? "all" : { lastLayers: t.trainableLayers },
+      earlyStopping: t.earlyStoppingPatience > 0 ? { patience: t.earlyStoppingPatience } : undefined,
     },
     clipNorm: clip,
   };

@@ -7,9 +7,10 @@
 import type { Dataset } from "../data/dataset";
 import type { BackendName } from "../backend";
 import type { ModelWeights } from "../model/weights";
-import type { ParticipantFitConfig } from "../federation/participant";
+import type { ParticipantFitConfig, Split } from "../federation/participant";
+import type { Evaluation } from "../model/trainer";
 import type { PersonalState } from "../federation/personalisation/personalisation";
-import type { PersonalisationSpec } from "./personalisationSpec";
+import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
 
 /** `workerData` of a fit worker. */
 export interface FitWorkerData {
@@ -38,6 +39,7 @@ export interface DataMessage {
   readonly participantId: string;
   readonly train: Dataset;
   readonly validation: Dataset;
+  readonly test: Dataset;
 }
 
 /** One job: train a cached participant from the global weights. */
@@ -51,6 +53,15 @@ export interface FitMessage {
   readonly personalisation: PersonalisationSpec;
   /** `trainable` of every weighted layer of the main model now (the model's flags may change between rounds). */
   readonly trainableFlags: readonly boolean[];
+}
+
+/** Evaluate weights on one split of a cached participant. */
+export interface EvaluateMessage {
+  readonly type: "evaluate";
+  readonly id: number;
+  readonly participantId: string;
+  readonly weights: ModelWeights;
+  readonly split: Split;
 }
 
 /** Ask for the worker's `tf.memory()` (leak checks). */
@@ -67,7 +78,7 @@ export interface ForgetMessage {
 }
 
 /** What the main thread sends. */
-export type WorkerRequest = ModelMessage | DataMessage | FitMessage | MemoryMessage | ForgetMessage;
+export type WorkerRequest = ModelMessage | DataMessage | FitMessage | EvaluateMessage | MemoryMessage | ForgetMessage;
 
 /** An error as data (Error objects lose their class across threads). */
 export interface SerialisedError {
@@ -88,7 +99,7 @@ export interface FitResultPayload {
 /** A worker's answer to a request. */
 export type WorkerReply =
   | { readonly type: "ready"; readonly backend: string }
-  | { readonly type: "reply"; readonly id: number; readonly ok: true; readonly fit?: FitResultPayload; readonly memory?: { numTensors: number; numBytes: number } }
+  | { readonly type: "reply"; readonly id: number; readonly ok: true; readonly fit?: FitResultPayload; readonly evaluation?: Evaluation; readonly memory?: { numTensors: number; numBytes: number } }
   | { readonly type: "reply"; readonly id: number; readonly ok: false; readonly error: SerialisedError };
 
 /** An Error as data. */

@@ -8,15 +8,16 @@
 import { parentPort, workerData } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend";
-import type { Dataset, ParticipantData } from "../data/dataset";
+import type { ParticipantData } from "../data/dataset";
 import { Participant } from "../federation/participant";
 import type { Personalisation } from "../federation/personalisation/personalisation";
 import { weightedLayers } from "../model/modelWeights";
 import { Trainer } from "../model/trainer";
+import type { Evaluation } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
-import type { FitMessage, FitResultPayload, FitWorkerData, ModelMessage, WorkerReply, WorkerRequest } from "./fitProtocol";
+import type { EvaluateMessage, FitMessage, FitResultPayload, FitWorkerData, ModelMessage, WorkerReply, WorkerRequest } from "./fitProtocol";
 import { serialiseError } from "./fitProtocol";
-import { personalisationFromSpec } from "./personalisationSpec";
+import { personalisationFromSpec } from "../federation/personalisation/personalisationRegistry";
 
 const port = parentPort;
 if (!port) throw new Error("fitWorkerMain: must run in a worker thread (use createWorkerPool)");
@@ -24,7 +25,7 @@ const init = workerData as FitWorkerData;
 
 let trainer: Trainer | undefined;
 let modelKey: string | undefined;
-const data = new Map<string, { train: Dataset; validation: Dataset }>();
+const data = new Map<string, ParticipantData>();
 /** Rebuilt personalisations by spec: instances cache per-trainer masks, so keep them. */
 const methods = new Map<string, Personalisation>();
 
@@ -39,11 +40,6 @@ async function setModel(msg: ModelMessage): Promise<void> {
   methods.clear();
   trainer = await Trainer.fromSpec({ topology: msg.topology, evalBatchSize: msg.evalBatchSize ?? 512 });
   modelKey = msg.modelKey;
-}
-
-/** An empty split shaped like `like`: `fit` never reads a participant's test split. */
-function emptyLike(like: Dataset): Dataset {
-  return { ...like, name: "test (not sent to workers)", x: new Float32Array(0), y: new Int32Array(0) };
 }
 
 function fit(msg: FitMessage): FitResultPayload {
@@ -61,12 +57,19 @@ function fit(msg: FitMessage): FitResultPayload {
     method = personalisationFromSpec(msg.personalisation);
     methods.set(key, method);
   }
-  const pdata: ParticipantData = { train: cached.train, validation: cached.validation, test: emptyLike(cached.train) };
-  const participant = new Participant({ id: msg.participantId, data: pdata, trainer });
+  const participant = new Participant({ id: msg.participantId, data: cached, trainer });
   participant.state = msg.state;
   const t0 = performance.now();
   const update = participant.fit(msg.global, msg.config, method);
   return { weights: update.weights, metrics: update.metrics, state: participant.state, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Evaluate on a cached participant's split: `Participant.evaluate`, the code the serial evaluation runs. */
+function evaluate(msg: EvaluateMessage): Evaluation {
+  if (!trainer || modelKey === undefined) throw new Error(`worker ${init.index}: no model was sent before the evaluation of participant ${msg.participantId}`);
+  const cached = data.get(msg.participantId);
+  if (!cached) throw new Error(`worker ${init.index}: no data cached for participant ${msg.participantId}`);
+  return new Participant({ id: msg.participantId, data: cached, trainer }).evaluate(msg.weights, msg.split);
 }
 
 /** Buffers of the result that can move instead of being copied (all are this job's own; none is cached). */
@@ -84,7 +87,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
         send({ type: "reply", id: msg.id, ok: true });
         return;
       case "data":
-        data.set(msg.participantId, { train: msg.train, validation: msg.validation });
+        data.set(msg.participantId, { train: msg.train, validation: msg.validation, test: msg.test });
         send({ type: "reply", id: msg.id, ok: true });
         return;
       case "forget":
@@ -97,6 +100,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
         send({ type: "reply", id: msg.id, ok: true, memory: { numTensors: m.numTensors, numBytes: m.numBytes } });
         return;
       }
+      case "evaluate":
+        send({ type: "reply", id: msg.id, ok: true, evaluation: evaluate(msg) });
+        return;
       case "fit": {
         const result = fit(msg);
         send({ type: "reply", id: msg.id, ok: true, fit: result }, transferables(result.weights, result.state.weights));

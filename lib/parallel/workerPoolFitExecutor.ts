@@ -3,15 +3,17 @@
  *
  * Each worker starts the same tfjs backend as the main thread, builds ONE copy of the model from
  * the main trainer's topology and swaps each job's weights in, so 1,000 virtual participants cost
- * one model per worker, not one per participant. A participant's train and validation splits go
- * to a worker once and stay cached there (by participant id, re-sent if the participant's data
- * object changes). Each job then carries only the global weights, the round's config, the
- * personalisation as data (`PersonalisationSpec`) and the participant's state; the worker returns
+ * one model per worker, not one per participant. A participant's splits go to a worker once and
+ * stay cached there (by participant id, re-sent if the participant's data object changes). Each job then carries only the global weights, the round's config, the
+ * personalisation as data (`personalisation.toSpec()`) and the participant's state; the worker returns
  * the update and the new state, which the outcome carries back (the round loop commits it).
  *
  * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
  * same inputs with the same backend), not on which worker ran it or when, so any pool size gives
  * results bitwise identical to `serialFitExecutor` (test/parallel/workerPool.test.ts).
+ *
+ * `evaluate` runs a round's evaluations the same way, in parallel, with `Participant.evaluate` in
+ * the workers: bitwise the numbers of `evaluateSerially`.
  *
  * Workers are started on the first `run` and kept; they do not keep the process alive between
  * runs (unref'd while idle). Call `dispose()` to stop them.
@@ -24,14 +26,15 @@ import * as tf from "@tensorflow/tfjs";
 import { backendInfo } from "../backend";
 import type { BackendName } from "../backend";
 import type { ParticipantData } from "../data/dataset";
-import type { FitExecutor, FitJob, FitOutcome, JobListener } from "../federation/executor";
+import type { EvaluateJob, FitExecutor, FitJob, FitOutcome, JobListener } from "../federation/executor";
+import type { Participant } from "../federation/participant";
 import type { Personalisation } from "../federation/personalisation/personalisation";
-import type { Trainer } from "../model/trainer";
+import type { Evaluation, Trainer } from "../model/trainer";
 import { weightedLayers } from "../model/modelWeights";
 import type { FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from "./fitProtocol";
 import { deserialiseError } from "./fitProtocol";
-import { describePersonalisation } from "./personalisationSpec";
-import type { PersonalisationSpec } from "./personalisationSpec";
+import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
+import { checkedSpec } from "../federation/personalisation/personalisationRegistry";
 
 /** Options of `createWorkerPool`. */
 export interface WorkerPoolOptions {
@@ -134,6 +137,15 @@ function modelSetup(trainer: Trainer): ModelSetup {
   return { key: JSON.stringify([topology, evalBatchSize]), topology, evalBatchSize, trainableFlags };
 }
 
+/** The one trainer all `participants` share (one run trains one model). */
+function oneTrainer(participants: readonly Participant[], what: string): Trainer {
+  const trainer = participants[0].trainer;
+  for (const p of participants) {
+    if (p.trainer !== trainer) throw new Error(`WorkerPoolFitExecutor.${what}: participant ${p.id} uses another trainer than participant ${participants[0].id}; one run trains one model`);
+  }
+  return trainer;
+}
+
 function currentBackend(): Promise<BackendName | undefined> {
   return backendInfo().then(
     (info) => {
@@ -184,27 +196,49 @@ export class WorkerPoolFitExecutor implements FitExecutor {
   }
 
   private async runJobs(jobs: readonly FitJob[], personalisation: Personalisation, onJobDone: JobListener | undefined): Promise<FitOutcome[]> {
-    const trainer = jobs[0].participant.trainer;
-    for (const job of jobs) {
-      if (job.participant.trainer !== trainer) {
-        throw new Error(`WorkerPoolFitExecutor.run: participant ${job.participant.id} uses another trainer than participant ${jobs[0].participant.id}; one run trains one model`);
-      }
-    }
-    const setup = modelSetup(trainer);
-    const spec = describePersonalisation(personalisation);
+    const setup = modelSetup(oneTrainer(jobs.map((j) => j.participant), "run"));
+    const spec = checkedSpec(personalisation);
     await this.start();
-    const outcomes = new Array<FitOutcome>(jobs.length);
+    return this.inLanes(jobs.length, async (slot, i) => {
+      const outcome = await this.runJob(slot, jobs[i], setup, spec);
+      onJobDone?.(i, outcome);
+      return outcome;
+    });
+  }
+
+  /**
+   * Evaluate every job on the pool (results in job order): each worker runs `Participant.evaluate`
+   * on its cached copy of the participant's data, so the numbers are bitwise those of
+   * `evaluateSerially` on the same backend.
+   */
+  async evaluate(jobs: readonly EvaluateJob[]): Promise<Evaluation[]> {
+    if (this.disposed) throw new Error("WorkerPoolFitExecutor.evaluate: the pool was disposed");
+    if (this.running) throw new Error("WorkerPoolFitExecutor.evaluate: a run is already in progress on this pool");
+    if (jobs.length === 0) return [];
+    this.running = true;
+    try {
+      return await this.holding(async () => {
+        const setup = modelSetup(oneTrainer(jobs.map((j) => j.participant), "evaluate"));
+        await this.start();
+        return this.inLanes(jobs.length, (slot, i) => this.evaluateJob(slot, jobs[i], setup));
+      });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Run `count` jobs, each lane taking the next one when its worker is free; results in job order. */
+  private async inLanes<T>(count: number, job: (slot: number, index: number) => Promise<T>): Promise<T[]> {
+    const results = new Array<T>(count);
     let next = 0;
-    // Each lane takes the next job when its worker is free; a dead worker is replaced once per job.
     const lane = async (slot: number): Promise<void> => {
-      while (next < jobs.length) {
+      while (next < count) {
         const i = next++;
-        outcomes[i] = await this.runJob(slot, jobs[i], setup, spec);
-        onJobDone?.(i, outcomes[i]);
+        results[i] = await job(slot, i);
       }
     };
     await Promise.all(this.workers.map((_, slot) => lane(slot)));
-    return outcomes;
+    return results;
   }
 
   /** `tf.memory()` of every worker (for leak checks); starts the workers if needed. */
@@ -278,37 +312,50 @@ export class WorkerPoolFitExecutor implements FitExecutor {
   }
 
   /** Make sure `w` has the model and the participant's data; a failure here is the pool's, not the participant's. */
-  private async prepare(w: PoolWorker, job: FitJob, setup: ModelSetup): Promise<void> {
+  private async prepare(w: PoolWorker, p: Participant, setup: ModelSetup): Promise<void> {
     await w.ready;
     if (w.modelKey !== setup.key) {
       const r = await w.call({ type: "model", modelKey: setup.key, topology: setup.topology, evalBatchSize: setup.evalBatchSize });
-      if (r.ok === false) throw new Error(`WorkerPoolFitExecutor: a worker could not build model ${job.participant.trainer.model.name}: ${r.error.message}`);
+      if (r.ok === false) throw new Error(`WorkerPoolFitExecutor: a worker could not build model ${p.trainer.model.name}: ${r.error.message}`);
       w.modelKey = setup.key;
     }
-    const p = job.participant;
     if (w.sentData.get(p.id) !== p.data) {
-      const r = await w.call({ type: "data", participantId: p.id, train: p.data.train, validation: p.data.validation });
+      const r = await w.call({ type: "data", participantId: p.id, train: p.data.train, validation: p.data.validation, test: p.data.test });
       if (r.ok === false) throw new Error(`WorkerPoolFitExecutor: sending participant ${p.id}'s data failed: ${r.error.message}`);
       w.sentData.set(p.id, p.data);
     }
   }
 
-  private async runJob(slot: number, job: FitJob, setup: ModelSetup, spec: PersonalisationSpec): Promise<FitOutcome> {
+  /** The worker of `slot`, alive, with the model and `p`'s data; a worker that died before the job started is replaced once. */
+  private async preparedWorker(slot: number, p: Participant, setup: ModelSetup): Promise<PoolWorker> {
     let w = this.workers[slot];
     if (w.dead) {
       w = this.spawn(slot);
       this.workers[slot] = w;
     }
-    const p = job.participant;
     try {
-      await this.prepare(w, job, setup);
+      await this.prepare(w, p, setup);
     } catch (e) {
       if (!w.dead) throw e;
       // The worker died (e.g. out of memory) before this job started: the job was not run yet, so try a fresh worker once.
       w = this.spawn(slot);
       this.workers[slot] = w;
-      await this.prepare(w, job, setup);
+      await this.prepare(w, p, setup);
     }
+    return w;
+  }
+
+  private async evaluateJob(slot: number, job: EvaluateJob, setup: ModelSetup): Promise<Evaluation> {
+    const w = await this.preparedWorker(slot, job.participant, setup);
+    const reply = await w.call({ type: "evaluate", participantId: job.participant.id, weights: job.weights, split: job.split });
+    if (reply.ok === false) throw deserialiseError(reply.error);
+    if (!reply.evaluation) throw new Error(`WorkerPoolFitExecutor.evaluate: the worker sent no evaluation for participant ${job.participant.id}`);
+    return reply.evaluation;
+  }
+
+  private async runJob(slot: number, job: FitJob, setup: ModelSetup, spec: PersonalisationSpec): Promise<FitOutcome> {
+    const p = job.participant;
+    const w = await this.preparedWorker(slot, p, setup);
     let reply: WorkerReply & { type: "reply" };
     try {
       reply = await w.call({

@@ -14,7 +14,7 @@ import * as path from "path";
 import type { Dataset, ParticipantData } from "../data/dataset";
 import { subsetDataset } from "../data/dataset";
 import { loadDataset } from "../data/loadDataset";
-import { holdOutValidation } from "../data/splitParticipant";
+import { datasetParticipants } from "../data/makeParticipants";
 import { stratifiedSplit } from "../data/stratifiedSplit";
 import { deriveSeed, Rng } from "../util/rng";
 
@@ -146,9 +146,12 @@ export function documentParticipants(options: DocumentParticipantsOptions = {}):
     ["fashion", "fashion-mnist"],
     ["digits", "digits"],
   ];
-  return sources.map(([id, name]) => {
-    const train = loadDataset(name, { split: "train", limit: trainSize, resizeTo: [28, 28] });
-    const test = loadDataset(name, { split: "test", limit: testSize, resizeTo: [28, 28] });
-    return { id, data: holdOutValidation(train, test, { validationFraction: vf, seed: deriveSeed(options.seed ?? 0, "participant", id), name: id }) };
+  return datasetParticipants({
+    sources: sources.map(([id, dataset]) => ({ id, dataset })),
+    trainLimit: trainSize,
+    testLimit: testSize,
+    validationFraction: vf,
+    resizeTo: [28, 28],
+    seed: options.seed ?? 0,
   });
 }

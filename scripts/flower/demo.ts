@@ -24,7 +24,7 @@ import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { initBackend } from "../../lib/backend";
 import { encodeNpz } from "../../lib/flower/npz";
-import { loadParticipant, participantHandler } from "../../lib/flower/participantApp";
+import { loadParticipant } from "../../lib/flower/participantApp";
 import { personalisedHandler } from "../../lib/flower/personalisedApp";
 import { PERSONALISATION_NAMES } from "../../lib/flower/flowerFitSettings";
 import type { FlowerParticipant } from "../../lib/flower/participantApp";
@@ -93,7 +93,7 @@ function hospitals(dataset: DemoArgs["dataset"], batchNorm = false): FlowerParti
     loadParticipant(
       parseParticipantConfig({
         id: `hospital-${i + 1}`, dataset, partition: { kind: "dirichlet", alpha: 0.5 }, participantIndex: i, numParticipants: HOSPITALS, seed: 11,
-        model: { kind: "mlp", hiddenUnits: [32], seed: 5, ...(batchNorm ? { batchNorm } : {}) }, training: { epochs: 3, batchSize: 32, momentum: 0.9, patience: 1 },
+        model: { kind: "mlp", hiddenUnits: [32], seed: 5, ...(batchNorm ? { batchNorm } : {}) }, training: { epochs: 3, batchSize: 32, momentum: 0.9, earlyStoppingPatience: 1 },
       }),
     ),
   );
@@ -177,7 +177,7 @@ async function main(): Promise<number> {
       new SuperNode({
         address: link.fleetAddress, insecure: true, heartbeatIntervalSeconds: 120, pollIntervalMs: 100,
         reconnect: { initialDelayMs: 500, maxDelayMs: 2000, giveUpAfterMs: 30_000 },
-        handler: recordReplyMetrics(args.personalisation ? personalisedHandler(p) : participantHandler(p), replies[i]),
+        handler: recordReplyMetrics(personalisedHandler(p), replies[i]),
         log: (line) => console.error(`  ${p.config.id} ${line}`),
         onEvent: (e) => {
           if (e.type === "connected") connected[i] = true;

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  datasetParticipants,
+  participantIds,
   byDatasetParticipants,
   concatDatasets,
   byDatasetPartition,
@@ -78,7 +80,7 @@ test("makeParticipants: Dirichlet split of shipped MNIST, sizes add up, determin
 test("byDatasetParticipants: MNIST / Fashion-MNIST / digits, one each, shared 28×28 shape", () => {
   const ps = byDatasetParticipants({ seed: 3, trainLimit: 500, testLimit: 100 });
   assert.equal(ps.length, 3);
-  assert.deepEqual(ps.map((p) => p.train.name), ["mnist/participant-0/train", "fashion-mnist/participant-1/train", "digits/participant-2/train"]);
+  assert.deepEqual(ps.map((p) => p.train.name), ["mnist/train", "fashion-mnist/train", "digits/train"]);
   for (const p of ps) {
     assert.deepEqual([...p.train.sampleShape], [28, 28, 1]);
     assert.equal(p.train.y.length + p.validation.y.length, 500);
@@ -147,4 +149,24 @@ test("holdOutValidation keeps the test file whole, splits train/validation by la
   }
   const tiny = loadDataset("digits", { split: "train", limit: 1 });
   assert.throws(() => holdOutValidation(tiny, test, { validationFraction: 0.5, seed: 1, name: "tiny" }), /holdOutValidation\(tiny\): 1 training samples are too few to keep 1 for validation/);
+});
+
+test("participantIds: the one id scheme (zero-padded to the width of n − 1); datasetParticipants refuses a repeated id", () => {
+  assert.deepEqual(participantIds(1), ["p0"]);
+  assert.deepEqual(participantIds(3, "hospital-"), ["hospital-0", "hospital-1", "hospital-2"]);
+  const twelve = participantIds(12);
+  assert.equal(twelve[0], "p00");
+  assert.equal(twelve[11], "p11");
+  assert.deepEqual(participantIds(0), []);
+  assert.throws(() => participantIds(-1), /participantIds: n must be an integer ≥ 0, got -1/);
+  assert.throws(() => datasetParticipants({ sources: [{ id: "a", dataset: "digits" }, { id: "a", dataset: "mnist" }], seed: 0 }), /participant id "a" appears twice/);
+});
+
+test("datasetParticipants: tabular datasets are not resized; the split depends on the id and the seed only", () => {
+  const [a] = datasetParticipants({ sources: [{ id: "bc", dataset: "breast-cancer" }], trainLimit: 100, testLimit: 20, resizeTo: [28, 28], seed: 4 });
+  assert.deepEqual([...a.data.train.sampleShape], [30]);
+  assert.equal(a.data.validation.y.length, 10);
+  const [b] = datasetParticipants({ sources: [{ id: "bc", dataset: "breast-cancer" }], trainLimit: 100, testLimit: 20, seed: 4 });
+  assert.deepEqual(b.data.validation.y, a.data.validation.y);
+  assert.deepEqual(b.data.train.x, a.data.train.x);
 });

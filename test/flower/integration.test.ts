@@ -10,7 +10,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { weightedAverage } from "../../lib/federation/aggregate";
 import type { ModelWeights } from "../../lib/model/weights";
-import { decodeNpz, encodeNpz, loadParticipant, parseParticipantConfig, participantHandler, SuperNode } from "../../lib/flower/index";
+import { decodeNpz, encodeNpz, loadParticipant, parseParticipantConfig, personalisedHandler, SuperNode } from "../../lib/flower/index";
 import type { FlowerParticipant, SuperNodeEvent } from "../../lib/flower/index";
 import { findFlowerKit, freeSuperLinkPorts, KitSuperLink } from "../../scripts/flower/kit";
 
@@ -48,7 +48,7 @@ test("three fedtune SuperNodes run FedAvg with a real Flower SuperLink", { skip,
     loadParticipant(
       parseParticipantConfig({
         id: `hospital-${i + 1}`, dataset: "digits", partition: { kind: "dirichlet", alpha: 1 }, participantIndex: i, numParticipants: NODES, seed: 11,
-        model: { kind: "mlp", hiddenUnits: [32], seed: 5 }, training: { epochs: 3, batchSize: 32, momentum: 0.9, patience: 1 },
+        model: { kind: "mlp", hiddenUnits: [32], seed: 5 }, training: { epochs: 3, batchSize: 32, momentum: 0.9, earlyStoppingPatience: 1 },
       }),
     ),
   );
@@ -60,7 +60,7 @@ test("three fedtune SuperNodes run FedAvg with a real Flower SuperLink", { skip,
       new SuperNode({
         address: link.fleetAddress, insecure: true, heartbeatIntervalSeconds: 120, pollIntervalMs: 100,
         reconnect: { initialDelayMs: 500, maxDelayMs: 2000, giveUpAfterMs: 60_000 },
-        handler: participantHandler(p, { onTrain: (r) => sent[i].set(r.serverRound, { weights: r.result.weights, numExamples: r.numExamples }) }),
+        handler: personalisedHandler(p, { onTrain: (r) => sent[i].set(r.serverRound, { weights: r.sent, numExamples: r.numExamples }) }),
         log: (line) => events[i].length < 1000 && t.diagnostic(`${p.config.id}: ${line}`),
         onEvent: (e) => events[i].push(e),
       }),

@@ -45,7 +45,7 @@ before(async () => {
   participants = Array.from({ length: NODES }, (_, i) =>
     loadParticipant(parseParticipantConfig({
       id: `clinic-${i + 1}`, dataset: "digits", partition: { kind: "shard", shardsPerParticipant: 4 }, participantIndex: i, numParticipants: NODES, seed: 21,
-      model: { kind: "mlp", hiddenUnits: [32], seed: 5 }, training: { epochs: 2, batchSize: 32, learningRate: 0.05, momentum: 0.9, patience: 0 },
+      model: { kind: "mlp", hiddenUnits: [32], seed: 5 }, training: { epochs: 2, batchSize: 32, learningRate: 0.05, momentum: 0.9, earlyStoppingPatience: 0 },
     })),
   );
   fs.writeFileSync(path.join(work, "init.npz"), encodeNpz(participants[0].initialWeights));

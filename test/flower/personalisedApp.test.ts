@@ -12,7 +12,7 @@ import { l2Distance } from "../../lib/model/weightOps";
 
 const participantJson = {
   id: "site-a", dataset: "breast-cancer", participantIndex: 0, numParticipants: 2, seed: 3,
-  model: { kind: "mlp", hiddenUnits: [8], seed: 1 }, training: { epochs: 2, batchSize: 32, learningRate: 0.05, patience: 0 },
+  model: { kind: "mlp", hiddenUnits: [8], seed: 1 }, training: { epochs: 2, batchSize: 32, learningRate: 0.05, earlyStoppingPatience: 0 },
 };
 
 function message(type: string, arrays: Extract<FlowerRecord, { kind: "array" }>, config: [string, ConfigValue][]): FlowerMessage {
@@ -44,7 +44,7 @@ test("readFitSettings: the record overrides the participant; unknown keys and me
   assert.throws(() => readFitSettings(new Map([["learning_rate", 0.1]]), config), /key\(s\) "learning_rate" unknown to fedtune's node/);
   assert.throws(() => readFitSettings(new Map<string, ConfigValue>([["personalisation", "fedper"], ["ditto-lambda", 1]]), config), /"ditto-lambda" do not apply to this method/);
   assert.throws(() => readFitSettings(new Map([["clip-norm", -1]]), config), /"clip-norm" must be > 0/);
-  assert.throws(() => parseParticipantConfig({ ...participantJson, personalisation: { method: "fedperr" } }, "p.json"), /p\.json: field "personalisation": unknown personalisation method/);
+  assert.throws(() => parseParticipantConfig({ ...participantJson, personalisation: { method: "fedperr" } }, "p.json"), /invalid participant config p\.json:\n  - personalisation\.method: "fedperr" is not allowed \(did you mean "fedper"\?\)/);
 });
 
 test("personalisedHandler: FedPer sends only the body, keeps its head across rounds and restarts; clipping bounds the update", async () => {

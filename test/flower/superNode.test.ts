@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { arrayRecordToWeights, loadParticipant, parseParticipantConfig, participantHandler, SuperNode, weightsToArrayRecord } from "../../lib/flower/index";
+import { arrayRecordToWeights, loadParticipant, parseParticipantConfig, personalisedHandler, SuperNode, weightsToArrayRecord } from "../../lib/flower/index";
 import type { ConfigValue, FlowerRecord, MessageMetadata, SuperNodeEvent } from "../../lib/flower/index";
 import { FakeSuperLink } from "./fakeSuperLink";
 
@@ -26,12 +26,12 @@ test("a SuperNode trains on `train`, evaluates on `evaluate`, and answers bad me
   await tf.setBackend("cpu");
   const config = parseParticipantConfig({
     id: "p0", dataset: "breast-cancer", participantIndex: 0, numParticipants: 2, seed: 3,
-    model: { kind: "mlp", hiddenUnits: [8] }, training: { epochs: 2, batchSize: 16, learningRate: 0.1, momentum: 0.5, patience: 0 },
+    model: { kind: "mlp", hiddenUnits: [8] }, training: { epochs: 2, batchSize: 16, learningRate: 0.1, momentum: 0.5, earlyStoppingPatience: 0 },
   });
   const participant = loadParticipant(config);
   const link = new FakeSuperLink();
   const port = await link.start();
-  const node = new SuperNode({ address: `127.0.0.1:${port}`, insecure: true, handler: participantHandler(participant), pollIntervalMs: 20, log: quiet });
+  const node = new SuperNode({ address: `127.0.0.1:${port}`, insecure: true, handler: personalisedHandler(participant), pollIntervalMs: 20, log: quiet });
   const running = node.run();
   const tensorsBefore = tf.memory().numTensors;
 

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { encodeNpz, loadParticipant, parseParticipantConfig, participantHandler, SuperNode } from "../../lib/flower/index";
+import { encodeNpz, loadParticipant, parseParticipantConfig, personalisedHandler, SuperNode } from "../../lib/flower/index";
 import { findFlowerKit, freeSuperLinkPorts, KitSuperLink } from "../../scripts/flower/kit";
 import { makeTestCertificates } from "./certificates";
 
@@ -40,12 +40,12 @@ test("TypeScript SuperNodes over TLS: a run completes; untrusted or plain connec
   const participants = [0, 1].map((i) =>
     loadParticipant(parseParticipantConfig({
       id: `site-${i + 1}`, dataset: "breast-cancer", participantIndex: i, numParticipants: 2, seed: 4,
-      model: { kind: "mlp", hiddenUnits: [8], seed: 2 }, training: { epochs: 2, batchSize: 32, patience: 0 },
+      model: { kind: "mlp", hiddenUnits: [8], seed: 2 }, training: { epochs: 2, batchSize: 32, earlyStoppingPatience: 0 },
     })),
   );
   const log = (line: string): void => t.diagnostic(line);
   const common = { address: link.fleetAddress, heartbeatIntervalSeconds: 60, pollIntervalMs: 100, log, reconnect: { initialDelayMs: 500, giveUpAfterMs: 60_000 } };
-  const nodes = participants.map((p) => new SuperNode({ ...common, rootCertificates: fs.readFileSync(certs.caCert), handler: participantHandler(p) }));
+  const nodes = participants.map((p) => new SuperNode({ ...common, rootCertificates: fs.readFileSync(certs.caCert), handler: personalisedHandler(p) }));
   const running: Promise<void>[] = [];
   try {
     await link.start();

@@ -6,14 +6,14 @@ import type { ParticipantData } from "../../lib/data/dataset";
 import { buildMlp, Trainer, weightsEqual } from "../../lib/model/index";
 import type { ModelWeights } from "../../lib/model/weights";
 import { weightedAverage } from "../../lib/federation/aggregate";
-import { serialFitExecutor } from "../../lib/federation/executor";
+import { evaluateSerially, serialFitExecutor } from "../../lib/federation/executor";
 import type { FitExecutor, FitOutcome } from "../../lib/federation/executor";
 import { createParticipants, Participant } from "../../lib/federation/participant";
 import type { Personalisation } from "../../lib/federation/personalisation/personalisation";
 import { Ditto, FedPer, FedRep, NoPersonalisation } from "../../lib/federation/personalisation/index";
 import { deriveSeed } from "../../lib/util/rng";
 import { createWorkerPool } from "../../lib/parallel/workerPoolFitExecutor";
-import { describePersonalisation, personalisationFromSpec } from "../../lib/parallel/personalisationSpec";
+import { personalisationFromSpec } from "../../lib/federation/personalisation/personalisationRegistry";
 import { blobParticipant } from "../model/fixtures";
 import { runFederation } from "../../lib/federation/federation";
 import { FedAvg } from "../../lib/federation/strategies/fedAvg";
@@ -161,7 +161,7 @@ test("a participant's error is its outcome; an unregistered personalisation is r
     assertSameOutcomes([[serial[0], serial[2]]], [[out[0], out[2]]], "FedRep with a failure");
 
     class Custom extends NoPersonalisation {}
-    await assert.rejects(pool.run(jobs, new Custom()), /personalisation "global" \(class Custom\) is not registered/);
+    await assert.rejects(pool.run(jobs, new Custom()), /personalisation "global" \(class Custom\) describes itself as kind "NoPersonalisation", which rebuilds class NoPersonalisation/);
   } finally {
     await pool.dispose();
     trainer.dispose();
@@ -205,12 +205,41 @@ test("runFederation with a worker pool writes the same history as the serial run
   }
 });
 
-test("personalisation specs round-trip, including private options", () => {
-  const rep = personalisationFromSpec(describePersonalisation(new FedRep({ headLayers: 2, headEpochs: 3, bodyEpochs: 0 })));
+test("personalisation methods describe themselves (toSpec) and round-trip through the registry", () => {
+  const rep = personalisationFromSpec(new FedRep({ headLayers: 2, headEpochs: 3, bodyEpochs: 0 }).toSpec());
   assert.ok(rep instanceof FedRep);
-  assert.deepEqual(describePersonalisation(rep), { kind: "FedRep", options: { headLayers: 2, headEpochs: 3, bodyEpochs: 0 } });
-  const ditto = describePersonalisation(new Ditto({ lambda: 0.25 }));
+  assert.deepEqual(rep.toSpec(), { kind: "FedRep", options: { headLayers: 2, headEpochs: 3, bodyEpochs: 0 } });
+  const ditto = new Ditto({ lambda: 0.25 }).toSpec();
   assert.deepEqual(ditto, { kind: "Ditto", options: { lambda: 0.25, personalEpochs: undefined } });
   assert.equal(personalisationFromSpec(ditto).name, "Ditto(λ=0.25)");
   assert.throws(() => personalisationFromSpec({ kind: "Nope", options: {} }), /unknown kind "Nope"/);
+});
+
+test("the pool evaluates in parallel, bitwise as the serial evaluation, on every split", async () => {
+  await initBackend({ log: false });
+  const trainer = makeTrainer();
+  const participants = createParticipants(trainer, makeData(3));
+  const pool = createWorkerPool({ size: 2 });
+  try {
+    const before = tf.memory().numTensors;
+    // Two models: the initial one and one trained by a participant (so the numbers are not trivial).
+    const trained = (await serialFitExecutor.run([{ participant: participants[0], global: INITIAL, config: { ...fitConfig, seed: 3 } }], new NoPersonalisation()))[0];
+    assert.ok(trained.ok);
+    const splits = ["train", "validation", "test"] as const;
+    const jobs = [INITIAL, trained.update.weights].flatMap((weights) => participants.flatMap((participant) => splits.map((split) => ({ participant, weights, split }))));
+    const serial = await evaluateSerially(jobs);
+    const parallel = await pool.evaluate(jobs);
+    assert.equal(parallel.length, jobs.length);
+    // Bit for bit: deepEqual on the numbers (Object.is semantics for NaN, exact for floats).
+    assert.deepEqual(parallel, serial);
+    assert.ok(serial.some((e) => e.accuracy > 0 && e.accuracy < 1), "non-trivial accuracies");
+    assert.ok(serial.every((e, i) => e.numExamples === jobs[i].participant.data[jobs[i].split].y.length));
+    assert.equal(tf.memory().numTensors, before, "no tensor leaks in the main thread");
+    const memory = await pool.memory();
+    await pool.evaluate(jobs);
+    assert.deepEqual((await pool.memory()).map((m) => m.numTensors), memory.map((m) => m.numTensors), "no tensor leaks in the workers");
+  } finally {
+    await pool.dispose();
+    trainer.dispose();
+  }
 });

@@ -16,6 +16,7 @@ import {
   trainLocally,
   trainOptionsFrom,
 } from "./personalisation";
+import { PersonalisationSpec, PersonalisationSpecOptions, specNumber } from "./personalisationSpec";
 
 /** Options for Ditto. */
 export interface DittoOptions {
@@ -72,5 +73,15 @@ export class Ditto implements Personalisation {
   /** The personal model (the global one before the participant's first round). */
   personalWeights(input: PersonalisationContext): PersonalWeightsOutput {
     return { weights: input.state.weights ?? input.global, state: input.state };
+  }
+
+  /** λ and the personal epochs. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "Ditto", options: { lambda: this.lambda, personalEpochs: this.personalEpochs } };
+  }
+
+  /** Rebuild from `toSpec()`'s options. */
+  static fromSpec(options: PersonalisationSpecOptions): Ditto {
+    return new Ditto({ lambda: specNumber(options, "lambda"), personalEpochs: specNumber(options, "personalEpochs") });
   }
 }

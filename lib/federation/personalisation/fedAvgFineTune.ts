@@ -6,6 +6,7 @@
  */
 import type { EarlyStopping, Trainer } from "../../model/trainer";
 import type { TrainableLayers } from "../../model/freeze";
+import { LOCAL_TRAINING_DEFAULTS } from "../localTrainingDefaults";
 import { NoPersonalisation } from "./noPersonalisation";
 import {
   Personalisation,
@@ -15,16 +16,17 @@ import {
   PersonalWeightsOutput,
   trainLocally,
 } from "./personalisation";
+import type { JsonValue, PersonalisationSpec, PersonalisationSpecOptions } from "./personalisationSpec";
 
 /** Options of the local fine-tuning step. */
 export interface FineTuneOptions {
   /** Maximum fine-tuning epochs; default 20 (early stopping usually ends sooner). */
   readonly epochs?: number;
-  /** Mini-batch size; default 32. */
+  /** Mini-batch size; default LOCAL_TRAINING_DEFAULTS (32). */
   readonly batchSize?: number;
-  /** Step size; default 0.001. */
+  /** Step size; default LOCAL_TRAINING_DEFAULTS (0.001). */
   readonly learningRate?: number;
-  /** Momentum; default 0.9. */
+  /** Momentum; default LOCAL_TRAINING_DEFAULTS (0.9). */
   readonly momentum?: number;
   /** Layers that fine-tune; default { lastLayers: 1 } (the head). */
   readonly trainable?: TrainableLayers;
@@ -39,9 +41,9 @@ export type ResolvedFineTuneOptions = Required<FineTuneOptions>;
 export function resolveFineTuneOptions(owner: string, o: FineTuneOptions = {}): ResolvedFineTuneOptions {
   const r: ResolvedFineTuneOptions = {
     epochs: o.epochs ?? 20,
-    batchSize: o.batchSize ?? 32,
-    learningRate: o.learningRate ?? 0.001,
-    momentum: o.momentum ?? 0.9,
+    batchSize: o.batchSize ?? LOCAL_TRAINING_DEFAULTS.batchSize,
+    learningRate: o.learningRate ?? LOCAL_TRAINING_DEFAULTS.learningRate,
+    momentum: o.momentum ?? LOCAL_TRAINING_DEFAULTS.momentum,
     trainable: o.trainable ?? { lastLayers: 1 },
     earlyStopping: o.earlyStopping ?? { patience: 3 },
   };
@@ -86,5 +88,15 @@ export class FedAvgFineTune implements Personalisation {
   personalWeights(input: PersonalisationContext): PersonalWeightsOutput {
     const r = trainLocally(input, input.global, { ...this.fineTune, seed: input.seed });
     return { weights: r.weights, state: { weights: r.weights } };
+  }
+
+  /** The resolved fine-tuning options. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "FedAvgFineTune", options: { fineTune: JSON.parse(JSON.stringify(this.fineTune)) as JsonValue } };
+  }
+
+  /** Rebuild from `toSpec()`'s options. */
+  static fromSpec(options: PersonalisationSpecOptions): FedAvgFineTune {
+    return new FedAvgFineTune(options.fineTune as FineTuneOptions | undefined);
   }
 }

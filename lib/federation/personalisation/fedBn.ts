@@ -6,6 +6,7 @@
 import { batchNormMask } from "../../model/modelWeights";
 import type { Trainer } from "../../model/trainer";
 import { PartialSharing } from "./partialSharing";
+import type { PersonalisationSpec } from "./personalisationSpec";
 
 /** Shared everything except batch-norm layers. Needs a model with BatchNormalization layers. */
 export class FedBN extends PartialSharing {
@@ -15,5 +16,15 @@ export class FedBN extends PartialSharing {
   /** Everything but batch-norm tensors. */
   protected computeSharedMask(trainer: Trainer): boolean[] {
     return batchNormMask(trainer.model).map((bn) => !bn);
+  }
+
+  /** No options. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "FedBN", options: {} };
+  }
+
+  /** Rebuild from `toSpec()`. */
+  static fromSpec(): FedBN {
+    return new FedBN();
   }
 }

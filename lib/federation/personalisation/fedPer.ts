@@ -6,6 +6,7 @@
 import { headMask } from "../../model/modelWeights";
 import type { Trainer } from "../../model/trainer";
 import { PartialSharing } from "./partialSharing";
+import { PersonalisationSpec, PersonalisationSpecOptions, specNumber } from "./personalisationSpec";
 
 /** Options for FedPer. */
 export interface FedPerOptions {
@@ -35,5 +36,15 @@ export class FedPer extends PartialSharing {
   /** Everything but the head. */
   protected computeSharedMask(trainer: Trainer): boolean[] {
     return headMask(trainer.model, this.headLayers).map((h) => !h);
+  }
+
+  /** The head size. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "FedPer", options: { headLayers: this.headLayers } };
+  }
+
+  /** Rebuild from `toSpec()`'s options. */
+  static fromSpec(options: PersonalisationSpecOptions): FedPer {
+    return new FedPer({ headLayers: specNumber(options, "headLayers") });
   }
 }

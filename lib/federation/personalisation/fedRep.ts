@@ -8,6 +8,7 @@ import { headMask, weightedLayers } from "../../model/modelWeights";
 import { mergeWeights } from "../../model/weightOps";
 import type { Trainer } from "../../model/trainer";
 import { PartialSharing, personalModel } from "./partialSharing";
+import { PersonalisationSpec, PersonalisationSpecOptions, specNumber } from "./personalisationSpec";
 import { metricsRecord, PersonalisationFitInput, PersonalisationFitOutput, trainLocally, trainOptionsFrom } from "./personalisation";
 
 /** Options for FedRep. */
@@ -51,6 +52,16 @@ export class FedRep extends PartialSharing {
   /** Everything but the head. */
   protected computeSharedMask(trainer: Trainer): boolean[] {
     return headMask(trainer.model, this.headLayers).map((h) => !h);
+  }
+
+  /** Head size and the epochs of each phase. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "FedRep", options: { headLayers: this.headLayers, headEpochs: this.headEpochs, bodyEpochs: this.bodyEpochs } };
+  }
+
+  /** Rebuild from `toSpec()`'s options. */
+  static fromSpec(options: PersonalisationSpecOptions): FedRep {
+    return new FedRep({ headLayers: specNumber(options, "headLayers"), headEpochs: specNumber(options, "headEpochs"), bodyEpochs: specNumber(options, "bodyEpochs") });
   }
 
   /** Head phase, then body phase (body = the round's trainable layers minus the head); send the body. */

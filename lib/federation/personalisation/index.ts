@@ -8,3 +8,5 @@ export * from "./fedPer";
 export * from "./fedRep";
 export * from "./ditto";
 export * from "./fedBn";
+export * from "./personalisationSpec";
+export * from "./personalisationRegistry";

@@ -14,6 +14,7 @@ import {
   trainLocally,
   trainOptionsFrom,
 } from "./personalisation";
+import type { PersonalisationSpec } from "./personalisationSpec";
 
 /** The no-federation baseline; use convergence scope "personal" with it. */
 export class LocalOnly implements Personalisation {
@@ -33,11 +34,21 @@ export class LocalOnly implements Personalisation {
   fit(input: PersonalisationFitInput): PersonalisationFitOutput {
     const start = input.state.weights ?? input.global;
     const r = trainLocally(input, start, { ...trainOptionsFrom(input.config, input.seed, input.global), proximal: undefined });
-    return { weights: input.global, metrics: metricsRecord(r), state: { weights: r.weights } };
+    return { weights: input.global, metrics: metricsRecord(r), state: { weights: r.weights }, history: r.history };
   }
 
   /** The participant's own model (the global one before its first round). */
   personalWeights(input: PersonalisationContext): PersonalWeightsOutput {
     return { weights: input.state.weights ?? input.global, state: input.state };
+  }
+
+  /** No options. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "LocalOnly", options: {} };
+  }
+
+  /** Rebuild from `toSpec()`. */
+  static fromSpec(): LocalOnly {
+    return new LocalOnly();
   }
 }

@@ -10,6 +10,7 @@ import {
   trainLocally,
   trainOptionsFrom,
 } from "./personalisation";
+import type { PersonalisationSpec } from "./personalisationSpec";
 
 /** No personalisation: train the global model locally, send it all, evaluate the global model. */
 export class NoPersonalisation implements Personalisation {
@@ -34,5 +35,15 @@ export class NoPersonalisation implements Personalisation {
   /** The global weights. */
   personalWeights(input: PersonalisationContext): PersonalWeightsOutput {
     return { weights: input.global, state: input.state };
+  }
+
+  /** No options. */
+  toSpec(): PersonalisationSpec {
+    return { kind: "NoPersonalisation", options: {} };
+  }
+
+  /** Rebuild from `toSpec()`. */
+  static fromSpec(): NoPersonalisation {
+    return new NoPersonalisation();
   }
 }

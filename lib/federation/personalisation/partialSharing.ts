@@ -19,6 +19,7 @@ import {
   trainLocally,
   trainOptionsFrom,
 } from "./personalisation";
+import type { PersonalisationSpec } from "./personalisationSpec";
 
 /** Global shared parts with the participant's personal parts (if it has any yet). */
 export function personalModel(global: ModelWeights, state: PersonalState, sharedMask: readonly boolean[]): ModelWeights {
@@ -46,6 +47,9 @@ export abstract class PartialSharing implements Personalisation {
     }
     return this.cachedMask.mask;
   }
+
+  /** The method as data (see Personalisation.toSpec). */
+  abstract toSpec(): PersonalisationSpec;
 
   /** The method's choice of shared tensors. */
   protected abstract computeSharedMask(trainer: Trainer): boolean[];

@@ -5,9 +5,10 @@
  */
 import type { ParticipantData } from "../../data/dataset";
 import type { ModelWeights } from "../../model/weights";
-import type { EarlyStopping, Trainer, TrainOptions, TrainResult } from "../../model/trainer";
+import type { EarlyStopping, EpochRecord, Trainer, TrainOptions, TrainResult } from "../../model/trainer";
 import type { TrainableLayers } from "../../model/freeze";
 import type { FitConfig } from "../types";
+import type { PersonalisationSpec } from "./personalisationSpec";
 
 /** What a participant keeps between rounds: plain weights only, so it can live anywhere (worker, checkpoint). */
 export interface PersonalState {
@@ -55,6 +56,8 @@ export interface PersonalisationFitOutput {
   readonly metrics: Readonly<Record<string, number>>;
   /** The participant's new state. */
   readonly state: PersonalState;
+  /** Per-epoch losses of the training whose result is kept (for learning curves), when the method has one. */
+  readonly history?: readonly EpochRecord[];
 }
 
 /** What `personalWeights` returns. */
@@ -87,6 +90,8 @@ export interface Personalisation {
   fit(input: PersonalisationFitInput): PersonalisationFitOutput;
   /** The participant's personal model now (may train, e.g. FedAvg+FT fine-tunes the global model). */
   personalWeights(input: PersonalisationContext): PersonalWeightsOutput;
+  /** The method as data (kind + constructor options) that `personalisationFromSpec` rebuilds, e.g. in a worker thread. */
+  toSpec(): PersonalisationSpec;
 }
 
 /** Trainer options from a local config, a seed and the global weights (for FedProx's proximal term). */
