@@ -18,7 +18,9 @@ import {
   createProgressPrinter,
   ExperimentConfig,
   ExperimentResult,
+  formatDifference,
   loadExperimentConfig,
+  pairedMeanDifference,
   newRunFolder,
   parseExperimentConfig,
   readRunMetadata,
@@ -230,6 +232,12 @@ export async function runRepetitionsAndPrint(config: ExperimentConfig, o: RunRep
   });
   out.write(`\n${config.name}: test accuracy per participant, mean ± 95 % interval over ${seeds.length} seeds (${seeds.join(", ")}); best = round with the lowest validation loss\n\n`);
   out.write(result.resultsText + "\n\n");
+  const perSeed = result.repetitions.map((r) => r.results);
+  const mean = perSeed[0][perSeed[0].length - 1];
+  if (Number.isFinite(mean.personalBest) && Number.isFinite(mean.globalBest)) {
+    out.write(`mean personal (best) − global (best), paired over seeds: ${formatDifference(pairedMeanDifference(perSeed, "personalBest", "globalBest"))}\n`);
+    if (Number.isFinite(mean.localOnly)) out.write(`mean personal (best) − local-only, paired over seeds:    ${formatDifference(pairedMeanDifference(perSeed, "personalBest", "localOnly"))}\n`);
+  }
   if (config.data.kind === "partition") out.write("participants are re-drawn for every seed (the partition is seeded): compare the mean row\n");
   out.write(`${seeds.length} runs in ${result.seconds.toFixed(1)} s on ${result.backend}, ${result.jobs === 1 ? "one after another" : `${result.jobs} at a time (one per worker thread)`}\n`);
   out.write(`run folder: ${result.outDir} (one folder per seed, summary.csv: mean, lo, hi, n)\n`);

@@ -90,3 +90,27 @@ export function intervalCells(intervals: readonly ResultInterval[]): string[][] 
 export function formatIntervalTable(intervals: readonly ResultInterval[]): string {
   return alignedTable(intervalHeaders(), intervalCells(intervals));
 }
+
+/**
+ * The paired difference `a − b` of two figures of the "mean" row over the repetitions (each seed's
+ * difference, then mean ± 95 % interval): the honest way to ask whether one model beats another,
+ * since both were measured on the same seeds. NaN figures give a NaN difference.
+ */
+export function pairedMeanDifference(perSeed: ReadonlyArray<readonly ParticipantResult[]>, a: IntervalMeasure, b: IntervalMeasure, level = 0.95): ResultInterval {
+  const diffs = perSeed.map((rows, k) => {
+    const mean = rows.find((r) => r.participant === "mean");
+    if (mean === undefined) throw new Error(`pairedMeanDifference: repetition ${k} has no "mean" row`);
+    return { value: mean[a] - mean[b] };
+  });
+  const g = meanInterval(aq.from(diffs), { level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; low: number; high: number };
+  return { participant: "mean", measure: a, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.low, hi: g.high };
+}
+
+/** "−3.8 ± 1.2 points (95 % interval −5.0 … −2.6)" for a paired difference. */
+export function formatDifference(d: ResultInterval): string {
+  const pts = (v: number): string => `${v >= 0 ? "+" : "−"}${Math.abs(100 * v).toFixed(1)}`;
+  if (!Number.isFinite(d.mean)) return "–";
+  if (!Number.isFinite(d.halfWidth)) return `${pts(d.mean)} points`;
+  const verdict = d.lo > 0 ? "above zero" : d.hi < 0 ? "below zero" : "contains zero";
+  return `${pts(d.mean)} ± ${(100 * d.halfWidth).toFixed(1)} points (95 % interval ${pts(d.lo)} … ${pts(d.hi)}, ${verdict})`;
+}

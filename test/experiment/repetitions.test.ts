@@ -7,7 +7,9 @@ import * as path from "node:path";
 import * as aq from "arquero";
 import { initBackend } from "../../lib/backend";
 import {
+  formatDifference,
   formatIntervalTable,
+  pairedMeanDifference,
   parseExperimentConfig,
   repetitionDir,
   repetitionSeeds,
@@ -120,4 +122,15 @@ test("resultIntervals: three seeds by hand (t(0.975, 2) = 4.3026527), and a clea
   assert.ok(Number.isNaN(iv.find((r) => r.measure === "personalBest")!.mean));
   assert.match(formatIntervalTable(iv), /85\.0 ± 12\.4%/);
   assert.throws(() => resultIntervals([[row("a", 1)], [row("b", 1)]]), /repetition 1 lists participants b, the first lists a/);
+});
+
+test("pairedMeanDifference: the per-seed differences' mean ± t·s/√n, by hand", () => {
+  const mean = (personalBest: number, localOnly: number): ParticipantResult[] => [
+    { participant: "mean", trainSamples: 1, localOnly, globalLast: 0, globalBest: 0, globalBestRound: NaN, personalLast: 0, personalBest, personalBestRound: NaN },
+  ];
+  // Differences 0.02, 0.04, 0.06: mean 0.04, s 0.02, half-width 4.3026527 · 0.02 / √3.
+  const d = pairedMeanDifference([mean(0.82, 0.8), mean(0.74, 0.7), mean(0.96, 0.9)], "personalBest", "localOnly");
+  assert.ok(Math.abs(d.mean - 0.04) < 1e-12);
+  assert.ok(Math.abs(d.halfWidth - (4.3026527 * 0.02) / Math.sqrt(3)) < 1e-7);
+  assert.equal(formatDifference(d), "+4.0 ± 5.0 points (95 % interval −1.0 … +9.0, contains zero)");
 });
