@@ -182,3 +182,33 @@ export function localLossLines(result: FederationResult, metric = "trainLoss"): 
   }
   return [...byRound.entries()].sort((a, b) => a[0] - b[0]).map(([round, parts]) => `round ${round}: ${parts.join(", ")}`);
 }
+
+/** Options of `pairedDifference`. */
+export interface PairedDifferenceOptions {
+  /** A participant id, or "mean" (default): the unweighted mean over participants within each seed. */
+  readonly participant?: string;
+  /** The figure compared (default "lastAccuracy"). */
+  readonly measure?: (typeof COMPARED_MEASURES)[number];
+  /** Confidence level (default 0.95). */
+  readonly level?: number;
+}
+
+/**
+ * Method `a` minus method `b`, paired by seed (both ran on the same participants and start in each
+ * seed): n, mean, std, halfWidth, lo, hi of the per-seed differences (Student t). `lo > 0` says `a`
+ * beats `b` at that level; an interval holding 0 says the runs cannot tell them apart.
+ */
+export function pairedDifference(comparison: MethodComparison, a: string, b: string, options: PairedDifferenceOptions = {}): { n: number; mean: number; std: number; halfWidth: number; lo: number; hi: number } {
+  const participant = options.participant ?? "mean";
+  const measure = options.measure ?? "lastAccuracy";
+  const rows = comparison.table.objects() as Array<Record<string, string | number>>;
+  const valueOf = (method: string, seed: number): number => {
+    const mine = rows.filter((r) => r.method === method && r.seed === seed && (participant === "mean" || r.participant === participant));
+    if (mine.length === 0) throw new Error(`pairedDifference: no run of method "${method}" for participant "${participant}" with seed ${seed}`);
+    return mine.reduce((s, r) => s + (r[measure] as number), 0) / mine.length;
+  };
+  const seeds = [...comparison.runsBySeed.keys()];
+  const diffs = seeds.map((seed) => ({ value: valueOf(a, seed) - valueOf(b, seed) }));
+  const g = meanInterval(aq.from(diffs), { level: options.level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; low: number; high: number };
+  return { n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.low, hi: g.high };
+}

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
 import { buildMlp, Trainer } from "../../lib/model/index";
 import { FedAvg, FedPer, NoPersonalisation } from "../../lib/federation/index";
-import { compareMethods } from "../../lib/scenario/compareMethods";
+import { compareMethods, pairedDifference } from "../../lib/scenario/compareMethods";
 import { blobParticipant } from "../model/fixtures";
 
 const fitConfig = { epochs: 1, batchSize: 8, learningRate: 0.3, momentum: 0.9 };
@@ -50,5 +50,22 @@ test("compareMethods with seeds: seed k's runs equal a one-seed comparison with 
     }
   }
   await assert.rejects(compareMethods({ trainer, participants: participantsFor, initialWeights: start, rounds: 1, seeds: [1, 1], fitConfig, methods }), /seeds lists a seed twice/);
+  trainer.dispose();
+});
+
+test("pairedDifference: per-seed differences of two methods, mean ± t·s/√n by hand", async () => {
+  await initBackend({ log: false });
+  const trainer = new Trainer(buildMlp({ inputShape: [4], hiddenUnits: [6], numClasses: 3, seed: 7 }));
+  const start = trainer.getWeights();
+  const c = await compareMethods({ trainer, participants: participantsFor, initialWeights: start, rounds: 2, seeds: [1, 2, 3], fitConfig, methods });
+  const rows = c.table.objects() as Array<{ method: string; participant: string; seed: number; lastAccuracy: number }>;
+  const at = (m: string, s: number) => rows.find((r) => r.method === m && r.seed === s && r.participant === "p1")!.lastAccuracy;
+  const xs = [1, 2, 3].map((s) => at("FedPer", s) - at("FedAvg", s));
+  const mean = (xs[0] + xs[1] + xs[2]) / 3;
+  const half = (4.3026527 * Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / 2)) / Math.sqrt(3);
+  const d = pairedDifference(c, "FedPer", "FedAvg", { participant: "p1" });
+  assert.equal(d.n, 3);
+  assert.ok(Math.abs(d.mean - mean) < 1e-12 && Math.abs(d.halfWidth - half) < 1e-6 && Math.abs(d.lo - (mean - half)) < 1e-6);
+  assert.throws(() => pairedDifference(c, "FedProx", "FedAvg"), /no run of method "FedProx"/);
   trainer.dispose();
 });
