@@ -42,7 +42,7 @@ commands:
   notebooks [paths…]              rerun notebooks headless: parameters, JUnit/Markdown reports (--help)
   help                            this text
 
-npm start runs the default experiment (the document's scenario).`;
+npm start runs the two default experiments (the document's scenario and the label-skew scenario, 3 seeds each).`;
 
 /** The usage text of `fedtune run`. */
 export const RUN_USAGE = `usage: fedtune run <config.json|config.yaml> [options]
