@@ -3,8 +3,9 @@
  * run on this machine. Prints a table and writes out/bench.json. A benchmark, not a test: it asserts nothing.
  *
  * Flags: --quick (shorter timing windows), --no-torch (skip the PyTorch baseline), --out=<path>, --only=15 (just issue
- * 15's case and its per-kernel breakdown), --only=18 (just issue 18's secure aggregation), --allow-reference-blas
- * (accept a PyTorch that did not load OpenBLAS).
+ * 15's case, its table and its per-kernel breakdown; --only=1,5,15 adds item 1, the federation overhead, and item 5,
+ * aggregation; --only=18 just issue 18's secure aggregation; a comma-separated list combines them),
+ * --allow-reference-blas (accept a PyTorch that did not load OpenBLAS).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -28,23 +29,28 @@ interface Options {
   quick: boolean;
   torch: boolean;
   out: string;
-  /** Run only issue 15's item. */
-  only15: boolean;
-  /** Run only issue 18's item (secure aggregation). */
-  only18: boolean;
+  /** Run only these items ("1", "5", "15", "18"); empty: everything. */
+  only: Set<string>;
   allowReferenceBlas: boolean;
 }
 
+/** Items that `--only` can pick: 1 (federation overhead), 5 (aggregation), 15 (issue 15's item 7), 18 (secure aggregation). */
+const ONLY_ITEMS = ["1", "5", "15", "18"];
+
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json"), only15: false, only18: false, allowReferenceBlas: false };
+  const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json"), only: new Set<string>(), allowReferenceBlas: false };
   for (const arg of argv) {
     if (arg === "--quick") options.quick = true;
     else if (arg === "--no-torch") options.torch = false;
     else if (arg.startsWith("--out=")) options.out = arg.slice("--out=".length);
-    else if (arg === "--only=15") options.only15 = true;
-    else if (arg === "--only=18") options.only18 = true;
+    else if (arg.startsWith("--only=")) {
+      for (const id of arg.slice("--only=".length).split(",")) {
+        if (!ONLY_ITEMS.includes(id)) throw new Error(`bench: --only takes a comma-separated list of ${ONLY_ITEMS.join(", ")}, got '${id}'`);
+        options.only.add(id);
+      }
+    }
     else if (arg === "--allow-reference-blas") options.allowReferenceBlas = true;
-    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=15, --only=18, --allow-reference-blas)`);
+    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=1,5,15,18, --allow-reference-blas)`);
   }
   return options;
 }
@@ -269,20 +275,20 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const started = performance.now();
   const items: BenchItem[] = [];
-  let breakdown: string | undefined;
-  if (options.only18) {
-    items.push(secAggItem(options.quick, SEED));
+  const all = options.only.size === 0;
+  if (all) {
+    await fullBench(options, items);
   } else {
-    if (options.only15) {
+    if (["1", "5", "15"].some((id) => options.only.has(id))) {
       await tf.setBackend("wasm");
       registerWasmTrainingKernels();
-    } else {
-      await fullBench(options, items);
     }
-    const fmnist = await fmnistItem({ ...options, outDir: path.dirname(options.out), seed: SEED });
-    items.push(fmnist.item);
-    breakdown = fmnist.breakdown;
+    if (options.only.has("1")) items.push(await overheadItem(options));
+    if (options.only.has("5")) items.push(aggregationItem(options));
+    if (options.only.has("18")) items.push(secAggItem(options.quick, SEED));
   }
+  const fmnist = all || options.only.has("15") ? await fmnistItem({ ...options, outDir: path.dirname(options.out), seed: SEED }) : undefined;
+  if (fmnist) items.push(fmnist.item);
   const report = {
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memoryGiB: os.totalmem() / 2 ** 30 },
@@ -294,10 +300,13 @@ async function main(): Promise<void> {
     items,
   };
   console.log(formatReport(items));
-  if (breakdown !== undefined) {
-    console.log(`\nper-kernel breakdown of one training step (item 7's CNN; also in ${path.join(path.dirname(options.out), "step-profile.txt")}):\n${breakdown}`);
-  }
   fs.mkdirSync(path.dirname(options.out), { recursive: true });
+  if (fmnist) {
+    const tableFile = path.join(path.dirname(options.out), "issue15-table.md");
+    fs.writeFileSync(tableFile, fmnist.table + "\n");
+    console.log(`\nissue 15's table (batch 10, plain SGD; also in ${tableFile}):\n${fmnist.table}`);
+    console.log(`\nper-kernel breakdown of one training step (item 7's CNN; also in ${path.join(path.dirname(options.out), "step-profile.txt")}):\n${fmnist.breakdown}`);
+  }
   fs.writeFileSync(options.out, JSON.stringify(report, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n");
   console.log(`\nwrote ${options.out} (${report.seconds.toFixed(0)} s)`);
 }

@@ -14,6 +14,19 @@ import { TorchCase, torchBaseline } from "./torchBaseline";
 
 /** Images per round in the issue's setting (20 participants, one epoch, Fashion-MNIST). */
 const ROUND_IMAGES = 52_000;
+/** Test images of all participants in that setting: the remaining quarter of Fashion-MNIST's 70,000 (52,000 is ¾ of it). */
+const TEST_IMAGES = 18_000;
+
+/** The issue's table: seconds for its round (52,000 images at batch 10) and its evaluation, fedtune vs PyTorch, from rates. */
+function issueTable(rows: ReadonlyArray<{ what: string; fedtune: number; torch: number | undefined; images: number }>, baseline: string): string {
+  const s = (rate: number | undefined, images: number) => (rate === undefined || !Number.isFinite(rate) ? "—" : `${(images / rate).toFixed(1)} s`);
+  const lines = [
+    `| | fedtune (wasm) | ${baseline} | fedtune time / PyTorch time |`,
+    "|---|---|---|---|",
+    ...rows.map((r) => `| ${r.what} | ${s(r.fedtune, r.images)} | ${s(r.torch, r.images)} | ${r.torch === undefined ? "—" : `${(r.torch / r.fedtune).toFixed(2)}×`} |`),
+  ];
+  return lines.join("\n");
+}
 
 /** What item 7 needs from the bench's options. */
 export interface FmnistItemOptions {
@@ -31,8 +44,8 @@ function speed(label: string, fedtune: number, torch: number | undefined, thresh
   return { label, value, target, met: Number.isFinite(value) ? value >= threshold : undefined };
 }
 
-/** Runs item 7 and writes the step breakdown; returns the item and the breakdown text. */
-export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchItem; breakdown: string }> {
+/** Runs item 7 and writes the step breakdown; returns the item, the breakdown text and the issue's table (Markdown). */
+export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchItem; breakdown: string; table: string }> {
   const cores = Math.min(2, os.cpus().length);
   const participants = o.quick ? 4 : 8;
   const samplesEach = o.quick ? 200 : 400;
@@ -53,6 +66,7 @@ export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchIte
   const tN = (key: string) => (torchN.ok ? torchN.samplesPerS.get(key) : undefined);
   const roundNote = (rate: number) => `≈ ${(ROUND_IMAGES / rate).toFixed(0)} s for the issue's round of ${ROUND_IMAGES.toLocaleString("en-US")} images`;
 
+  const tableRows: Array<{ what: string; fedtune: number; torch: number | undefined; images: number }> = [];
   for (const batch of [10, 32]) {
     const r = await poolSpeedup(participants, samplesEach, cores > 1 ? [cores] : [], reps, o.seed, fmnistRound(batch));
     const serial = r.samplesPerRound / r.serialSeconds;
@@ -60,6 +74,7 @@ export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchIte
     const torchSerial = t1(`train${batch}`);
     if (torchSerial !== undefined) measurements.push({ label: `batch ${batch}: PyTorch, 1 thread`, value: torchSerial, unit: "samples/s", note: roundNote(torchSerial) });
     ratios.push(speed(`batch ${batch} training: fedtune serial / PyTorch 1 thread`, serial, torchSerial, 0.5));
+    if (batch === 10) tableRows.push({ what: "one round's training, serial vs 1 thread", fedtune: serial, torch: torchSerial, images: ROUND_IMAGES });
     const poolSeconds = r.poolSeconds.get(cores);
     if (poolSeconds !== undefined) {
       const pool = r.samplesPerRound / poolSeconds;
@@ -67,6 +82,7 @@ export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchIte
       const torchPool = tN(`train${batch}`);
       if (torchPool !== undefined) measurements.push({ label: `batch ${batch}: PyTorch, ${cores} threads`, value: torchPool, unit: "samples/s", note: roundNote(torchPool) });
       ratios.push(speed(`batch ${batch} training: fedtune pool of ${cores} / PyTorch ${cores} threads`, pool, torchPool, 0.5));
+      if (batch === 10) tableRows.unshift({ what: `one round's training, worker pool of ${cores} vs ${cores} threads`, fedtune: pool, torch: torchPool, images: ROUND_IMAGES });
     }
   }
   const evalSamples = o.quick ? 2048 : 8192;
@@ -75,6 +91,7 @@ export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchIte
   if (t1("eval") !== undefined) measurements.push({ label: `evaluation (batch ${EVAL_BATCH}), PyTorch no_grad, 1 thread`, value: t1("eval")!, unit: "samples/s" });
   if (tN("eval") !== undefined) measurements.push({ label: `evaluation (batch ${EVAL_BATCH}), PyTorch no_grad, ${cores} threads`, value: tN("eval")!, unit: "samples/s" });
   ratios.push(speed("evaluation: fedtune / PyTorch 1 thread", evaluation, t1("eval"), 1 / 1.5));
+  tableRows.push({ what: `evaluating all participants' test data (${TEST_IMAGES.toLocaleString("en-US")} images), 1 thread`, fedtune: evaluation, torch: t1("eval"), images: TEST_IMAGES });
 
   const profiles: StepProfile[] = [await stepProfile(10, o.quick ? 20 : 50, o.seed), await stepProfile(32, o.quick ? 8 : 20, o.seed)];
   // The same comparisons in CPU time (work done, whatever else ran on the machine): the serial figures only.
@@ -105,5 +122,6 @@ export async function fmnistItem(o: FmnistItemOptions): Promise<{ item: BenchIte
       ratios,
     },
     breakdown,
+    table: issueTable(tableRows, torch1.ok ? `PyTorch ${torch1.version} CPU (${/openblas/i.test(torch1.blas) ? "OpenBLAS" : torch1.blas})` : "PyTorch (not run)"),
   };
 }

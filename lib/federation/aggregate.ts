@@ -1,6 +1,6 @@
 /**
  * Aggregation arithmetic: pure functions over ModelWeights (after Flower's `strategy/aggregate.py`).
- * Strategies compose these; tests hit them directly. Plain Float32Array loops, no tfjs: averaging
+ * Strategies compose these; tests hit them directly. Float32Array loops (the weighted sum on wasm SIMD), no tfjs: averaging
  * must be exact and cheap, and must not allocate tensors that somebody has to dispose.
  *
  * Precision rule: every reduction accumulates in Float64 and rounds to float32 once, at the end,
@@ -8,6 +8,7 @@
  */
 import type { ModelWeights, WeightTensor } from "../model/weights";
 import { cloneWeights, l2Norm } from "../model/weightOps";
+import { weightedSumInto } from "../kernels/weightedSum";
 
 /** Weights with an optional owner, so that errors can say whose update is broken. */
 export interface LabelledWeights {
@@ -129,62 +130,9 @@ function withValues(template: WeightTensor, values: Float32Array): WeightTensor 
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Coordinates per block of the weighted sum: the Float64 accumulator of one block (32 KiB) stays in
- * the L1/L2 cache while every participant's slice streams through it once.
- */
-const SUM_BLOCK = 4096;
-/** Reused accumulator: aggregation is synchronous, so one per thread (module instance) is enough. */
-const sumScratch = new Float64Array(SUM_BLOCK);
-
-/**
- * out[k] = fround((0 + n₀x₀[k] + n₁x₁[k] + … ) / total), summed in Float64 in participant order —
- * the same operations in the same order as the textbook loop, so the result is bitwise the same.
- * Why blocked and unrolled: the textbook loop (one pass over a full-size Float64Array per
- * participant) is bound by memory traffic on the accumulator; here each input is read once and the
- * accumulator is touched once per four participants. Returns false if any output is NaN/±Inf.
- */
-function weightedSumInto(out: Float32Array, inputs: readonly Float32Array[], factors: readonly number[], total: number): boolean {
-  const acc = sumScratch;
-  const len = out.length;
-  const p = inputs.length;
-  let finite = true;
-  for (let start = 0; start < len; start += SUM_BLOCK) {
-    const m = Math.min(SUM_BLOCK, len - start);
-    const first = inputs[0];
-    const f0 = factors[0];
-    // `0 +` keeps the textbook loop's sign of zero (0 + −0 = +0).
-    for (let k = 0, o = start; k < m; k++, o++) acc[k] = 0 + f0 * first[o];
-    let i = 1;
-    for (; i + 3 < p; i += 4) {
-      const x0 = inputs[i];
-      const x1 = inputs[i + 1];
-      const x2 = inputs[i + 2];
-      const x3 = inputs[i + 3];
-      const n0 = factors[i];
-      const n1 = factors[i + 1];
-      const n2 = factors[i + 2];
-      const n3 = factors[i + 3];
-      // Left-associative: ((((acc + n0·x0) + n1·x1) + n2·x2) + n3·x3), i.e. participant order.
-      for (let k = 0, o = start; k < m; k++, o++) acc[k] = acc[k] + n0 * x0[o] + n1 * x1[o] + n2 * x2[o] + n3 * x3[o];
-    }
-    for (; i < p; i++) {
-      const x = inputs[i];
-      const n = factors[i];
-      for (let k = 0, o = start; k < m; k++, o++) acc[k] = acc[k] + n * x[o];
-    }
-    for (let k = 0, o = start; k < m; k++, o++) {
-      const v = Math.fround(acc[k] / total);
-      out[o] = v;
-      if (v - v !== 0) finite = false; // NaN or ±Inf
-    }
-  }
-  return finite;
-}
-
-/**
  * FedAvg's weighted average θ = Σ nᵢ/N · θᵢ (McMahan et al. 2017), computed as (Σ nᵢθᵢ)/N in
- * Float64 (participants in order) and rounded to float32 once. One update is returned as an exact
- * (bitwise) copy.
+ * Float64 (participants in order) and rounded to float32 once — on wasm SIMD (lib/kernels/weightedSum.ts),
+ * bitwise the textbook loop's result. One update is returned as an exact (bitwise) copy.
  */
 export function weightedAverage(updates: readonly WeightedWeights[]): ModelWeights {
   const context = "weightedAverage";

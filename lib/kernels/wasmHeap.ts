@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { wasmApi } from "./webAssembly";
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` that fedtune's wasm kernels use (not exported as types). */
 interface WasmBackendInternals {
@@ -14,6 +15,8 @@ interface WasmBackendInternals {
 export interface FedtuneWasmKernels {
   im2col_t(x: number, cols: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
     fw: number, sh: number, sw: number, pt: number, pl: number): void;
+  im2col(x: number, cols: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
+    fw: number, sh: number, sw: number, pt: number, pl: number): void;
   col2im(cols: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
     fw: number, sh: number, sw: number, pt: number, pl: number): void;
   matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
@@ -24,13 +27,6 @@ export interface FedtuneWasmKernels {
 /** The committed build of fedtune_kernels.c (see lib/kernels/wasm/build.sh). */
 export const WASM_KERNELS_FILE = path.join(__dirname, "wasm", "fedtune_kernels.wasm");
 
-/** The WebAssembly API as far as used here (declared by hand: tslab's compiler config has no DOM lib). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-  Memory: abstract new (...args: never[]) => object;
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
 let compiled: object | undefined;
 /** One instance per backend memory (each worker thread has its own backend). */

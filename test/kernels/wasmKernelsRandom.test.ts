@@ -5,8 +5,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { registerWasmTrainingKernels } from "../../lib/kernels/index";
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from "../../lib/kernels/index";
+import { MAX_PATCH_FLOATS } from "../../lib/kernels/conv2d";
 import { WASM_KERNELS_FILE } from "../../lib/kernels/wasmHeap";
+import { WEIGHTED_SUM_WASM_FILE } from "../../lib/kernels/weightedSum";
 import { Rng } from "../../lib/util/rng";
 import { relativeError } from "./relativeError";
 
@@ -74,6 +76,51 @@ test("Conv2DBackpropFilter and Conv2DBackpropInput on wasm match the cpu backend
   }
 });
 
+test("Conv2D on wasm (fedtune's im2col + matmul) matches the cpu backend on 40 random shapes, and the stock XNNPACK kernel bit for bit wherever that one is right", async () => {
+  await tf.setBackend("wasm");
+  const rng = new Rng(18);
+  const cases = Array.from({ length: 40 }, (_, i) => randomConv(rng, i)).map((c) => ({ ...c, dilations: 1 }));
+  // The issue's CNN at batch 10 (both layers on fedtune's path), batch 32's second layer (above MAX_PATCH_FLOATS: the
+  // stock kernel), a dilated filter (the stock kernel), and a large strided one.
+  cases.push({ x: [10, 28, 28, 1], f: [5, 5, 0, 32], strides: [1, 1], pad: "valid", dilations: 1 });
+  cases.push({ x: [10, 12, 12, 32], f: [5, 5, 0, 64], strides: [1, 1], pad: "valid", dilations: 1 });
+  cases.push({ x: [32, 12, 12, 32], f: [5, 5, 0, 64], strides: [1, 1], pad: "valid", dilations: 1 });
+  cases.push({ x: [2, 9, 9, 3], f: [3, 3, 0, 4], strides: [1, 1], pad: "same", dilations: 2 });
+  // Above MAX_PATCH_FLOATS but strided: stays on fedtune's path (the stock kernel is wrong on strided shapes).
+  cases.push({ x: [8, 96, 96, 3], f: [5, 5, 0, 8], strides: [2, 2], pad: "same", dilations: 1 });
+  const sameBits: string[] = [];
+  const stockWrong: string[] = [];
+  assert.ok(10 * 8 * 8 * 5 * 5 * 32 <= MAX_PATCH_FLOATS && 32 * 8 * 8 * 5 * 5 * 32 > MAX_PATCH_FLOATS, "the cases straddle MAX_PATCH_FLOATS");
+  for (const c of cases) {
+    const filterShape: Shape4 = [c.f[0], c.f[1], c.x[3], c.f[3]];
+    const name = `x [${c.x}] filter [${filterShape}] strides [${c.strides}] pad ${c.pad} dilations ${c.dilations}`;
+    const inputs = { x: [values(rng, size(c.x)), c.x] as [Float32Array, number[]], filter: [values(rng, size(filterShape)), filterShape] as [Float32Array, number[]] };
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dilations: c.dilations };
+    registerWasmTrainingKernels();
+    const r = await both("Conv2D", inputs, attrs);
+    assert.ok(relativeError(r.wasm, r.cpu) < 1e-5, `${name}: error ${relativeError(r.wasm, r.cpu)}`);
+    // The stock kernel is unsafe with numeric pads: where XNNPACK's output width differs from tfjs's (e.g. x [3,8,5,1]
+    // filter [4,1,1,5] strides [1,2] pad 2) it writes rows of 5 into rows of 6, and past the output's end.
+    if (typeof c.pad === "number") continue;
+    unregisterWasmTrainingKernels();
+    const stock = run("Conv2D", inputs, attrs);
+    registerWasmTrainingKernels();
+    // It is also wrong on some strided shapes (x [1,8,6,6] filter [4,1,6,4] strides [2,3] same: all zeros): compare
+    // bits where it is right.
+    if (relativeError(stock, r.cpu) > 1e-5) {
+      stockWrong.push(name);
+      continue;
+    }
+    const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+    assert.deepEqual(bits(r.wasm), bits(stock), `${name}: differs from the stock kernel`);
+    sameBits.push(name);
+  }
+  assert.ok(sameBits.length >= 20, `bit-for-bit equal to the stock kernel on ${sameBits.length} shapes; stock wrong on ${stockWrong.join("; ")}`);
+  for (const issueShape of ["x [10,28,28,1] filter [5,5,1,32]", "x [10,12,12,32] filter [5,5,32,64]", "x [32,12,12,32] filter [5,5,32,64]"]) {
+    assert.ok(sameBits.some((n) => n.startsWith(issueShape)), `${issueShape} compared bit for bit`);
+  }
+});
+
 test("BatchMatMul on wasm (fedtune's unpacked matmul below SMALL_M rows) matches the cpu backend on 40 random shapes", async () => {
   await tf.setBackend("wasm");
   registerWasmTrainingKernels();
@@ -130,27 +177,32 @@ test("the stock wasm MaxPoolGrad bug is gone: an all-negative window passes its 
   tf.dispose([x, dx]);
 });
 
-test("the committed fedtune_kernels.wasm is safe to share the backend's heap: imports only memory, no data", () => {
-  const bytes = fs.readFileSync(WASM_KERNELS_FILE);
-  const mod = new WebAssembly.Module(bytes);
-  assert.deepEqual(WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`), ["env.memory:memory"]);
-  assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), ["col2im", "im2col_t", "matmul", "max_pool_grad"]);
-  // Section id 11 is the data section (wasm binary format §5.5.2): the module must not write anything at instantiation.
-  let at = 8;
-  while (at < bytes.length) {
-    const id = bytes[at++];
-    let len = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[at++];
-      len |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
+for (const [file, exports] of [
+  [WASM_KERNELS_FILE, ["col2im", "im2col", "im2col_t", "matmul", "max_pool_grad"]],
+  [WEIGHTED_SUM_WASM_FILE, ["weighted_sum"]],
+] as const) {
+  test(`the committed ${path.basename(file)} is safe to share a heap: imports only memory, no data`, () => {
+    const bytes = fs.readFileSync(file);
+    const mod = new WebAssembly.Module(bytes);
+    assert.deepEqual(WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`), ["env.memory:memory"]);
+    assert.deepEqual(WebAssembly.Module.exports(mod).map((e) => e.name).sort(), exports);
+    // Section id 11 is the data section (wasm binary format §5.5.2): the module must not write anything at instantiation.
+    let at = 8;
+    while (at < bytes.length) {
+      const id = bytes[at++];
+      let len = 0;
+      for (let shift = 0; ; shift += 7) {
+        const b = bytes[at++];
+        len |= (b & 0x7f) << shift;
+        if ((b & 0x80) === 0) break;
+      }
+      assert.notEqual(id, 11, `${path.basename(file)} has a data section`);
+      at += len;
     }
-    assert.notEqual(id, 11, "fedtune_kernels.wasm has a data section");
-    at += len;
-  }
-});
+  });
+}
 
-test("fedtune_kernels.wasm is the byte-identical build of fedtune_kernels.c (where clang 14 is installed)", (t) => {
+test("fedtune_kernels.wasm and weighted_sum.wasm are the byte-identical builds of their C sources (where clang 14 is installed)", (t) => {
   const script = path.join(path.dirname(WASM_KERNELS_FILE), "build.sh");
   const probe = spawnSync("clang-14", ["--version"], { encoding: "utf8" });
   if (probe.error !== undefined || !/clang version 14\.0\.6/.test(probe.stdout)) {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Rebuilds lib/kernels/wasm/fedtune_kernels.wasm from fedtune_kernels.c, byte for byte.
+# Rebuilds the wasm modules of this folder from their C sources, byte for byte:
+#   fedtune_kernels.c → fedtune_kernels.wasm   (tfjs-backend-wasm kernels, lib/kernels/wasmHeap.ts)
+#   weighted_sum.c    → weighted_sum.wasm      (FedAvg's exact weighted sum, lib/kernels/weightedSum.ts)
 #
 # Toolchain (pinned): Debian bookworm's clang 14.0.6 and wasm-ld 14 (apt-get install clang-14 lld-14), plus wabt's
 # wasm-objdump for the safety checks. Another clang major version may emit different (equally valid) code; the
-# committed .wasm is what the tests check against, so rebuild only with this version.
+# committed .wasm files are what the tests check against, so rebuild only with this version.
 #   lib/kernels/wasm/build.sh            rebuild in place
-#   lib/kernels/wasm/build.sh --check    build to a temporary file and compare with the committed one (exit 1 if not identical)
+#   lib/kernels/wasm/build.sh --check    build to temporary files and compare with the committed ones (exit 1 if not identical)
 set -euo pipefail
 cd "$(dirname "$0")"
 CLANG=${CLANG:-clang-14}
@@ -16,23 +18,32 @@ if [ "$got" != "$want" ]; then
   echo "build.sh: needs clang $want (found '$got' from $CLANG)" >&2
   exit 2
 fi
-out=fedtune_kernels.wasm
-[ "${1:-}" = "--check" ] && out=$(mktemp --suffix=.wasm)
 obj=$(mktemp --suffix=.o)
-trap 'rm -f "$obj"' EXIT
-"$CLANG" --target=wasm32-unknown-unknown -O3 -msimd128 -mbulk-memory -ffreestanding -fno-builtin-malloc -nostdlib \
-  -ffile-prefix-map="$PWD"=. -c fedtune_kernels.c -o "$obj"
-"$WASM_LD" --no-entry --import-memory --strip-all --stack-first -z stack-size=0 \
-  "$obj" -o "$out"
-# The module shares the backend's heap: it must not carry data to write there, nor use a stack in it.
-if command -v wasm-objdump >/dev/null; then
-  if wasm-objdump -h "$out" | grep -q ' Data '; then echo "build.sh: $out has a data section" >&2; exit 1; fi
-  if wasm-objdump -d "$out" | grep -q 'global\.set'; then echo "build.sh: $out writes a global (stack pointer?)" >&2; exit 1; fi
-fi
-if [ "${1:-}" = "--check" ]; then
-  if cmp -s "$out" fedtune_kernels.wasm; then echo "build.sh: fedtune_kernels.wasm matches its source"; rm -f "$out"; exit 0; fi
-  echo "build.sh: fedtune_kernels.wasm differs from a fresh build of fedtune_kernels.c (rebuild with build.sh)" >&2
-  rm -f "$out"
-  exit 1
-fi
-echo "build.sh: wrote $out ($(stat -c %s "$out") bytes, sha256 $(sha256sum "$out" | cut -c1-16)…)"
+tmp=$(mktemp --suffix=.wasm)
+trap 'rm -f "$obj" "$tmp"' EXIT
+status=0
+for name in fedtune_kernels weighted_sum; do
+  committed=$name.wasm
+  out=$committed
+  [ "${1:-}" = "--check" ] && out=$tmp
+  "$CLANG" --target=wasm32-unknown-unknown -O3 -msimd128 -mbulk-memory -ffreestanding -fno-builtin-malloc -nostdlib \
+    -ffile-prefix-map="$PWD"=. -c $name.c -o "$obj"
+  "$WASM_LD" --no-entry --import-memory --strip-all --stack-first -z stack-size=0 \
+    "$obj" -o "$out"
+  # The modules share a heap with other code: they must not carry data to write there, nor use a stack in it.
+  if command -v wasm-objdump >/dev/null; then
+    if wasm-objdump -h "$out" | grep -q ' Data '; then echo "build.sh: $committed has a data section" >&2; exit 1; fi
+    if wasm-objdump -d "$out" | grep -q 'global\.set'; then echo "build.sh: $committed writes a global (stack pointer?)" >&2; exit 1; fi
+  fi
+  if [ "${1:-}" = "--check" ]; then
+    if cmp -s "$out" "$committed"; then
+      echo "build.sh: $committed matches its source"
+    else
+      echo "build.sh: $committed differs from a fresh build of $name.c (rebuild with build.sh)" >&2
+      status=1
+    fi
+  else
+    echo "build.sh: wrote $out ($(stat -c %s "$out") bytes, sha256 $(sha256sum "$out" | cut -c1-16)…)"
+  fi
+done
+exit $status

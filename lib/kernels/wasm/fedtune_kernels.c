@@ -48,6 +48,37 @@ void im2col_t(const float *restrict x, float *restrict cols, int n, int h, int w
   }
 }
 
+/*
+ * im2col in [P, K] layout, the adjoint of col2im below: row p = (b·OH + i)·OW + j holds patch entry
+ * k = (kh·FW + kw)·C + c = x[b, i·SH + kh − PT, j·SW + kw − PL, c] (0 outside the input). The forward convolution is
+ * then the plain product cols · W[K, Co], summed over k in the order XNNPACK's convolution sums (kh, kw, c).
+ */
+EXPORT("im2col")
+void im2col(const float *restrict x, float *restrict cols, int n, int h, int w, int c, int oh, int ow, int fh, int fw,
+            int sh, int sw, int pt, int pl) {
+  const int run = fw * c;
+  for (int b = 0; b < n; b++) {
+    const float *xb = x + b * h * w * c;
+    for (int i = 0; i < oh; i++) {
+      for (int j = 0; j < ow; j++) {
+        const int c0 = j * sw - pl;
+        const int kw0 = c0 < 0 ? -c0 : 0;
+        const int kw1 = c0 + fw > w ? w - c0 : fw;
+        for (int kh = 0; kh < fh; kh++, cols += run) {
+          const int r = i * sh + kh - pt;
+          if (r < 0 || r >= h || kw0 >= kw1) {
+            __builtin_memset(cols, 0, (unsigned long)run * sizeof(float));
+            continue;
+          }
+          if (kw0 > 0) __builtin_memset(cols, 0, (unsigned long)(kw0 * c) * sizeof(float));
+          __builtin_memcpy(cols + kw0 * c, xb + (r * w + c0 + kw0) * c, (unsigned long)((kw1 - kw0) * c) * sizeof(float));
+          if (kw1 < fw) __builtin_memset(cols + kw1 * c, 0, (unsigned long)((fw - kw1) * c) * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
 /* dst[0..len) += src[0..len), four lanes at a time. */
 static inline void add_into(float *restrict dst, const float *restrict src, int len) {
   int t = 0;

@@ -1,0 +1,56 @@
+import * as tf from "@tensorflow/tfjs";
+import { withKernelScope } from "./kernelScope";
+import { forwardConv } from "./convGeometry";
+import { WasmHeap } from "./wasmHeap";
+
+/**
+ * Largest patch matrix (P·K floats, P = N·OH·OW output positions, K = kh·kw·Ci) for which the forward convolution runs
+ * as fedtune's wasm `im2col` + `matmul` instead of the backend's XNNPACK convolution. XNNPACK packs the filter into an
+ * operator cached by the filter tensor, which a training step replaces every time, so at training batch sizes the
+ * packing costs more than it saves; a large evaluation batch on fixed weights amortises it (and the patch matrix
+ * would no longer fit in cache).
+ */
+export const MAX_PATCH_FLOATS = 1 << 19;
+
+/**
+ * Conv2D for tfjs-backend-wasm at training sizes: the patch matrix cols[P, K] (wasm `im2col`) times the filter, which
+ * is already W[K, Co] row-major, in one wasm `matmul` whose output [P, Co] is the NHWC result. Each output sums its
+ * products in the order XNNPACK's convolution does (kh, kw, c from 0), so the values are the stock kernel's, bit for
+ * bit. Dilations, NCHW, non-float32 inputs and large patch matrices go to the stock kernel (`stock`, looked up when
+ * called because registration may happen before the backend exists) — but never strided or numerically padded
+ * convolutions: there the stock kernel is wrong (all zeros for x [1,8,6,6] * [4,1,6,4], strides [2,3], same) or writes
+ * past its output (numeric pads where XNNPACK's output width differs from tfjs's), so they always run here.
+ */
+export function conv2dVia(backendName: string, stock: () => tf.KernelFunc | undefined): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = attrs as unknown as tf.Conv2DAttrs;
+    const stockConv = stock();
+    if (stockConv === undefined) throw new Error(`Conv2D: the stock ${backendName} kernel is not available`);
+    const dilations = typeof a.dilations === "number" ? [a.dilations, a.dilations] : a.dilations ?? [1, 1];
+    const fh = filter.shape[0] ?? 0;
+    const fw = filter.shape[1] ?? 0;
+    const ci = filter.shape[2] ?? 0;
+    const plain = x.dtype === "float32" && filter.dtype === "float32" && (a.dataFormat ?? "NHWC") === "NHWC" &&
+      dilations[0] === 1 && dilations[1] === 1 && x.shape.length === 4 && filter.shape.length === 4;
+    if (!plain) return stockConv({ inputs, backend, attrs });
+    const conv = forwardConv("Conv2D", x.shape, filter.shape, a.strides, a.pad, a.dataFormat, a.dimRoundingMode);
+    const k = fh * fw * ci;
+    const p = conv.batchSize * conv.outHeight * conv.outWidth;
+    // The stock kernel is only right with stride 1 and a named padding (see the doc comment): anything else stays here.
+    const stockIsRight = (a.pad === "same" || a.pad === "valid") && conv.strideHeight === 1 && conv.strideWidth === 1;
+    if ((p * k > MAX_PATCH_FLOATS && stockIsRight) || p === 0 || k === 0 || conv.outChannels === 0) {
+      return stockConv({ inputs, backend, attrs });
+    }
+    const heap = new WasmHeap(backend, "Conv2D");
+    return withKernelScope(backend, backendName, (scope) => {
+      const cols = scope.adopt(heap.output([p, k]));
+      heap.kernels.im2col(heap.offset(x), heap.offset(cols), conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels,
+        conv.outHeight, conv.outWidth, conv.filterHeight, conv.filterWidth, conv.strideHeight, conv.strideWidth,
+        conv.pad.top, conv.pad.left);
+      const out = scope.adopt(heap.output([conv.batchSize, conv.outHeight, conv.outWidth, conv.outChannels]));
+      heap.kernels.matmul(heap.offset(cols), heap.offset(filter), heap.offset(out), p, k, conv.outChannels);
+      return out;
+    });
+  };
+}

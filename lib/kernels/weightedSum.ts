@@ -1,0 +1,76 @@
+/**
+ * FedAvg's exact weighted sum on wasm SIMD (lib/kernels/wasm/weighted_sum.c): out[k] = fround(Σᵢ fᵢ·xᵢ[k] / total),
+ * every product and sum a float64 operation in participant order — bitwise the textbook JavaScript loop's result.
+ *
+ * Why wasm: JavaScript's scalar loop converts and accumulates one coordinate at a time and reaches ~9 % of memcpy's
+ * input bandwidth; the wasm loop keeps 8 coordinates' float64 sums in SIMD registers while the participants stream
+ * past. Its inputs must be in its memory, so each block of coordinates is copied in once (a memcpy that stays in
+ * cache) and its result copied out. No tfjs: the module has a memory of its own, not a backend's heap.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { WasmMemory, wasmApi } from "./webAssembly";
+
+/** The committed build of weighted_sum.c (see lib/kernels/wasm/build.sh). */
+export const WEIGHTED_SUM_WASM_FILE = path.join(__dirname, "wasm", "weighted_sum.wasm");
+
+interface WeightedSumExports {
+  weighted_sum(xs: number, p: number, stride: number, f: number, total: number, out: number, m: number): number;
+}
+
+
+const PAGE = 65536;
+/** Input bytes per block (all participants' slices of it): small enough to stay in the L2 cache (≥ 512 KiB on current x86) between copy and sum. */
+const BLOCK_BYTES = 1 << 18;
+
+/** The instance and its memory (one per thread: aggregation is synchronous). */
+let state: { fn: WeightedSumExports; memory: WasmMemory } | undefined;
+
+function instance(bytesNeeded: number): NonNullable<typeof state> {
+  if (state === undefined) {
+    const memory = new wasmApi.Memory({ initial: 1 });
+    const module = new wasmApi.Module(fs.readFileSync(WEIGHTED_SUM_WASM_FILE));
+    const fn = new wasmApi.Instance(module, { env: { memory } }).exports as unknown as WeightedSumExports;
+    state = { fn, memory };
+  }
+  const have = state.memory.buffer.byteLength;
+  if (have < bytesNeeded) state.memory.grow(Math.ceil((bytesNeeded - have) / PAGE));
+  return state;
+}
+
+/**
+ * out[k] = fround(((0 + f₀·x₀[k]) + f₁·x₁[k] + …) / total) for every k, in float64 in participant order (bitwise the
+ * plain loop's result). Every input has out.length values; `factors` has one entry per input. Returns false if any
+ * output is NaN or ±Inf.
+ */
+export function weightedSumInto(out: Float32Array, inputs: readonly Float32Array[], factors: readonly number[], total: number): boolean {
+  const p = inputs.length;
+  const len = out.length;
+  if (factors.length !== p) throw new Error(`weightedSumInto: ${p} inputs but ${factors.length} factors`);
+  for (let i = 0; i < p; i++) {
+    if (inputs[i].length !== len) throw new Error(`weightedSumInto: input #${i} has ${inputs[i].length} values, expected ${len}`);
+  }
+  if (p === 0 || len === 0) {
+    out.fill(0);
+    return true;
+  }
+  // Block width in coordinates: a multiple of 4 (16-byte rows), ≥ 64, with p rows of it ≈ BLOCK_BYTES.
+  const stride = Math.max(64, Math.min(Math.ceil(len / 4) * 4, Math.floor(BLOCK_BYTES / 4 / p / 4) * 4));
+  // Layout: factors (p float64), then p rows of `stride` floats, then `stride` output floats.
+  const factorsAt = 0;
+  const rowsAt = Math.ceil((p * 8) / 16) * 16;
+  const outAt = rowsAt + p * stride * 4;
+  const { fn, memory } = instance(outAt + stride * 4);
+  const buffer = memory.buffer;
+  new Float64Array(buffer, factorsAt, p).set(factors);
+  const rows = new Float32Array(buffer, rowsAt, p * stride);
+  const result = new Float32Array(buffer, outAt, stride);
+  let finite = true;
+  for (let start = 0; start < len; start += stride) {
+    const m = Math.min(stride, len - start);
+    for (let i = 0; i < p; i++) rows.set(inputs[i].subarray(start, start + m), i * stride);
+    if (fn.weighted_sum(rowsAt, p, stride, factorsAt, total, outAt, m) === 0) finite = false;
+    out.set(m === stride ? result : result.subarray(0, m), start);
+  }
+  return finite;
+}
