@@ -18,13 +18,18 @@ import {
   createProgressPrinter,
   ExperimentConfig,
   ExperimentResult,
+  formatDifference,
   loadExperimentConfig,
+  pairedMeanDifference,
   newRunFolder,
   parseExperimentConfig,
   readRunMetadata,
+  repetitionSeeds,
   resumeExperiment,
   runExperiment,
+  runRepetitions,
 } from "../lib/experiment/index";
+import type { RepetitionsResult } from "../lib/experiment/index";
 
 /** The top-level usage text. */
 export const USAGE = `usage: fedtune <command> [options]
@@ -37,7 +42,7 @@ commands:
   notebooks [paths…]              rerun notebooks headless: parameters, JUnit/Markdown reports (--help)
   help                            this text
 
-npm start runs the default experiment (the document's scenario).`;
+npm start runs the two default experiments (the document's scenario and the label-skew scenario, 3 seeds each).`;
 
 /** The usage text of `fedtune run`. */
 export const RUN_USAGE = `usage: fedtune run <config.json|config.yaml> [options]
@@ -52,6 +57,11 @@ checkpoint/ (every round) and report.html (self-contained; opens offline).
 options:
   --out <dir>          run folder (default: <runs-dir>/<yyyymmdd-hhmmss>-<name>)
   --runs-dir <dir>     where new run folders go (default: runs)
+  --repetitions <n>    run n times, with seeds seed, seed+1, … (config field "repetitions"); the table
+                       is mean ± 95 % interval (Student t) per participant; each seed's run goes to
+                       <run folder>/seed-<s>/, summary.csv holds mean, lo, hi, n
+  --seeds <a,b,…>      run once per listed seed (config field "seeds")
+  --jobs <n>           repetitions run at once, one per worker thread (default: cores; 1 = serial)
   --set <path>=<value> override a config field before validation, e.g. --set federation.rounds=3
                        or --set 'federation.strategy={"name":"FedProx","options":{"mu":0.01}}'
                        (value parsed as JSON, else taken as a string; repeatable)
@@ -80,6 +90,9 @@ interface RunArgs {
   out?: string;
   runsDir: string;
   sets: string[];
+  repetitions?: number;
+  seeds?: number[];
+  jobs?: number;
   report: boolean;
   quiet: boolean;
   plain: boolean;
@@ -107,6 +120,9 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
     out: v.out,
     runsDir: v["runs-dir"] ?? "runs",
     sets: v.set ?? [],
+    repetitions: v.repetitions === undefined ? undefined : positiveInteger("--repetitions", v.repetitions),
+    seeds: v.seeds === undefined ? undefined : parseSeedList(v.seeds),
+    jobs: v.jobs === undefined ? undefined : positiveInteger("--jobs", v.jobs),
     report: !v["no-report"],
     quiet: v.quiet ?? false,
     plain: v.plain ?? false,
@@ -125,11 +141,28 @@ function parseRunOptions(argv: readonly string[]) {
       out: { type: "string" },
       "runs-dir": { type: "string" },
       set: { type: "string", multiple: true },
+      repetitions: { type: "string" },
+      seeds: { type: "string" },
+      jobs: { type: "string" },
       "no-report": { type: "boolean" },
       quiet: { type: "boolean" },
       plain: { type: "boolean" },
     },
   });
+}
+
+/** `text` as an integer ≥ 1, or a usage error naming `option`. */
+function positiveInteger(option: string, text: string): number {
+  const n = Number(text);
+  if (!(/^\d+$/.test(text.trim()) && Number.isInteger(n) && n >= 1)) throw new UsageError(`${option} needs an integer ≥ 1, got "${text}"`);
+  return n;
+}
+
+/** "1,2,3" → [1, 2, 3]; a usage error naming --seeds for anything else. */
+export function parseSeedList(text: string): number[] {
+  const parts = text.split(",").map((p) => p.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) throw new UsageError(`--seeds needs a comma-separated list of integers ≥ 0, like 1,2,3; got "${text}"`);
+  return parts.map(Number);
 }
 
 /** Apply `path=value` to a raw config object (creating objects along the path). */
@@ -167,6 +200,49 @@ export interface RunAndPrintOptions {
   readonly quiet?: boolean;
   readonly plain?: boolean;
   readonly runsDir?: string;
+}
+
+/** Options of `runRepetitionsAndPrint`. */
+export interface RunRepetitionsAndPrintOptions {
+  readonly outDir?: string;
+  readonly runsDir?: string;
+  readonly report?: boolean;
+  readonly quiet?: boolean;
+  /** Repetitions at once (default: cores). */
+  readonly jobs?: number;
+}
+
+/** Run every seed of `config` (see `runRepetitions`), one line per finished seed, then print the mean ± 95 % interval table. */
+export async function runRepetitionsAndPrint(config: ExperimentConfig, o: RunRepetitionsAndPrintOptions): Promise<RepetitionsResult> {
+  const out = process.stdout;
+  const outDir = path.resolve(o.outDir ?? newRunFolder(o.runsDir ?? "runs", config.name));
+  const seeds = repetitionSeeds(config);
+  process.stderr.write(`fedtune: running "${config.name}" with seeds ${seeds.join(", ")} → ${outDir}\n`);
+  const result = await runRepetitions(config, {
+    outDir,
+    jobs: o.jobs,
+    report: o.report,
+    onRepetitionDone: (r, done, total) => {
+      if (o.quiet) return;
+      const mean = r.results[r.results.length - 1];
+      const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "–");
+      process.stderr.write(`fedtune: seed ${r.seed} done (${done}/${total}) in ${r.seconds.toFixed(1)} s · mean local-only ${pct(mean.localOnly)}, global ${pct(mean.globalBest)}, personal ${pct(mean.personalBest)}\n`);
+      for (const w of r.warnings) process.stderr.write(`fedtune: warning (seed ${r.seed}): ${w}\n`);
+    },
+  });
+  out.write(`\n${config.name}: test accuracy per participant, mean ± 95 % interval over ${seeds.length} seeds (${seeds.join(", ")}); best = round with the lowest validation loss\n\n`);
+  out.write(result.resultsText + "\n\n");
+  const perSeed = result.repetitions.map((r) => r.results);
+  const mean = perSeed[0][perSeed[0].length - 1];
+  if (Number.isFinite(mean.personalBest) && Number.isFinite(mean.globalBest)) {
+    out.write(`mean personal (best) − global (best), paired over seeds: ${formatDifference(pairedMeanDifference(perSeed, "personalBest", "globalBest"))}\n`);
+    if (Number.isFinite(mean.localOnly)) out.write(`mean personal (best) − local-only, paired over seeds:    ${formatDifference(pairedMeanDifference(perSeed, "personalBest", "localOnly"))}\n`);
+  }
+  if (config.data.kind === "partition") out.write("participants are re-drawn for every seed (the partition is seeded): compare the mean row\n");
+  out.write(`${seeds.length} runs in ${result.seconds.toFixed(1)} s on ${result.backend}, ${result.jobs === 1 ? "one after another" : `${result.jobs} at a time (one per worker thread)`}\n`);
+  out.write(`run folder: ${result.outDir} (one folder per seed, summary.csv: mean, lo, hi, n)\n`);
+  if (result.reportPath) out.write(`report:     ${result.reportPath}\n`);
+  return result;
 }
 
 /** Run (or resume) with a progress display, then print the final table and where everything went. */
@@ -218,8 +294,8 @@ async function runCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (a.resume !== undefined) {
-    if (a.configFile !== undefined || a.sets.length > 0 || a.out !== undefined) {
-      throw new UsageError("--resume takes the config from the run folder; do not pass a config file, --set or --out");
+    if (a.configFile !== undefined || a.sets.length > 0 || a.out !== undefined || a.repetitions !== undefined || a.seeds !== undefined) {
+      throw new UsageError("--resume takes the config from the run folder (one seed's folder of a multi-seed run); do not pass a config file, --set, --out, --repetitions or --seeds");
     }
     if (!fs.existsSync(a.resume)) throw new UsageError(`--resume: ${a.resume} does not exist`);
     await runAndPrint(undefined, { resume: a.resume, report: a.report, quiet: a.quiet, plain: a.plain });
@@ -227,11 +303,18 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   }
   if (a.configFile === undefined) throw new UsageError("fedtune run needs a config file (see examples/) or --resume <dir>; fedtune run --help lists every field");
   let config = loadExperimentConfig(a.configFile);
-  if (a.sets.length > 0) {
+  const sets = [...a.sets];
+  if (a.repetitions !== undefined) sets.push(`repetitions=${a.repetitions}`);
+  if (a.seeds !== undefined) sets.push(`seeds=${JSON.stringify(a.seeds)}`);
+  if (sets.length > 0) {
     // Overrides apply to the resolved config and are validated again, so a typo in a path is caught.
     let raw: unknown = config;
-    for (const s of a.sets) raw = applySet(raw, s);
-    config = parseExperimentConfig(raw, `${a.configFile} with --set ${a.sets.join(" ")}`);
+    for (const s of sets) raw = applySet(raw, s);
+    config = parseExperimentConfig(raw, `${a.configFile} with ${[...a.sets.map((s) => `--set ${s}`), ...(a.repetitions !== undefined ? [`--repetitions ${a.repetitions}`] : []), ...(a.seeds !== undefined ? [`--seeds ${a.seeds.join(",")}`] : [])].join(" ")}`);
+  }
+  if (repetitionSeeds(config).length > 1) {
+    await runRepetitionsAndPrint(config, { outDir: a.out, runsDir: a.runsDir, report: a.report, quiet: a.quiet, jobs: a.jobs });
+    return 0;
   }
   await runAndPrint(config, { outDir: a.out, runsDir: a.runsDir, report: a.report, quiet: a.quiet, plain: a.plain });
   return 0;

@@ -370,6 +370,14 @@ const baseSchema = z
       .describe("run name, used in the run folder's name"),
     description: z.string().optional().describe("free text shown in the report"),
     seed: int(0, 2 ** 31 - 1).default(0).describe("the one seed behind data splits, initialisation, shuffles, sampling and noise"),
+    repetitions: int(1, 1000)
+      .optional()
+      .describe("run the experiment this many times, with seeds seed, seed+1, …; results are mean ± 95 % interval (default 1)"),
+    seeds: z
+      .array(int(0, 2 ** 31 - 1))
+      .min(1)
+      .optional()
+      .describe("run once per seed in this list (instead of seed / repetitions); results are mean ± 95 % interval"),
     data: dataSchema,
     model: modelSchema,
     training: trainingSchema,
@@ -406,6 +414,13 @@ export const experimentConfigSchema = baseSchema.superRefine((c, ctx) => {
   }
   if (c.heterogeneity.deadlineSeconds !== undefined && c.heterogeneity.devices === undefined) {
     issue(["heterogeneity", "deadlineSeconds"], "needs heterogeneity.devices (ideal devices finish instantly, so a deadline would change nothing)");
+  }
+  if (c.seeds !== undefined) {
+    const dup = c.seeds.find((s, i) => c.seeds!.indexOf(s) !== i);
+    if (dup !== undefined) issue(["seeds"], `lists seed ${dup} twice; each repetition needs its own seed`);
+    if (c.repetitions !== undefined && c.repetitions !== c.seeds.length) {
+      issue(["repetitions"], `is ${c.repetitions} but seeds lists ${c.seeds.length} seed(s); give one of the two, or make them agree`);
+    }
   }
   const n = c.data.kind === "by-dataset" ? c.data.datasets.length : c.data.participants;
   if (c.federation.sampling.minParticipants > n) {
@@ -515,6 +530,21 @@ export function parseExperimentConfig(raw: unknown, source = "config"): Experime
 /** The trainable-layer count that applies to `config` (its own, or the model kind's default). */
 export function resolvedTrainableLayers(config: ExperimentConfig): number | "all" {
   return config.training.trainableLayers ?? (config.model.kind === "pretrained" ? 2 : "all");
+}
+
+/**
+ * The seeds of the repetitions `config` asks for: `seeds` when given, else `repetitions` seeds
+ * counted up from `seed` (seed, seed+1, …), else just `seed`.
+ */
+export function repetitionSeeds(config: ExperimentConfig): number[] {
+  if (config.seeds !== undefined) return [...config.seeds];
+  return Array.from({ length: config.repetitions ?? 1 }, (_, k) => config.seed + k);
+}
+
+/** The config of one repetition: `config` with `seed` set and no repetitions (what a single run with that seed resolves to). */
+export function singleSeedConfig(config: ExperimentConfig, seed: number): ExperimentConfig {
+  const { seeds: _seeds, repetitions: _repetitions, ...rest } = config;
+  return { ...rest, seed };
 }
 
 /** The default experiment: the document's scenario (every default of the schema), named "document-scenario". */

@@ -14,3 +14,6 @@ export * from "./progress";
 export * from "./resultsTable";
 export * from "./runFolder";
 export * from "./runExperiment";
+export * from "./repetitionProtocol";
+export * from "./resultsIntervals";
+export * from "./runRepetitions";

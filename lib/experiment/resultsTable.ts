@@ -144,15 +144,20 @@ export function resultsCells(results: readonly ParticipantResult[]): string[][] 
 
 /** The table as aligned text for a terminal (test accuracy; best = round of lowest validation loss). */
 export function formatResultsTable(results: readonly ParticipantResult[]): string {
-  const cells = [HEADERS, ...resultsCells(results)];
-  const widths = HEADERS.map((_, c) => Math.max(...cells.map((row) => row[c].length)));
-  const line = (row: string[]): string => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
-  const rule = widths.map((w) => "─".repeat(w)).join("  ");
-  const body = cells.slice(1).map(line);
-  // A rule above the mean row (and the central row after it).
   const summaryRows = results.filter((r) => r.participant === "mean" || r.participant === CENTRAL_ROW).length;
+  return alignedTable(HEADERS, resultsCells(results), summaryRows);
+}
+
+/** Rows under headers as aligned text: first column left, the others right, a rule under the headers and above the last `summaryRows` rows (the mean row). */
+export function alignedTable(headers: readonly string[], rows: readonly string[][], summaryRows = 1): string {
+  const cells = [headers, ...rows];
+  const widths = headers.map((_, c) => Math.max(...cells.map((row) => row[c].length)));
+  const line = (row: readonly string[]): string => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ");
+  const rule = widths.map((w) => "─".repeat(w)).join("  ");
+  const body = rows.map(line);
+  // A rule above the summary rows (the mean row, and the central row after it).
   if (body.length > summaryRows) body.splice(body.length - summaryRows, 0, rule);
-  return [line(HEADERS), rule, ...body].join("\n");
+  return [line(headers), rule, ...body].join("\n");
 }
 
 /** Column headers (for HTML). */

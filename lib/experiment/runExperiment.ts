@@ -29,6 +29,7 @@ import { Federation } from "../federation/federation";
 import type { FederationOptions } from "../federation/federation";
 import { CHECKPOINT_FILE, loadCheckpoint } from "../federation/checkpoint";
 import { serialFitExecutor, withProgress } from "../federation/executor";
+import type { FitExecutor } from "../federation/executor";
 import type { HistoryRow, Table } from "../federation/history";
 import { Participant } from "../federation/participant";
 import { LocalOnly } from "../federation/personalisation/localOnly";
@@ -66,6 +67,8 @@ export interface RunExperimentOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Write report.html (default true). */
   readonly report?: boolean;
+  /** Who trains a round's participants (default serial on this thread; e.g. `createWorkerPool()`). Phase 1 always runs here. */
+  readonly fitExecutor?: FitExecutor;
 }
 
 /** What a run produced. */
@@ -237,7 +240,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
       onTooFewUpdates: config.federation.onTooFewUpdates,
       heterogeneity: { deadlineSeconds: config.heterogeneity.deadlineSeconds, partialWork: config.heterogeneity.partialWork },
       // Per-participant progress inside a round, as an executor wrapper (works for serial and pool runs).
-      fitExecutor: withProgress(serialFitExecutor, () => progress({ phase: "federated", done: round - 1, total, label: `round ${round}`, sub: { done: ++fitted, total: perRound, label: "participant" } })),
+      fitExecutor: withProgress(options.fitExecutor ?? serialFitExecutor, () => progress({ phase: "federated", done: round - 1, total, label: `round ${round}`, sub: { done: ++fitted, total: perRound, label: "participant" } })),
       // Every finished round (round 0 too) is checkpointed by the loop's checkpoint observer, then recorded in run.json and metrics.csv.
       checkpoint: { dir: checkpointDir },
       observers: [

@@ -1,2 +1,3 @@
 /** Run reports: a self-contained HTML page (plotly inlined once) with results, curves, data and config. */
 export * from "./reportHtml";
+export * from "./repetitionReport";

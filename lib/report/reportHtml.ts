@@ -151,13 +151,15 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-function tableHtml(headers: readonly string[], rows: readonly (readonly string[])[], cls: string): string {
+/** An HTML table: headers, then rows whose first cell is a row header; `cls` is its class. */
+export function tableHtml(headers: readonly string[], rows: readonly (readonly string[])[], cls: string): string {
   const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
   const body = rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join("")}</tr>`).join("\n");
   return `<table class="${cls}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-const STYLE = `
+/** The stylesheet of fedtune's reports. */
+export const REPORT_STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{margin-bottom:.2em} .sub{color:#666;margin-top:0}
 table{border-collapse:collapse;margin:1em 0} th,td{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:right}
@@ -175,7 +177,7 @@ export function buildReportHtml(input: ReportInput): string {
   const sizes = input.splitSizes.objects() as Array<{ participant: string; train: number; validation: number; test: number }>;
   const fig = (f: PlotlyFigure | undefined, id: string): string => (f ? figureHtml(f, { id }) : "");
   const parts = [
-    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>`,
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${REPORT_STYLE}</style></head><body>`,
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="sub">${escapeHtml(c.description ?? "")}</p>`,
     `<p>${sizes.length} participants · ${escapeHtml(input.strategy)} + ${escapeHtml(input.personalisation)} · ${input.roundsRun} round(s)` +

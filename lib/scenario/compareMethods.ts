@@ -2,7 +2,8 @@
  * Run several federated methods on the same participants, from the same starting weights and with
  * the same seed, and tabulate what each participant ends up with. The comparison a reader of the
  * document wants: local-only vs FedAvg vs FedAvg+FT vs FedPer vs Ditto, global vs personal, best
- * vs last.
+ * vs last. With `seeds`, every method runs once per seed (participants and starting weights may
+ * depend on the seed) and `intervals` gives mean ± 95 % interval per method and participant.
  */
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
@@ -14,6 +15,7 @@ import { Participant } from "../federation/participant";
 import type { Personalisation } from "../federation/personalisation/personalisation";
 import type { Strategy } from "../federation/types";
 import { lastSelectedMax } from "../analysis/lastSelectedMax";
+import { meanInterval } from "../analysis/meanInterval";
 
 /** One method to compare: a label, a strategy and a personalisation. */
 export interface MethodSpec {
@@ -26,73 +28,128 @@ export interface MethodSpec {
 /** Options of `compareMethods`: everything a `Federation` takes except what varies per method. */
 export interface CompareMethodsOptions extends Omit<FederationOptions, "participants" | "strategy" | "personalisation" | "initialWeights" | "trainer"> {
   readonly trainer: Trainer;
-  /** Each participant's data, with ids. */
-  readonly participants: ReadonlyArray<{ readonly id: string; readonly data: ParticipantData }>;
-  /** Where every run starts (e.g. the pretrained model with a fresh head). */
-  readonly initialWeights: ModelWeights;
+  /** Each participant's data, with ids; or, with `seeds`, a function giving them for a seed. */
+  readonly participants: ComparedParticipants | ((seed: number) => ComparedParticipants);
+  /** Where every run starts (e.g. the pretrained model with a fresh head); or a function of the seed. */
+  readonly initialWeights: ModelWeights | ((seed: number) => ModelWeights | Promise<ModelWeights>);
   readonly methods: readonly MethodSpec[];
+  /**
+   * Run every method once per seed (the federation's seed, and the seed given to `participants` and
+   * `initialWeights` when they are functions); default one run with `seed` (or 0).
+   */
+  readonly seeds?: readonly number[];
   /** Called when a method's run finishes (progress for notebooks and CLIs). */
-  readonly onMethodDone?: (label: string, result: FederationResult, seconds: number) => void;
+  readonly onMethodDone?: (label: string, result: FederationResult, seconds: number, seed: number) => void;
 }
+
+/** The participants of a comparison. */
+export type ComparedParticipants = ReadonlyArray<{ readonly id: string; readonly data: ParticipantData }>;
 
 /** What `compareMethods` returns. */
 export interface MethodComparison {
-  /** Full result of each run, by label. */
+  /** Full result of each run of the first seed, by label. */
   readonly runs: ReadonlyMap<string, FederationResult>;
+  /** Full result of every run: by seed, then by label. */
+  readonly runsBySeed: ReadonlyMap<number, ReadonlyMap<string, FederationResult>>;
   /**
    * One row per (method, participant): the accuracy of the model that participant would use —
    * its personal model when the method has one, else the global model — last and best over rounds,
    * plus the global model's last accuracy on the same test split. `bestAccuracy`/`bestRound` are
    * `lastSelectedMax`'s `maxOptimistic`/`maxRound` — an optimistic number, since choosing a round by
    * its test score leaks the test set; `selectedAccuracy` is the honest one (`selected`: the test
-   * accuracy at the round whose validation loss was lowest, round 0 included).
+   * accuracy at the round whose validation loss was lowest, round 0 included). A `seed` column says
+   * which run a row comes from.
    */
   readonly table: ColumnTable;
-  /** Seconds per run, by label. */
+  /**
+   * Mean ± 95 % interval over the seeds (Student t, `meanInterval`) of `lastAccuracy`,
+   * `selectedAccuracy` and `globalLastAccuracy`: one row per (method, participant, measure) with
+   * n, mean, std, halfWidth, lo, hi; participant "mean" is the unweighted mean over participants
+   * within each seed. With one seed, halfWidth, lo and hi are NaN.
+   */
+  readonly intervals: ColumnTable;
+  /** Seconds per run, by label (summed over the seeds). */
   readonly seconds: ReadonlyMap<string, number>;
 }
 
-/** Run each method in turn (fresh participants and strategy each time) and tabulate per-participant accuracy. */
+/** The figures `intervals` summarises. */
+const COMPARED_MEASURES = ["lastAccuracy", "selectedAccuracy", "globalLastAccuracy"] as const;
+
+/** Run each method in turn (fresh participants and strategy each time), once per seed, and tabulate per-participant accuracy. */
 export async function compareMethods(options: CompareMethodsOptions): Promise<MethodComparison> {
-  const { methods, trainer, participants, initialWeights, onMethodDone, ...rest } = options;
+  const { methods, trainer, participants, initialWeights, onMethodDone, seeds, ...rest } = options;
   const labels = new Set<string>();
   for (const m of methods) {
     if (labels.has(m.label)) throw new Error(`compareMethods: method label "${m.label}" is used twice`);
     labels.add(m.label);
   }
-  const runs = new Map<string, FederationResult>();
+  const seedList = seeds ?? [rest.seed ?? 0];
+  if (seedList.length === 0) throw new Error("compareMethods: seeds must list at least one seed");
+  if (new Set(seedList).size !== seedList.length) throw new Error(`compareMethods: seeds lists a seed twice: ${seedList.join(", ")}`);
+  const runsBySeed = new Map<number, Map<string, FederationResult>>();
   const seconds = new Map<string, number>();
   const rows: Array<Record<string, string | number>> = [];
-  for (const m of methods) {
-    // Fresh participants per method: personal state must not leak from one method's run into the next.
-    const named = participants.map((p) => new Participant({ id: p.id, data: p.data, trainer }));
-    const t0 = Date.now();
-    const f = new Federation({ ...rest, participants: named, trainer, initialWeights, strategy: m.strategy(), personalisation: m.personalisation() });
-    await f.start();
-    while (!f.done) await f.runRound();
-    const result = f.result();
-    const secs = (Date.now() - t0) / 1000;
-    runs.set(m.label, result);
-    seconds.set(m.label, secs);
-    onMethodDone?.(m.label, result, secs);
-    // "Best" has one definition: the verbs' (selected by validation; the max over rounds is the optimistic figure).
-    const figures = lastSelectedMax(result.history, { metric: "accuracy" }).objects() as Array<{ participant: string; scope: string; last: number; selected: number; maxOptimistic: number; maxRound: number }>;
-    for (const p of participants) {
-      const pick = (scope: string) => figures.find((f) => f.participant === p.id && f.scope === scope);
-      const global = pick("global");
-      const used = pick("personal") ?? global;
-      rows.push({
-        method: m.label,
-        participant: p.id,
-        lastAccuracy: used ? used.last : NaN,
-        bestAccuracy: used ? used.maxOptimistic : NaN,
-        bestRound: used ? used.maxRound : NaN,
-        selectedAccuracy: used ? used.selected : NaN,
-        globalLastAccuracy: global ? global.last : NaN,
-      });
+  for (const seed of seedList) {
+    const people = typeof participants === "function" ? participants(seed) : participants;
+    const start = typeof initialWeights === "function" ? await initialWeights(seed) : initialWeights;
+    const runs = new Map<string, FederationResult>();
+    runsBySeed.set(seed, runs);
+    for (const m of methods) {
+      // Fresh participants per method: personal state must not leak from one method's run into the next.
+      const named = people.map((p) => new Participant({ id: p.id, data: p.data, trainer }));
+      const t0 = Date.now();
+      const f = new Federation({ ...rest, seed, participants: named, trainer, initialWeights: start, strategy: m.strategy(), personalisation: m.personalisation() });
+      await f.start();
+      while (!f.done) await f.runRound();
+      const result = f.result();
+      const secs = (Date.now() - t0) / 1000;
+      runs.set(m.label, result);
+      seconds.set(m.label, (seconds.get(m.label) ?? 0) + secs);
+      onMethodDone?.(m.label, result, secs, seed);
+      rows.push(...participantRows(result, m.label, seed, people.map((p) => p.id)));
     }
   }
-  return { runs, table: aq.from(rows), seconds };
+  const table = aq.from(rows);
+  return { runs: runsBySeed.get(seedList[0]) as Map<string, FederationResult>, runsBySeed, table, intervals: comparisonIntervals(rows), seconds };
+}
+
+/** One row per participant of one run: the accuracy of the model that participant uses (personal, else global). */
+function participantRows(result: FederationResult, method: string, seed: number, ids: readonly string[]): Array<Record<string, string | number>> {
+  // "Best" has one definition: the verbs' (selected by validation; the max over rounds is the optimistic figure).
+  const figures = lastSelectedMax(result.history, { metric: "accuracy" }).objects() as Array<{ participant: string; scope: string; last: number; selected: number; maxOptimistic: number; maxRound: number }>;
+  return ids.map((id) => {
+    const pick = (scope: string) => figures.find((f) => f.participant === id && f.scope === scope);
+    const global = pick("global");
+    const used = pick("personal") ?? global;
+    return {
+      method,
+      participant: id,
+      seed,
+      lastAccuracy: used ? used.last : NaN,
+      bestAccuracy: used ? used.maxOptimistic : NaN,
+      bestRound: used ? used.maxRound : NaN,
+      selectedAccuracy: used ? used.selected : NaN,
+      globalLastAccuracy: global ? global.last : NaN,
+    };
+  });
+}
+
+/** Mean ± 95 % interval over seeds per (method, participant, measure), plus participant "mean" (over participants within a seed). */
+function comparisonIntervals(rows: ReadonlyArray<Record<string, string | number>>): ColumnTable {
+  const long: Array<{ method: string; participant: string; measure: string; value: number }> = [];
+  const means = new Map<string, { method: string; seed: number; sums: number[]; count: number }>();
+  for (const r of rows) {
+    const key = `${r.method}\u0000${r.seed}`;
+    const m = means.get(key) ?? { method: r.method as string, seed: r.seed as number, sums: COMPARED_MEASURES.map(() => 0), count: 0 };
+    COMPARED_MEASURES.forEach((k, i) => {
+      long.push({ method: r.method as string, participant: r.participant as string, measure: k, value: r[k] as number });
+      m.sums[i] += r[k] as number;
+    });
+    m.count++;
+    means.set(key, m);
+  }
+  for (const m of means.values()) COMPARED_MEASURES.forEach((k, i) => long.push({ method: m.method, participant: "mean", measure: k, value: m.sums[i] / m.count }));
+  return meanInterval(aq.from(long), { by: ["method", "participant", "measure"] }).rename({ low: "lo", high: "hi" });
 }
 
 /** Lines "round r: id loss, id loss, …" of each participant's local training loss per round (the document's printout). */
@@ -105,4 +162,34 @@ export function localLossLines(result: FederationResult, metric = "trainLoss"): 
     byRound.set(r.round, list);
   }
   return [...byRound.entries()].sort((a, b) => a[0] - b[0]).map(([round, parts]) => `round ${round}: ${parts.join(", ")}`);
+}
+
+/** Options of `pairedDifference`. */
+export interface PairedDifferenceOptions {
+  /** A participant id, or "mean" (default): the unweighted mean over participants within each seed. */
+  readonly participant?: string;
+  /** The figure compared (default "lastAccuracy"). */
+  readonly measure?: (typeof COMPARED_MEASURES)[number];
+  /** Confidence level (default 0.95). */
+  readonly level?: number;
+}
+
+/**
+ * Method `a` minus method `b`, paired by seed (both ran on the same participants and start in each
+ * seed): n, mean, std, halfWidth, lo, hi of the per-seed differences (Student t). `lo > 0` says `a`
+ * beats `b` at that level; an interval holding 0 says the runs cannot tell them apart.
+ */
+export function pairedDifference(comparison: MethodComparison, a: string, b: string, options: PairedDifferenceOptions = {}): { n: number; mean: number; std: number; halfWidth: number; lo: number; hi: number } {
+  const participant = options.participant ?? "mean";
+  const measure = options.measure ?? "lastAccuracy";
+  const rows = comparison.table.objects() as Array<Record<string, string | number>>;
+  const valueOf = (method: string, seed: number): number => {
+    const mine = rows.filter((r) => r.method === method && r.seed === seed && (participant === "mean" || r.participant === participant));
+    if (mine.length === 0) throw new Error(`pairedDifference: no run of method "${method}" for participant "${participant}" with seed ${seed}`);
+    return mine.reduce((s, r) => s + (r[measure] as number), 0) / mine.length;
+  };
+  const seeds = [...comparison.runsBySeed.keys()];
+  const diffs = seeds.map((seed) => ({ value: valueOf(a, seed) - valueOf(b, seed) }));
+  const g = meanInterval(aq.from(diffs), { level: options.level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; low: number; high: number };
+  return { n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.low, hi: g.high };
 }

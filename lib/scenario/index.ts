@@ -3,3 +3,4 @@ export * from "./documentScenario";
 export * from "./rotationPretext";
 export * from "./transfer";
 export * from "./compareMethods";
+export * from "./labelSkewScenario";

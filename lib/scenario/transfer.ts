@@ -9,6 +9,8 @@ import { freezeAllBut, replaceHead } from "../model/freeze";
 import { Trainer } from "../model/trainer";
 import type { EpochRecord, TrainMetrics } from "../model/trainer";
 import { deriveSeed } from "../util/rng";
+import { getWeights } from "../model/modelWeights";
+import type { ModelWeights } from "../model/weights";
 
 /** Options of `fineTuneHead`. */
 export interface FineTuneHeadOptions {
@@ -57,6 +59,25 @@ export async function fineTuneHead(body: tf.LayersModel, data: ParticipantData, 
     });
     const test = trainer.evaluate(result.weights, data.test);
     return { testAccuracy: test.accuracy, testLoss: test.loss, metrics: result.metrics, history: result.history };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * The starting weights of `trainer`'s model with a fresh `numClasses` head drawn from `seed` on top
+ * of `body` (the trainer's own model must be `body` with some fresh head): what a run with that seed
+ * starts from, under the trainer's variable names.
+ */
+export async function freshHeadWeights(body: tf.LayersModel, trainer: Trainer, numClasses: number, seed: number): Promise<ModelWeights> {
+  const model = await replaceHead(body, numClasses, seed);
+  try {
+    const template = trainer.getWeights();
+    const w = getWeights(model);
+    if (w.length !== template.length || w.some((t, i) => t.shape.join("x") !== template[i].shape.join("x"))) {
+      throw new Error(`freshHeadWeights: the body with a ${numClasses}-class head does not match the trainer's model`);
+    }
+    return w.map((t, i) => ({ ...t, name: template[i].name }));
   } finally {
     model.dispose();
   }

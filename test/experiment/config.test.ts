@@ -58,7 +58,7 @@ test("the defaults are the document's scenario", () => {
 test("an unknown field is named with its path, a suggestion and the allowed fields", () => {
   const top = issueAt({ fedration: {} }, "fedration");
   assert.match(top, /unknown field \(did you mean "federation"\?\)/);
-  assert.match(top, /allowed fields: name, description, seed, data, model, training, localPhase, federation, evaluation, personalisation, heterogeneity, privacy/);
+  assert.match(top, /allowed fields: name, description, seed, repetitions, seeds, data, model, training, localPhase, federation, evaluation, personalisation, heterogeneity, privacy/);
   const nested = issueAt({ model: { kind: "cnn", fitlers: [8] } }, "model.fitlers");
   assert.match(nested, /did you mean "filters"/);
   assert.match(nested, /allowed fields of model: kind, filters, kernelSize, denseUnits, batchNorm/);

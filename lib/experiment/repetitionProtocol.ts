@@ -1,0 +1,30 @@
+/** Messages between `runRepetitions` and its repetition workers, and what one repetition yields. */
+import type { ExperimentConfig } from "./experimentConfig";
+import type { ParticipantResult } from "./resultsTable";
+
+/** What one repetition (one seed) produced: its final table and where its run folder is. */
+export interface RepetitionOutcome {
+  readonly seed: number;
+  /** The repetition's own run folder (a complete single run). */
+  readonly outDir: string;
+  /** Its final table rows (per participant, then "mean"). */
+  readonly results: readonly ParticipantResult[];
+  readonly roundsRun: number;
+  readonly converged: boolean;
+  /** Wall-clock seconds of the repetition. */
+  readonly seconds: number;
+  readonly backend: string;
+  readonly warnings: readonly string[];
+}
+
+/** Main thread → worker: run this single-seed config into this folder. */
+export interface RepetitionRequest {
+  readonly config: ExperimentConfig;
+  readonly outDir: string;
+  readonly report: boolean;
+}
+
+/** Worker → main thread. */
+export type RepetitionReply =
+  | { readonly type: "done"; readonly seed: number; readonly outcome: RepetitionOutcome }
+  | { readonly type: "error"; readonly seed: number; readonly message: string };

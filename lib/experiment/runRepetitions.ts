@@ -1,0 +1,162 @@
+/**
+ * Run one experiment several times, once per seed, and summarise the repetitions as mean ± 95 %
+ * interval per participant and figure. Each repetition is an ordinary single run (`runExperiment`
+ * on the config with that seed), written to `<outDir>/seed-<s>/`, so repetition k is bit for bit
+ * the run `fedtune run` would make with `seed: s`. The folder itself gets `summary.csv` (participant,
+ * measure, mean, lo, hi, n, …), `repetitions.csv` (every seed's table) and `report.html` (the table
+ * and the figures with error bars).
+ *
+ * Repetitions run on a pool of worker threads, one whole repetition per worker (`jobs`, default
+ * min(cores, repetitions)); `jobs: 1` runs them one after another on the main thread. A repetition
+ * depends only on its seed, never on the worker that ran it.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import * as aq from "arquero";
+import { initBackend } from "../backend";
+import { buildRepetitionReportHtml } from "../report/repetitionReport";
+import type { ExperimentConfig } from "./experimentConfig";
+import { repetitionSeeds, singleSeedConfig } from "./experimentConfig";
+import type { RepetitionOutcome, RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
+import type { ResultInterval } from "./resultsIntervals";
+import { formatIntervalTable, resultIntervals, resultIntervalsTable } from "./resultsIntervals";
+import { RUN_FILES, writeTable } from "./runFolder";
+import { runExperiment } from "./runExperiment";
+
+/** Options of `runRepetitions`. */
+export interface RunRepetitionsOptions {
+  /** The folder of the whole set (created; must be empty or absent). */
+  readonly outDir: string;
+  /** Repetitions run at once, each on its own worker thread (default min(cores, repetitions); 1 = serial on this thread). */
+  readonly jobs?: number;
+  /** Write report.html in every repetition's folder too (default false: only the set's report). */
+  readonly reportPerRun?: boolean;
+  /** Write the set's report.html (default true). */
+  readonly report?: boolean;
+  /** Called when a repetition finishes (in completion order). */
+  readonly onRepetitionDone?: (outcome: RepetitionOutcome, done: number, total: number) => void;
+}
+
+/** What `runRepetitions` returns. */
+export interface RepetitionsResult {
+  readonly outDir: string;
+  /** The config as given (with its seeds / repetitions). */
+  readonly config: ExperimentConfig;
+  readonly seeds: readonly number[];
+  /** Each repetition, in seed order. */
+  readonly repetitions: readonly RepetitionOutcome[];
+  /** Mean ± interval per participant and measure. */
+  readonly intervals: readonly ResultInterval[];
+  /** The interval table as aligned text. */
+  readonly resultsText: string;
+  readonly reportPath: string | undefined;
+  /** Worker threads used (1 = serial on the main thread). */
+  readonly jobs: number;
+  readonly backend: string;
+  /** Wall-clock seconds of the whole set. */
+  readonly seconds: number;
+}
+
+/** The folder of repetition `seed` inside a set's folder. */
+export function repetitionDir(outDir: string, seed: number): string {
+  return path.join(outDir, `seed-${seed}`);
+}
+
+/** Run `config` once per seed of `repetitionSeeds(config)` and summarise the runs as mean ± 95 % interval. */
+export async function runRepetitions(config: ExperimentConfig, options: RunRepetitionsOptions): Promise<RepetitionsResult> {
+  const started = Date.now();
+  const outDir = path.resolve(options.outDir);
+  const seeds = repetitionSeeds(config);
+  const jobs = options.jobs ?? Math.min(os.availableParallelism(), seeds.length);
+  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`runRepetitions: jobs must be an integer ≥ 1, got ${options.jobs}`);
+  if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
+    throw new Error(`run folder ${outDir} already exists and is not empty; choose another folder`);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, RUN_FILES.config), JSON.stringify(config, null, 2) + "\n");
+  const backend = (await initBackend({ log: false })).name;
+  const requests: RepetitionRequest[] = seeds.map((s) => ({ config: singleSeedConfig(config, s), outDir: repetitionDir(outDir, s), report: options.reportPerRun ?? false }));
+  let done = 0;
+  const finished = (o: RepetitionOutcome): RepetitionOutcome => {
+    options.onRepetitionDone?.(o, ++done, seeds.length);
+    return o;
+  };
+  const outcomes = jobs === 1 ? await runSerially(requests, finished) : await runOnWorkers(requests, Math.min(jobs, requests.length), backend, finished);
+  outcomes.sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
+
+  const intervals = resultIntervals(outcomes.map((o) => o.results));
+  writeTable(resultIntervalsTable(intervals), path.join(outDir, RUN_FILES.summaryCsv));
+  const perSeed = outcomes.flatMap((o) => o.results.map((r) => ({ seed: o.seed, ...r })));
+  writeTable(aq.from(perSeed), path.join(outDir, REPETITIONS_CSV));
+  let reportPath: string | undefined;
+  if (options.report !== false) {
+    reportPath = path.join(outDir, RUN_FILES.report);
+    fs.writeFileSync(reportPath, buildRepetitionReportHtml({ config, seeds, intervals, repetitions: outcomes, backend }));
+  }
+  return { outDir, config, seeds, repetitions: outcomes, intervals, resultsText: formatIntervalTable(intervals), reportPath, jobs, backend, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Every seed's final table, one row per (seed, participant): the file next to summary.csv. */
+export const REPETITIONS_CSV = "repetitions.csv";
+
+async function runSerially(requests: readonly RepetitionRequest[], finished: (o: RepetitionOutcome) => RepetitionOutcome): Promise<RepetitionOutcome[]> {
+  const out: RepetitionOutcome[] = [];
+  for (const req of requests) {
+    const r = await runExperiment(req.config, { outDir: req.outDir, report: req.report });
+    out.push(finished({ seed: req.config.seed, outDir: r.outDir, results: r.results, roundsRun: r.roundsRun, converged: r.converged, seconds: r.seconds, backend: r.backend, warnings: r.warnings }));
+  }
+  return out;
+}
+
+/** Run the requests on `size` worker threads, each taking the next request when it is free; stops all on the first failure. */
+function runOnWorkers(
+  requests: readonly RepetitionRequest[],
+  size: number,
+  backend: string,
+  finished: (o: RepetitionOutcome) => RepetitionOutcome,
+): Promise<RepetitionOutcome[]> {
+  const file = path.join(__dirname, "repetitionWorker.js");
+  return new Promise((resolve, reject) => {
+    const workers: Worker[] = [];
+    const out: RepetitionOutcome[] = [];
+    let next = 0;
+    let failed = false;
+    const retired = new Set<Worker>();
+    const stopAll = (): void => void Promise.all(workers.map((w) => (retired.add(w), w.terminate())));
+    const feed = (w: Worker): void => {
+      if (next < requests.length) w.postMessage(requests[next++]);
+      else retired.add(w), void w.terminate();
+    };
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(file, { workerData: { backend } });
+      workers.push(w);
+      w.on("message", (reply: RepetitionReply) => {
+        if (failed) return;
+        if (reply.type === "error") {
+          failed = true;
+          stopAll();
+          reject(new Error(`repetition with seed ${reply.seed}: ${reply.message}`));
+          return;
+        }
+        out.push(finished(reply.outcome));
+        if (out.length === requests.length) resolve(out);
+        feed(w);
+      });
+      w.on("error", (e) => {
+        if (failed) return;
+        failed = true;
+        stopAll();
+        reject(new Error(`a repetition worker failed: ${e.message}`));
+      });
+      w.on("exit", (code) => {
+        if (failed || retired.has(w)) return;
+        failed = true;
+        stopAll();
+        reject(new Error(`a repetition worker exited with code ${code} before its repetition finished`));
+      });
+      feed(w);
+    }
+  });
+}
