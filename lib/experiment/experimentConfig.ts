@@ -10,7 +10,7 @@ import { z } from "zod";
 import { DATASET_CATALOG } from "../data/catalog";
 import { trainingSampleCount } from "../data/manifest";
 import { strategyNames } from "../federation/strategies/index";
-import { LOCAL_TRAINING_DEFAULTS } from "../federation/localTrainingDefaults";
+import { LOCAL_PHASE_DEFAULTS, LOCAL_TRAINING_DEFAULTS } from "../federation/localTrainingDefaults";
 import { createStrategy } from "../federation/strategies/index";
 import { sampleSize } from "../federation/sampling";
 import { PARTICIPANT_TRAIN_MAX } from "../scenario/documentScenario";
@@ -168,8 +168,8 @@ export const trainingSchema = trainingSettings
 const localPhaseSchema = z
   .object({
     enabled: z.boolean().default(true).describe("run phase 1: each participant fine-tunes alone before federation (the local-only baseline)"),
-    maxEpochs: int(1, 1000).default(30).describe("upper bound on phase-1 epochs"),
-    patience: int(0).default(5).describe("phase-1 early stopping on validation loss, in epochs (0 = off; without a validation split every epoch runs)"),
+    maxEpochs: int(1, 1000).default(LOCAL_PHASE_DEFAULTS.maxEpochs).describe("upper bound on phase-1 epochs"),
+    patience: int(0).default(LOCAL_PHASE_DEFAULTS.patience).describe("phase-1 early stopping on validation loss, in epochs (0 = off; without a validation split every epoch runs)"),
     warmStart: z
       .boolean()
       .default(true)

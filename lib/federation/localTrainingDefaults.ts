@@ -22,3 +22,6 @@ export const LOCAL_TRAINING_DEFAULTS: LocalTrainingDefaults = Object.freeze({
   proximalMu: 0,
   earlyStoppingPatience: 0,
 });
+
+/** Phase 1 (each participant fine-tunes alone until early stopping): at most 30 epochs, patience 5 — also `fineTuneHead`'s defaults. */
+export const LOCAL_PHASE_DEFAULTS = Object.freeze({ maxEpochs: 30, patience: 5 });

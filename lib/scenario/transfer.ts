@@ -10,13 +10,14 @@ import { Trainer } from "../model/trainer";
 import type { EpochRecord, TrainMetrics } from "../model/trainer";
 import { deriveSeed } from "../util/rng";
 import { getWeights } from "../model/modelWeights";
+import { LOCAL_PHASE_DEFAULTS, LOCAL_TRAINING_DEFAULTS } from "../federation/localTrainingDefaults";
 import type { ModelWeights } from "../model/weights";
 
 /** Options of `fineTuneHead`. */
 export interface FineTuneHeadOptions {
   /** Seed of the new head and of the shuffles. */
   readonly seed: number;
-  /** Upper bound on epochs (early stopping usually ends sooner); default 30. */
+  /** Upper bound on epochs (early stopping usually ends sooner); default 30 (phase 1's). */
   readonly epochs?: number;
   /** SGD learning rate; default 0.001 (the document's). */
   readonly learningRate?: number;
@@ -47,12 +48,12 @@ export async function fineTuneHead(body: tf.LayersModel, data: ParticipantData, 
   try {
     freezeAllBut(model, options.trainableLayers ?? 1);
     const trainer = new Trainer(model);
-    const patience = options.patience ?? 5;
+    const patience = options.patience ?? LOCAL_PHASE_DEFAULTS.patience;
     const result = trainer.train(trainer.getWeights(), data.train, data.validation, {
-      epochs: options.epochs ?? 30,
-      batchSize: options.batchSize ?? 32,
-      learningRate: options.learningRate ?? 0.001,
-      momentum: options.momentum ?? 0.9,
+      epochs: options.epochs ?? LOCAL_PHASE_DEFAULTS.maxEpochs,
+      batchSize: options.batchSize ?? LOCAL_TRAINING_DEFAULTS.batchSize,
+      learningRate: options.learningRate ?? LOCAL_TRAINING_DEFAULTS.learningRate,
+      momentum: options.momentum ?? LOCAL_TRAINING_DEFAULTS.momentum,
       seed: options.seed,
       // Without early stopping, a patience longer than the run still records validation loss per epoch.
       earlyStopping: patience > 0 ? { patience } : { patience: Number.MAX_SAFE_INTEGER, restoreBest: false },
