@@ -16,20 +16,12 @@ import * as zmq from "zeromq";
 import { channelAddress, findKernelSpec, KernelClient, launchKernel, readNotebook } from "../../lib/notebooks/index";
 import { decodeMessage, encodeMessage, newMessage } from "../../lib/notebooks/wireMessage";
 import { findPython, jupyterEnv } from "../../scripts/jupyter-env";
+import { until } from "../until";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SHUTDOWN_TROUBLE = /Socket is closed|EBADF|EBUSY|Socket is busy|blocked by a bind/;
 const env = { FEDTUNE_QUIET: "1", FEDTUNE_BACKEND: "" };
 const spec = (): ReturnType<typeof findKernelSpec> => findKernelSpec("fedtune-ts", ROOT);
-
-/** Resolve when `condition()` holds (checked every 20 ms); reject after `ceilingMs` naming `what`. */
-async function until(condition: () => boolean, ceilingMs: number, what: string): Promise<void> {
-  const end = Date.now() + ceilingMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ceilingMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test("heartbeat pings in flight at shutdown: the kernel (wasm backend loaded) exits with 0 and writes nothing", async () => {
   const kernel = await KernelClient.start(spec(), { cwd: ROOT, env });
@@ -51,7 +43,7 @@ test("heartbeat pings in flight at shutdown: the kernel (wasm backend loaded) ex
     void (async () => {
       for await (const frames of hb) if (frames[frames.length - 1].toString() === "ping") replies++;
     })().catch(() => undefined);
-    await until(() => replies >= 50, 120_000, "heartbeat echoes");
+    await until(() => replies >= 50, "50 heartbeat echoes");
     await kernel.shutdown(60_000);
   } finally {
     flooding = false;
@@ -111,7 +103,7 @@ test("600 requests queued before the kernel has bound its sockets are each answe
         answered.set(parent, (answered.get(parent) ?? 0) + 1);
       }
     })().catch(() => undefined);
-    await until(() => answered.size === 600, 300_000, "600 kernel_info replies");
+    await until(() => answered.size === 600, "600 kernel_info replies", 300_000);
     assert.deepEqual([...answered.keys()].sort(), [...ids].sort());
     assert.ok([...answered.values()].every((n) => n === 1), "one reply per request");
     await control.send(encodeMessage(newMessage("shutdown_request", session, { restart: false }), connection.key));
