@@ -13,6 +13,9 @@ import * as path from "path";
 import { findChromium, launchBrowser } from "../lib/notebooks/checkCharts";
 import { findPython, jupyterEnv, ROOT } from "./jupyter-env";
 
+/** What tslab's kernel wrote at shutdown before jupyter/kernels/fedtune-ts/launch.js fixed its sends. */
+const SHUTDOWN_TROUBLE = /Socket is closed|EBADF|EBUSY|UnhandledPromiseRejection|UncaughtException/;
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -52,8 +55,11 @@ async function main(): Promise<number> {
   const server = spawn(
     python,
     ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, `--NotebookApp.token=${token}`, "--notebook-dir", ROOT, ...rootArgs],
-    { cwd: ROOT, env: jupyterEnv(), stdio: "ignore", detached: true },
+    { cwd: ROOT, env: jupyterEnv(), stdio: ["ignore", "ignore", "pipe"], detached: true },
   );
+  // The server's log, where its kernels' own stderr also goes; kept only while a kernel shuts down.
+  let watched: string[] | undefined;
+  server.stderr?.on("data", (b: Buffer) => watched?.push(b.toString()));
   const base = `http://127.0.0.1:${port}`;
   let bad = 0;
   const browser = await launchBrowser(chromium);
@@ -90,11 +96,21 @@ async function main(): Promise<number> {
       });
       // The backend line is the only expected stderr; anything mentioning an error fails the check.
       const errors = r.stderr.filter((t) => /error/i.test(t));
+      // Shut the kernel down as the Notebook's UI does (interrupt, shutdown_request, wait), then read
+      // what it wrote on its way out: tslab's transport used to throw "Socket is closed" here.
+      const kernelId = await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { kernel: { id: string } } } }).Jupyter.notebook.kernel.id);
+      watched = [];
+      const shutdown = await fetch(`${base}/api/kernels/${kernelId}?token=${token}`, { method: "DELETE" });
+      await new Promise((r) => setTimeout(r, 500)); // the kernel has exited; let the pipe deliver its last words
+      const atShutdown = watched.join("").split("\n").filter((l) => SHUTDOWN_TROUBLE.test(l));
+      watched = undefined;
+      if (shutdown.status !== 204) errors.push(`kernel shutdown answered HTTP ${shutdown.status}`);
+      if (atShutdown.length) errors.push(`the kernel at shutdown: ${atShutdown.join(" | ")}`);
       const ok = r.charts > 0 && r.drawn === r.charts && errors.length === 0 && pageErrors.length === 0;
       if (!ok) bad++;
       console.log(
         `  ${ok ? "ok" : "FAILED"} ${path.basename(file)} live in Notebook 6: ${r.drawn}/${r.charts} charts drawn in ${((Date.now() - t0) / 1000).toFixed(0)} s` +
-          (errors.length ? `; cell errors: ${errors.join(" | ").slice(0, 500)}` : "") +
+          (errors.length ? `; errors: ${errors.join(" | ").slice(0, 500)}` : "") +
           (pageErrors.length ? `; page errors: ${pageErrors.join(" | ").slice(0, 500)}` : ""),
       );
       await page.close();
