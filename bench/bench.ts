@@ -3,7 +3,8 @@
  * run on this machine. Prints a table and writes out/bench.json. A benchmark, not a test: it asserts nothing.
  *
  * Flags: --quick (shorter timing windows), --no-torch (skip the PyTorch baseline), --out=<path>, --only=15 (just issue
- * 15's case and its per-kernel breakdown), --allow-reference-blas (accept a PyTorch that did not load OpenBLAS).
+ * 15's case and its per-kernel breakdown), --only=18 (just issue 18's secure aggregation), --allow-reference-blas
+ * (accept a PyTorch that did not load OpenBLAS).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -29,18 +30,21 @@ interface Options {
   out: string;
   /** Run only issue 15's item. */
   only15: boolean;
+  /** Run only issue 18's item (secure aggregation). */
+  only18: boolean;
   allowReferenceBlas: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json"), only15: false, allowReferenceBlas: false };
+  const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json"), only15: false, only18: false, allowReferenceBlas: false };
   for (const arg of argv) {
     if (arg === "--quick") options.quick = true;
     else if (arg === "--no-torch") options.torch = false;
     else if (arg.startsWith("--out=")) options.out = arg.slice("--out=".length);
     else if (arg === "--only=15") options.only15 = true;
+    else if (arg === "--only=18") options.only18 = true;
     else if (arg === "--allow-reference-blas") options.allowReferenceBlas = true;
-    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=15, --allow-reference-blas)`);
+    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=15, --only=18, --allow-reference-blas)`);
   }
   return options;
 }
@@ -265,15 +269,20 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const started = performance.now();
   const items: BenchItem[] = [];
-  if (options.only15) {
-    await tf.setBackend("wasm");
-    registerWasmTrainingKernels();
+  let breakdown: string | undefined;
+  if (options.only18) {
+    items.push(secAggItem(options.quick, SEED));
   } else {
-    await fullBench(options, items);
+    if (options.only15) {
+      await tf.setBackend("wasm");
+      registerWasmTrainingKernels();
+    } else {
+      await fullBench(options, items);
+    }
+    const fmnist = await fmnistItem({ ...options, outDir: path.dirname(options.out), seed: SEED });
+    items.push(fmnist.item);
+    breakdown = fmnist.breakdown;
   }
-  const fmnist = await fmnistItem({ ...options, outDir: path.dirname(options.out), seed: SEED });
-  items.push(fmnist.item);
-  const breakdown = fmnist.breakdown;
   const report = {
     date: new Date().toISOString(),
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", memoryGiB: os.totalmem() / 2 ** 30 },
@@ -285,7 +294,9 @@ async function main(): Promise<void> {
     items,
   };
   console.log(formatReport(items));
-  console.log(`\nper-kernel breakdown of one training step (item 7's CNN; also in ${path.join(path.dirname(options.out), "step-profile.txt")}):\n${breakdown}`);
+  if (breakdown !== undefined) {
+    console.log(`\nper-kernel breakdown of one training step (item 7's CNN; also in ${path.join(path.dirname(options.out), "step-profile.txt")}):\n${breakdown}`);
+  }
   fs.mkdirSync(path.dirname(options.out), { recursive: true });
   fs.writeFileSync(options.out, JSON.stringify(report, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n");
   console.log(`\nwrote ${options.out} (${report.seconds.toFixed(0)} s)`);

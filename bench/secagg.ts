@@ -5,9 +5,17 @@
  * FedAvg's bytes are one float32 vector per participant up, n of them into the server (the model
  * broadcast is the same in both and left out; a participant that drops sends nothing in plain FedAvg). Times come from one run each on this machine, in
  * the same process, so compare them as ratios.
+ *
+ * Through the wrapper: one round of `SecureAggregation(FedAvg)` (`aggregateFit`, which simulates every
+ * participant's and the server's side in-process) with each protocol, beside `FedAvg.aggregateFit`
+ * on the same updates — what a simulated round costs a user of the round loop.
  */
 import { weightedAverage } from "../lib/federation/aggregate";
+import { FedAvg } from "../lib/federation/strategies/fedAvg";
+import type { FitUpdate } from "../lib/federation/types";
+import type { ModelWeights } from "../lib/model/weights";
 import { runSecAggRound } from "../lib/privacy/secagg/index";
+import { SecureAggregation } from "../lib/privacy/secureAggregationStrategy";
 import { Rng } from "../lib/util/rng";
 import { BenchItem, Measurement, Ratio } from "./benchTypes";
 
@@ -56,7 +64,46 @@ function measure(participants: number, length: number, dropFraction: number, see
   };
 }
 
-/** The bench item: secure aggregation vs plain FedAvg for n = 10 and 100, without and with 10 % dropping before masked input. */
+/** Seconds of one call of `f`, the mean over repetitions filling at least `minSeconds` (one warm-up call first when `warm`). */
+function secondsPerCall(f: () => void, minSeconds: number, warm: boolean): number {
+  if (warm) f();
+  let reps = 0;
+  const t0 = performance.now();
+  do {
+    f();
+    reps++;
+  } while (performance.now() - t0 < minSeconds * 1000);
+  return (performance.now() - t0) / 1000 / reps;
+}
+
+/** One round through the strategy wrapper, per protocol, and plain FedAvg, on the same n updates (10 % drop before their masked input arrives). */
+function wrapperRound(participants: number, length: number, seed: number): { bonawitz: number; pairwise: number; fedavg: number } {
+  const rng = new Rng(seed + 1);
+  const current: ModelWeights = [{ name: "w", shape: [length], values: Float32Array.from({ length }, () => rng.normal()) }];
+  const updates: FitUpdate[] = Array.from({ length: participants }, (_v, i) => ({
+    participantId: `p${String(i).padStart(3, "0")}`,
+    numExamples: 1 + rng.int(100),
+    metrics: {},
+    weights: [{ name: "w", shape: [length], values: current[0].values.map((x) => x + 0.01 * rng.normal()) }],
+  }));
+  const run = { participants: updates.map((u) => u.participantId), seed, sharedMask: [true] };
+  const wrapped = (protocol: "bonawitz" | "pairwise"): SecureAggregation => {
+    const s = new SecureAggregation(new FedAvg(), { protocol, threshold: Math.floor((2 * participants) / 3) + 1, dropout: { maskedInput: 0.1 } });
+    s.initialize(run);
+    return s;
+  };
+  const bonawitz = wrapped("bonawitz");
+  const pairwise = wrapped("pairwise");
+  const fedavg = new FedAvg();
+  // Secure rounds take seconds at n = 100: one timed call each (the pairwise protocol's first call also makes its key pairs, as a run's first round does).
+  return {
+    bonawitz: secondsPerCall(() => void bonawitz.aggregateFit(1, current, updates, []), 0, false),
+    pairwise: secondsPerCall(() => void pairwise.aggregateFit(1, current, updates, []), 0, false),
+    fedavg: secondsPerCall(() => void fedavg.aggregateFit(1, current, updates, []), 0.2, true),
+  };
+}
+
+/** The bench item: secure aggregation vs plain FedAvg for n = 10 and 100, without and with 10 % dropping before masked input, and one round through the wrapper per protocol. */
 export function secAggItem(quick: boolean, seed = 8): BenchItem {
   const length = quick ? 2_000 : 20_000;
   const measurements: Measurement[] = [];
@@ -75,6 +122,13 @@ export function secAggItem(quick: boolean, seed = 8): BenchItem {
       ratios.push({ label: `${who}: server bytes, secure / plain`, value: c.serverBytes / plainServerBytes, target: "—" });
       ratios.push({ label: `${who}: server time, secure / plain`, value: c.serverSeconds / c.plainSeconds, target: "—" });
     }
+    const w = wrapperRound(n, length, seed);
+    const note = "one round of aggregateFit, every participant and the server simulated in-process, 10 % drop before their masked input";
+    measurements.push({ label: `n = ${n}: SecureAggregation(FedAvg), protocol "bonawitz", one round`, value: w.bonawitz * 1000, unit: "ms", note });
+    measurements.push({ label: `n = ${n}: SecureAggregation(FedAvg), protocol "pairwise", one round`, value: w.pairwise * 1000, unit: "ms", note });
+    measurements.push({ label: `n = ${n}: FedAvg.aggregateFit, one round`, value: w.fedavg * 1000, unit: "ms", note: "the same updates in the clear" });
+    ratios.push({ label: `n = ${n}: simulated round through the wrapper, bonawitz / pairwise`, value: w.bonawitz / w.pairwise, target: "—" });
+    ratios.push({ label: `n = ${n}: simulated round through the wrapper, bonawitz / plain FedAvg`, value: w.bonawitz / w.fedavg, target: "—" });
   }
   return {
     id: 18,

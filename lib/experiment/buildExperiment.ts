@@ -35,6 +35,7 @@ import { createStrategy } from "../federation/strategies/index";
 import type { Strategy } from "../federation/types";
 import { DpFixedClipping } from "../privacy/dpFixedClipping";
 import { DpAdaptiveClipping } from "../privacy/dpAdaptiveClipping";
+import { SecureAggregation } from "../privacy/secureAggregationStrategy";
 import { PRETRAINED_CNN_DIR } from "../scenario/documentScenario";
 import { deriveSeed } from "../util/rng";
 import type { ExperimentConfig } from "./experimentConfig";
@@ -153,7 +154,7 @@ export async function buildModel(config: ExperimentConfig, sampleShape: readonly
   return model;
 }
 
-/** The server strategy of `config`, wrapped for differential privacy if configured. A fresh object each call. */
+/** The server strategy of `config`, wrapped for differential privacy or secure aggregation if configured. A fresh object each call. */
 export function buildStrategy(config: ExperimentConfig): Strategy {
   const inner = createStrategy(config.federation.strategy.name, config.federation.strategy.options);
   const p = config.privacy;
@@ -174,6 +175,9 @@ export function buildStrategy(config: ExperimentConfig): Strategy {
       seed,
       samplingRate,
     });
+  }
+  if (p.kind === "secure-aggregation") {
+    return new SecureAggregation(inner, { protocol: p.protocol, threshold: p.threshold, clipValue: p.clipValue, dropout: p.dropout });
   }
   return inner;
 }

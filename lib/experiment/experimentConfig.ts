@@ -11,6 +11,7 @@ import { DATASET_CATALOG } from "../data/catalog";
 import { trainingSampleCount } from "../data/manifest";
 import { strategyNames } from "../federation/strategies/index";
 import { createStrategy } from "../federation/strategies/index";
+import { sampleSize } from "../federation/sampling";
 import { PARTICIPANT_TRAIN_MAX } from "../scenario/documentScenario";
 import { ConfigError, configIssuesFromZod } from "./configError";
 
@@ -170,6 +171,10 @@ const federationSchema = z
       .describe("client sampling per round"),
     convergencePatience: int(1).optional().describe("stop early when the weighted validation loss has not improved for this many rounds"),
     evaluateEvery: int(1).default(1).describe("evaluate personal models every k rounds (and at the end)"),
+    onTooFewUpdates: z
+      .enum(["fail", "skip"])
+      .default("fail")
+      .describe('a round without a usable update, or one that secure aggregation refuses (below its threshold): "fail" stops the run, "skip" keeps the global model and goes on'),
   })
   .strict()
   .default({})
@@ -241,6 +246,7 @@ const heterogeneitySchema = z
 // --------------------------------------------------------------------------------------- privacy
 
 const dpSide = z.enum(["server", "client"]).default("server").describe("who clips the updates");
+const probability = (): z.ZodDefault<z.ZodNumber> => z.number().min(0).max(1).default(0);
 const privacySchema = z
   .discriminatedUnion("kind", [
     z.object({ kind: z.literal("none").describe("no differential privacy") }).strict(),
@@ -269,9 +275,32 @@ const privacySchema = z
         delta: z.number().gt(0).lt(1).default(1e-5).describe("δ at which ε is reported"),
       })
       .strict(),
+    z
+      .object({
+        kind: z
+          .literal("secure-aggregation")
+          .describe("secure aggregation: the server learns only the example-weighted mean of the updates, never one (needs FedAvg or FedProx, weighted)"),
+        protocol: z
+          .enum(["bonawitz", "pairwise"])
+          .default("bonawitz")
+          .describe('"bonawitz": self-masks and t-of-n secret-shared keys (Bonawitz et al. 2017), a late input stays hidden; "pairwise": pairwise masks only, cheaper, exposes an input that arrives after its masks were removed'),
+        threshold: int(2).describe("t: fewest participants that must remain at every protocol step; fewer, and the round is refused and the global model kept"),
+        clipValue: z.number().gt(0).max(256).default(16).describe("largest change |θᵢ − θ| of one weight a participant may send (fixed-point range); larger updates are rejected before masking"),
+        dropout: z
+          .object({
+            advertiseKeys: probability().describe("never advertises its keys (bonawitz only)"),
+            shareKeys: probability().describe("advertises its keys, then does not share them (bonawitz only)"),
+            maskedInput: probability().describe("its masked input never arrives; its update is not in the mean"),
+            unmasking: probability().describe("does not help unmask; its update is in the mean (bonawitz only)"),
+          })
+          .strict()
+          .default({})
+          .describe("simulation: per protocol step, the chance that a participant that reached it drops out there (seeded by the run's seed)"),
+      })
+      .strict(),
   ])
   .default({ kind: "none" })
-  .describe("differential privacy of the aggregation");
+  .describe("privacy of the aggregation: differential privacy (dp-fixed, dp-adaptive) or secure aggregation");
 
 // ---------------------------------------------------------------------------------------- config
 
@@ -323,6 +352,9 @@ export const experimentConfigSchema = baseSchema.superRefine((c, ctx) => {
   const n = c.data.kind === "by-dataset" ? c.data.datasets.length : c.data.participants;
   if (c.federation.sampling.minParticipants > n) {
     issue(["federation", "sampling", "minParticipants"], `is ${c.federation.sampling.minParticipants} but there are only ${n} participants`);
+  } else if (c.privacy.kind === "secure-aggregation") {
+    const { strategy, sampling } = c.federation;
+    secureAggregationIssues(c.privacy, strategy.name, strategy.options, sampling.fraction, sampling.minParticipants, n).forEach(([path, message]) => issue(path, message));
   }
   if (c.data.kind === "by-dataset") {
     const seen = new Set<string>();
@@ -349,6 +381,48 @@ export const experimentConfigSchema = baseSchema.superRefine((c, ctx) => {
     }
   }
 });
+
+/** Why a secure-aggregation section cannot work with the rest of the config, as (path, message) pairs. */
+function secureAggregationIssues(
+  // Optional fields: tslab compiles lib/ without strictNullChecks, where zod's outputs are partial.
+  p: { readonly protocol?: "bonawitz" | "pairwise"; readonly threshold?: number; readonly dropout?: Readonly<Partial<Record<"advertiseKeys" | "shareKeys" | "maskedInput" | "unmasking", number>>> },
+  name: string,
+  options: Readonly<Record<string, number | boolean>>,
+  fraction: number,
+  minParticipants: number,
+  participants: number,
+): Array<[Array<string | number>, string]> {
+  const out: Array<[Array<string | number>, string]> = [];
+  let weightedMean: boolean | undefined;
+  try {
+    weightedMean = createStrategy(name, options).weightedMean === true;
+  } catch {
+    // Bad strategy options are reported on their own field.
+  }
+  if (weightedMean === false) {
+    out.push([
+      ["federation", "strategy", "name"],
+      `is "${name}"${options.weighted === false ? " with weighted: false" : ""}, but privacy.kind "secure-aggregation" needs a weighted mean (FedAvg or FedProx, weighted): the server never sees a single update`,
+    ]);
+  }
+  const perRound = sampleSize(participants, { fraction, minParticipants });
+  const threshold = p.threshold ?? 2;
+  if (threshold > perRound) {
+    out.push([
+      ["privacy", "threshold"],
+      perRound < participants
+        ? `is ${threshold} but only ${perRound} of the ${participants} participants are sampled per round (federation.sampling); every round would be refused`
+        : `is ${threshold} but there are only ${participants} participants`,
+    ]);
+  }
+  if (p.protocol === "pairwise") {
+    for (const step of ["advertiseKeys", "shareKeys", "unmasking"] as const) {
+      const q = p.dropout?.[step] ?? 0;
+      if (q > 0) out.push([["privacy", "dropout", step], `is ${q}, but the pairwise protocol has only the maskedInput step; use protocol "bonawitz"`]);
+    }
+  }
+  return out;
+}
 
 /** A config as written by a user (every field optional where a default exists). */
 export type ExperimentConfigInput = z.input<typeof experimentConfigSchema>;

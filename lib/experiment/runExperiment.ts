@@ -227,6 +227,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
       seed: deriveSeed(config.seed, "federation"),
       convergence: config.federation.convergencePatience !== undefined ? { patience: config.federation.convergencePatience } : undefined,
       evaluation: { every: config.federation.evaluateEvery },
+      onTooFewUpdates: config.federation.onTooFewUpdates,
       heterogeneity: { deadlineSeconds: config.heterogeneity.deadlineSeconds, partialWork: config.heterogeneity.partialWork },
       // Per-participant progress inside a round, as an executor wrapper (works for serial and pool runs).
       fitExecutor: withProgress(serialFitExecutor, () => progress({ phase: "federated", done: round - 1, total, label: `round ${round}`, sub: { done: ++fitted, total: perRound, label: "participant" } })),

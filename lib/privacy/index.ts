@@ -36,4 +36,14 @@ export type { FixedPointCodec, PublicKeyDirectory, SecAggServerOptions, SecureSu
 export * from "./secureRound";
 export * from "./secagg/index";
 export { SecureAggregation, pairwiseMasking } from "./secureAggregationStrategy";
-export type { SecureAggregationStrategyOptions, SecureMeanProtocol, SecureMeanInput, SecureMeanOutcome, SecAggStage, SecAggDropout } from "./secureAggregationStrategy";
+export type {
+  SecureAggregationStrategyOptions,
+  SecureAggregationProtocolName,
+  SecureMeanProtocol,
+  SecureMeanInput,
+  SecureMeanOutcome,
+  SecAggStage,
+  SecAggDropout,
+} from "./secureAggregationStrategy";
+export { SECAGG_STAGES, resolveDropoutProbabilities, drawsDropout, dropoutStage } from "./secAggDropouts";
+export type { SecAggDropoutProbabilities } from "./secAggDropouts";

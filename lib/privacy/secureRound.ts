@@ -25,7 +25,7 @@ export interface SecureAggregationOptions {
   readonly scale?: number;
   /** Largest |θᵢ − θ| per coordinate a participant may send; larger updates are rejected before masking. Default 16. */
   readonly clipValue?: number;
-  /** Simulation: probability that a participant drops out after sending its masked vector's keys but before the vector arrives. Default 0. */
+  /** Simulation: probability that a participant drops out after masking, before its vector arrives (the `SecureAggregation` wrapper's dropout.maskedInput, older name). Default 0. */
   readonly dropAfterMaskingProbability?: number;
 }
 

@@ -76,13 +76,19 @@ test("dropouts after masking are recovered in the loop: the result is FedAvg of 
   const d = maxAbsDifference(r.globalWeights, reference.globalWeights);
   assert.ok(d < 1e-5, `secure mean of survivors vs FedAvg of survivors: ${d}`);
 
-  // Everybody drops after masking: "fail" throws and rolls back, "skip" keeps the model.
-  const f = new Federation({ ...s.options, rounds: 2, strategy: new SecureAggregation(new FedAvg(), { threshold: 2, dropAfterMaskingProbability: 1 }) });
-  await f.start();
-  const w0 = f.globalWeights;
-  await assert.rejects(f.runRound(), /round 1: SecAggServer: round 1 failed: 0 survivor\(s\) < threshold 2.*nothing was decoded; the global model was kept/);
-  assert.equal(f.round, 0);
-  assert.equal(f.globalWeights, w0);
+  // Everybody drops after masking: "fail" throws and rolls back (with either protocol), "skip" keeps the model.
+  const expected = {
+    bonawitz: /round 1: SharedMaskServer round 1, masked input collection: only 0 of 5 participant\(s\) sent a masked input, fewer than the threshold 2.*nothing was decoded; the global model was kept/,
+    pairwise: /round 1: SecAggServer: round 1 failed: 0 survivor\(s\) < threshold 2.*nothing was decoded; the global model was kept/,
+  };
+  for (const protocol of ["bonawitz", "pairwise"] as const) {
+    const f = new Federation({ ...s.options, rounds: 2, strategy: new SecureAggregation(new FedAvg(), { protocol, threshold: 2, dropAfterMaskingProbability: 1 }) });
+    await f.start();
+    const w0 = f.globalWeights;
+    await assert.rejects(f.runRound(), expected[protocol]);
+    assert.equal(f.round, 0);
+    assert.equal(f.globalWeights, w0);
+  }
   const g = new Federation({ ...s.options, strategy: new SecureAggregation(new FedAvg(), { threshold: 2, dropAfterMaskingProbability: 1 }), onTooFewUpdates: "skip" });
   await g.start();
   const g0 = g.globalWeights;

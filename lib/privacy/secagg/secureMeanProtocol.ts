@@ -5,22 +5,16 @@
  * delta — or, with fewer than t participants left at any step, why nothing was decoded.
  *
  * It implements `SecureMeanProtocol` (lib/privacy/secureAggregationStrategy.ts: stages "advertise-keys" |
- * "share-keys" | "masked-input" | "unmasking", `dropsOut(id, stage)`):
- * `new SecureAggregation(new FedAvg(), { threshold, protocol: sharedMaskProtocol() })`.
+ * "share-keys" | "masked-input" | "unmasking", `dropsOut(id, stage)`) and is the default protocol of
+ * `new SecureAggregation(new FedAvg(), { threshold })` (`protocol: "bonawitz"`).
  * A participant that drops at "unmasking" has its input in the mean (it is reported as a dropout
  * all the same); the others' inputs are not.
  */
 import type { ModelWeights } from "../../model/weights";
-import type { SecAggDropout, SecAggStage, SecureMeanProtocol } from "../secureAggregationStrategy";
+import type { SecAggDropout, SecureMeanProtocol } from "../secureAggregationStrategy";
+import { SECAGG_STAGES } from "../secAggDropouts";
 import { DropoutPlan, runSecAggRound } from "./driver";
 import { SecAggError } from "./errors";
-
-const STAGES: ReadonlyArray<[SecAggStage, keyof DropoutPlan]> = [
-  ["advertise-keys", "advertiseKeys"],
-  ["share-keys", "shareKeys"],
-  ["masked-input", "maskedInput"],
-  ["unmasking", "unmasking"],
-];
 
 /**
  * The secret-shared-mask protocol with the given fixed-point settings. Keys come from the OS CSPRNG
@@ -28,7 +22,8 @@ const STAGES: ReadonlyArray<[SecAggStage, keyof DropoutPlan]> = [
  */
 export function sharedMaskProtocol(options: { readonly scale?: number; readonly clipValue?: number; readonly seed?: number } = {}): SecureMeanProtocol {
   return {
-    name: "shared-masks",
+    name: "bonawitz",
+    stages: SECAGG_STAGES.map((s) => s.stage),
     mean(input) {
       const { current, shared, updates } = input;
       const length = current.reduce((s, t, v) => s + (shared[v] ? t.values.length : 0), 0);
@@ -47,10 +42,10 @@ export function sharedMaskProtocol(options: { readonly scale?: number; readonly 
       const plan: Record<keyof DropoutPlan, string[]> = { advertiseKeys: [], shareKeys: [], maskedInput: [], unmasking: [] };
       const dropped: SecAggDropout[] = [];
       for (const u of updates) {
-        const at = STAGES.find(([stage]) => input.dropsOut(u.participantId, stage));
+        const at = SECAGG_STAGES.find(({ stage }) => input.dropsOut(u.participantId, stage));
         if (at === undefined) continue;
-        plan[at[1]].push(u.participantId);
-        dropped.push({ participantId: u.participantId, stage: at[0] });
+        plan[at.key].push(u.participantId);
+        dropped.push({ participantId: u.participantId, stage: at.stage });
       }
       const numExamples = new Map(updates.map((u) => [u.participantId, u.numExamples] as const));
       if (updates.length < input.threshold) {
