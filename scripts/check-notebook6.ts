@@ -8,10 +8,14 @@
  */
 import { spawn } from "child_process";
 import * as crypto from "crypto";
+import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { findChromium, launchBrowser } from "../lib/notebooks/checkCharts";
 import { findPython, jupyterEnv, ROOT } from "./jupyter-env";
+
+/** What tslab's kernel wrote at shutdown before jupyter/kernels/fedtune-ts/launch.js fixed its sends. */
+const SHUTDOWN_TROUBLE = /Socket is closed|EBADF|EBUSY|UnhandledPromiseRejection|UncaughtException/;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,8 +56,11 @@ async function main(): Promise<number> {
   const server = spawn(
     python,
     ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, `--NotebookApp.token=${token}`, "--notebook-dir", ROOT, ...rootArgs],
-    { cwd: ROOT, env: jupyterEnv(), stdio: "ignore", detached: true },
+    { cwd: ROOT, env: jupyterEnv(), stdio: ["ignore", "ignore", "pipe"], detached: true },
   );
+  // The server's log, where its kernels' own stderr also goes; kept only while a kernel shuts down.
+  let watched: string[] | undefined;
+  server.stderr?.on("data", (b: Buffer) => watched?.push(b.toString()));
   const base = `http://127.0.0.1:${port}`;
   let bad = 0;
   const browser = await launchBrowser(chromium);
@@ -61,6 +68,11 @@ async function main(): Promise<number> {
     await waitForServer(`${base}/api?token=${token}`, 60_000);
     for (const file of files) {
       const rel = path.relative(ROOT, path.resolve(file)).split(path.sep).join("/");
+      // The live page must not write the executed notebook over the source (Notebook 6 autosaves every
+      // 2 minutes): autosave is switched off below, and the source bytes are put back if anything saved.
+      const original = fs.readFileSync(file);
+      const checkpoint = path.join(path.dirname(file), ".ipynb_checkpoints", path.basename(file).replace(/\.ipynb$/, "-checkpoint.ipynb"));
+      const hadCheckpoint = fs.existsSync(checkpoint);
       const page = await browser.newPage();
       const pageErrors: string[] = [];
       page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -73,7 +85,11 @@ async function main(): Promise<number> {
         },
         { timeout: 60_000 },
       );
-      await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { execute_all_cells(): void } } }).Jupyter.notebook.execute_all_cells());
+      await page.evaluate(() => {
+        const nb = (window as unknown as { Jupyter: { notebook: { set_autosave_interval(ms: number): void; execute_all_cells(): void } } }).Jupyter.notebook;
+        nb.set_autosave_interval(0);
+        nb.execute_all_cells();
+      });
       await page.waitForFunction(
         () => {
           type Cell = { cell_type: string; input_prompt_number: unknown };
@@ -90,14 +106,26 @@ async function main(): Promise<number> {
       });
       // The backend line is the only expected stderr; anything mentioning an error fails the check.
       const errors = r.stderr.filter((t) => /error/i.test(t));
+      // Shut the kernel down as the Notebook's UI does (interrupt, shutdown_request, wait), then read
+      // what it wrote on its way out: tslab's transport used to throw "Socket is closed" here.
+      const kernelId = await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { kernel: { id: string } } } }).Jupyter.notebook.kernel.id);
+      watched = [];
+      const shutdown = await fetch(`${base}/api/kernels/${kernelId}?token=${token}`, { method: "DELETE" });
+      await new Promise((r) => setTimeout(r, 500)); // the kernel has exited; let the pipe deliver its last words
+      const atShutdown = watched.join("").split("\n").filter((l) => SHUTDOWN_TROUBLE.test(l));
+      watched = undefined;
+      if (shutdown.status !== 204) errors.push(`kernel shutdown answered HTTP ${shutdown.status}`);
+      if (atShutdown.length) errors.push(`the kernel at shutdown: ${atShutdown.join(" | ")}`);
       const ok = r.charts > 0 && r.drawn === r.charts && errors.length === 0 && pageErrors.length === 0;
       if (!ok) bad++;
       console.log(
         `  ${ok ? "ok" : "FAILED"} ${path.basename(file)} live in Notebook 6: ${r.drawn}/${r.charts} charts drawn in ${((Date.now() - t0) / 1000).toFixed(0)} s` +
-          (errors.length ? `; cell errors: ${errors.join(" | ").slice(0, 500)}` : "") +
+          (errors.length ? `; errors: ${errors.join(" | ").slice(0, 500)}` : "") +
           (pageErrors.length ? `; page errors: ${pageErrors.join(" | ").slice(0, 500)}` : ""),
       );
       await page.close();
+      if (!fs.readFileSync(file).equals(original)) fs.writeFileSync(file, original);
+      if (!hadCheckpoint) fs.rmSync(checkpoint, { force: true });
     }
   } finally {
     await browser.close();

@@ -5,7 +5,8 @@ sets JUPYTER_PATH so that Jupyter finds the project-local kernelspec in ./jupyte
 
 For each notebook: run every cell with a per-cell timeout, write the executed copy and an HTML
 export to the output folder, and on failure print the failing cell's source and its stderr (tslab
-reports compile and runtime errors on stderr, not as ename/evalue). Exit code 1 if any failed.
+reports compile and runtime errors on stderr, not as ename/evalue). A kernel that does not exit with
+0 after nbclient's shutdown request (a crash at shutdown) fails its notebook. Exit code 1 if any failed.
 """
 import argparse
 import os
@@ -13,8 +14,28 @@ import sys
 import time
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from traitlets import Float
+
+
+def exit_recording_manager(record):
+    """jupyter_client's kernel manager that stores in record["exit_code"] how the kernel process ended
+    after the shutdown request (0 = it exited by itself; negative = killed by that signal). It waits
+    up to 30 s (not 5) before sending SIGTERM, so that a slow exit on a loaded machine is not taken
+    for a hung kernel."""
+
+    class ExitRecordingKernelManager(AsyncKernelManager):
+        shutdown_wait_time = Float(30.0, config=True)
+
+        async def finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+            process = getattr(self.provisioner, "process", None)
+            await super().finish_shutdown(waittime=waittime, pollinterval=pollinterval, restart=restart)
+            if process is not None:
+                record["exit_code"] = process.poll()
+
+    return ExitRecordingKernelManager
 
 
 def stream_text(cell, name):
@@ -44,6 +65,7 @@ def run_one(path, out_dir, kernel, timeout, html):
     name = os.path.splitext(os.path.basename(path))[0]
     with open(path, encoding="utf-8") as f:
         nb = nbformat.read(f, as_version=4)
+    ended = {}
     client = NotebookClient(
         nb,
         kernel_name=kernel,
@@ -51,6 +73,7 @@ def run_one(path, out_dir, kernel, timeout, html):
         allow_errors=False,
         record_timing=True,
         resources={"metadata": {"path": os.getcwd()}},
+        kernel_manager_class=exit_recording_manager(ended),
     )
     start = time.time()
     error = None
@@ -74,7 +97,7 @@ def run_one(path, out_dir, kernel, timeout, html):
         nbformat.write(nb, f)
     if error is None and html:
         export_html(nb, os.path.join(out_dir, name + ".html"))
-    return elapsed, error, failing
+    return elapsed, error, failing, ended.get("exit_code")
 
 
 def main():
@@ -90,10 +113,16 @@ def main():
     total = 0.0
     for path in args.notebooks:
         print("notebook %s ..." % path, flush=True)
-        elapsed, error, failing = run_one(path, args.out, args.kernel, args.timeout, not args.no_html)
+        elapsed, error, failing, exit_code = run_one(path, args.out, args.kernel, args.timeout, not args.no_html)
         total += elapsed
+        if error is None and exit_code in (0, None):
+            ended = "" if exit_code is None else " (kernel exited with 0)"
+            print("  ok in %.1f s -> %s%s" % (elapsed, os.path.join(args.out, os.path.basename(path)), ended), flush=True)
+            continue
         if error is None:
-            print("  ok in %.1f s -> %s" % (elapsed, os.path.join(args.out, os.path.basename(path))), flush=True)
+            # Every cell ran, but the kernel crashed or hung at shutdown: its stderr is above.
+            failed.append(path)
+            print("  FAILED after %.1f s: the kernel exited with %s at shutdown, not 0" % (elapsed, exit_code), flush=True)
             continue
         failed.append(path)
         print("  FAILED after %.1f s: %s" % (elapsed, type(error).__name__), flush=True)

@@ -7,6 +7,8 @@ export { executeNotebook } from "./executeNotebook";
 export type { CellResult, ExecutedNotebook, ExecuteOptions } from "./executeNotebook";
 export { KernelClient, KernelTimeoutError } from "./kernelClient";
 export type { ExecuteResult, KernelStartOptions } from "./kernelClient";
+export { channelAddress, launchKernel } from "./kernelProcess";
+export type { ConnectionInfo, LaunchedKernel, LaunchOptions } from "./kernelProcess";
 export { findKernelSpec, kernelSearchPath } from "./kernelSpec";
 export type { KernelSpec } from "./kernelSpec";
 export { OutputCollector } from "./cellOutputs";

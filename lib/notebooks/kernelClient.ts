@@ -1,16 +1,14 @@
 /**
- * A Jupyter kernel started from its kernelspec and driven over ZeroMQ, without Python: writes the
- * connection file (free loopback ports, a random HMAC key), spawns the kernel, talks on the shell,
- * control and iopub channels, and shuts it down with a `shutdown_request` (killing it only if it does
- * not exit). `zeromq` is the same package tslab's kernel side uses.
+ * A Jupyter kernel started from its kernelspec (kernelProcess.ts) and driven over ZeroMQ, without
+ * Python: talks on the shell, control and iopub channels, and shuts it down with a `shutdown_request`
+ * (killing it only if it does not exit). `zeromq` is the same package tslab's kernel side uses.
  */
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import * as zmq from "zeromq";
+import { channelAddress, ConnectionInfo, launchKernel, LaunchOptions } from "./kernelProcess";
 import { KernelSpec } from "./kernelSpec";
 import { decodeMessage, encodeMessage, JupyterMessage, newMessage } from "./wireMessage";
 
@@ -25,25 +23,9 @@ export interface ExecuteResult {
 }
 
 /** Options for starting a kernel. */
-export interface KernelStartOptions {
-  /** Working directory of the kernel process (the kernelspec's argv may change it). */
-  readonly cwd?: string;
-  /** Extra environment variables. */
-  readonly env?: Readonly<Record<string, string>>;
+export interface KernelStartOptions extends LaunchOptions {
   /** How long to wait for the kernel to answer kernel_info (ms). */
   readonly startTimeoutMs?: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 interface Pending {
@@ -69,43 +51,26 @@ export class KernelClient {
   private stderrTail = "";
   private closed = false;
 
+  private readonly key: string;
+
   private constructor(
     private readonly proc: ChildProcess,
-    private readonly key: string,
+    /** Ports and key of this kernel, for other clients to attach (a heartbeat monitor, a console). */
+    readonly connection: ConnectionInfo,
     private readonly connectionFile: string,
     readonly spec: KernelSpec,
-  ) {}
+  ) {
+    this.key = connection.key;
+  }
 
   /** Start the kernel described by `spec` and wait until it answers. */
   static async start(spec: KernelSpec, options: KernelStartOptions = {}): Promise<KernelClient> {
-    const ports = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
-    const key = crypto.randomBytes(32).toString("hex");
-    const conn = {
-      transport: "tcp",
-      ip: "127.0.0.1",
-      shell_port: ports[0],
-      iopub_port: ports[1],
-      stdin_port: ports[2],
-      control_port: ports[3],
-      hb_port: ports[4],
-      key,
-      signature_scheme: "hmac-sha256",
-      kernel_name: spec.name,
-    };
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fedtune-kernel-"));
-    const connectionFile = path.join(dir, "kernel.json");
-    fs.writeFileSync(connectionFile, JSON.stringify(conn, null, 1), { mode: 0o600 });
-    const argv = spec.argv.map((a) => a.replace(/\{connection_file\}/g, connectionFile).replace(/\{resource_dir\}/g, spec.resourceDir));
-    const proc = spawn(argv[0], argv.slice(1), {
-      cwd: options.cwd,
-      env: { ...process.env, ...spec.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const client = new KernelClient(proc, key, connectionFile, spec);
+    const { process: proc, connection, connectionFile } = await launchKernel(spec, options);
+    const client = new KernelClient(proc, connection, connectionFile, spec);
     client.watchProcess();
-    client.shell.connect(`tcp://127.0.0.1:${conn.shell_port}`);
-    client.control.connect(`tcp://127.0.0.1:${conn.control_port}`);
-    client.iopub.connect(`tcp://127.0.0.1:${conn.iopub_port}`);
+    client.shell.connect(channelAddress(connection, "shell"));
+    client.control.connect(channelAddress(connection, "control"));
+    client.iopub.connect(channelAddress(connection, "iopub"));
     client.iopub.subscribe();
     void client.readLoop(client.shell);
     void client.readLoop(client.control);

@@ -53,7 +53,7 @@ before(async () => {
     trains.push([]);
     return new SuperNode({
       address: link.fleetAddress, insecure: true, heartbeatIntervalSeconds: 120, pollIntervalMs: 100, log: () => undefined,
-      reconnect: { initialDelayMs: 500, maxDelayMs: 2000, giveUpAfterMs: 60_000 },
+      reconnect: { initialDelayMs: 500, maxDelayMs: 2000, giveUpAfterMs: 300_000 },
       handler: personalisedHandler(p, { onTrain: (r) => trains[i].push(r) }),
     });
   });
@@ -75,7 +75,7 @@ async function runApp(name: string, rounds: number, config: Record<string, strin
   const reports0 = nodes.map((n) => n.reports.length);
   const t0 = Date.now();
   const run = await link.startRun(APP, {
-    "num-server-rounds": rounds, "min-nodes": NODES, "round-timeout": 60,
+    "num-server-rounds": rounds, "min-nodes": NODES, "round-timeout": 300,
     "initial-arrays": path.join(work, "init.npz"), "final-arrays": path.join(work, `${name}.npz`), "history-json": path.join(work, `${name}.json`),
     ...config,
   }, 110);
@@ -88,7 +88,7 @@ async function runApp(name: string, rounds: number, config: Record<string, strin
 }
 
 for (const method of ["fedper", "ditto"] as const) {
-  test(`fedtune_app + 3 TypeScript SuperNodes: ${method} for 3 rounds, personal accuracy above the global model's`, { skip, timeout: 120_000 }, async (t) => {
+  test(`fedtune_app + 3 TypeScript SuperNodes: ${method} for 3 rounds, personal accuracy above the global model's`, { skip, timeout: 600_000 }, async (t) => {
     const before = trains.map((x) => x.length);
     const { history, secondsPerRound, bytesPerNodeRound } = await runApp(method, 3, { personalisation: method, lr: 0.05, "local-epochs": 2 });
     assert.equal(history.rounds.length, 3);
@@ -124,7 +124,7 @@ for (const method of ["fedper", "ditto"] as const) {
   });
 }
 
-test("fedtune_app: a config key or method the nodes do not know is an error reply naming it; the nodes stay connected", { skip, timeout: 120_000 }, async () => {
+test("fedtune_app: a config key or method the nodes do not know is an error reply naming it; the nodes stay connected", { skip, timeout: 600_000 }, async () => {
   const nodeIds = nodes.map((n) => n.nodeId);
   const { history } = await runApp("bad-config", 1, { "extra-config": "learning_rate=0.1" });
   const train = history.replies.filter((r) => r.step === "train");
@@ -135,7 +135,7 @@ test("fedtune_app: a config key or method the nodes do not know is an error repl
   assert.deepEqual(nodes.map((n) => n.nodeId), nodeIds, "same node ids: nobody reconnected");
 });
 
-test("fedtune_app: client-side DP clipping — every reply's update norm ≤ the clip norm, and the replies say so; central evaluation", { skip, timeout: 120_000 }, async (t) => {
+test("fedtune_app: client-side DP clipping — every reply's update norm ≤ the clip norm, and the replies say so; central evaluation", { skip, timeout: 600_000 }, async (t) => {
   const clip = 0.5;
   const before = trains.map((x) => x.length);
   // The central test set: every node's test split (the ServerApp evaluates the global MLP on it with numpy).

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { arrayRecordToWeights, loadParticipant, parseParticipantConfig, personalisedHandler, SuperNode, weightsToArrayRecord } from "../../lib/flower/index";
 import type { ConfigValue, FlowerRecord, MessageMetadata, SuperNodeEvent } from "../../lib/flower/index";
+import { until } from "../until";
 import { FakeSuperLink } from "./fakeSuperLink";
 
 const quiet = (): void => undefined;
@@ -14,13 +15,6 @@ function instruction(type: string, content: Map<string, FlowerRecord>, createdAt
   };
 }
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test("a SuperNode trains on `train`, evaluates on `evaluate`, and answers bad messages with error replies", async () => {
   await tf.setBackend("cpu");
@@ -104,7 +98,7 @@ test("a SuperNode reports a lost SuperLink, re-joins it after a restart, and lea
   const events: SuperNodeEvent[] = [];
   const node = new SuperNode({
     address: `127.0.0.1:${port}`, insecure: true, handler: () => new Map(), pollIntervalMs: 20, log: quiet,
-    reconnect: { initialDelayMs: 100, maxDelayMs: 200, giveUpAfterMs: 20_000 }, onEvent: (e) => events.push(e),
+    reconnect: { initialDelayMs: 100, maxDelayMs: 200, giveUpAfterMs: 300_000 }, onEvent: (e) => events.push(e),
   });
   const running = node.run();
   try {
@@ -134,10 +128,16 @@ test("a SuperNode gives up with a clear error when nothing listens, or when the 
   const probe = new FakeSuperLink();
   const port = await probe.start();
   probe.kill(); // now nothing listens on `port`
-  const t0 = Date.now();
-  const node = new SuperNode({ address: `127.0.0.1:${port}`, insecure: true, handler: () => new Map(), log: quiet, reconnect: { initialDelayMs: 100, giveUpAfterMs: 500 } });
+  // The policy, not the clock: retries at 100 ms then 200 ms; the next wait (400 ms) would pass 500 ms, so it gives up
+  // (on a loaded machine the attempts themselves take longer, so it may give up after fewer retries — never more).
+  const retries: number[] = [];
+  const node = new SuperNode({
+    address: `127.0.0.1:${port}`, insecure: true, handler: () => new Map(), log: quiet, reconnect: { initialDelayMs: 100, giveUpAfterMs: 500 },
+    onEvent: (e) => void (e.type === "disconnected" && retries.push(e.retryInMs)),
+  });
   await assert.rejects(node.run(), new RegExp(`SuperLink at 127.0.0.1:${port} is unreachable .*UNAVAILABLE.*; gave up after`));
-  assert.ok(Date.now() - t0 < 5000);
+  assert.ok(retries.length >= 1 && retries.length <= 2, `retried after ${retries.join(", ")} ms`);
+  assert.deepEqual(retries, [100, 200].slice(0, retries.length));
 
   const strict = new FakeSuperLink();
   strict.rejectRegistration = true;
