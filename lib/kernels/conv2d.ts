@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { withKernelScope } from "./kernelScope";
-import { forwardConv } from "./convGeometry";
+import { forwardConv, patchGeometry } from "./convGeometry";
 import { WasmHeap } from "./wasmHeap";
 
 /**
@@ -45,9 +45,7 @@ export function conv2dVia(backendName: string, stock: () => tf.KernelFunc | unde
     const heap = new WasmHeap(backend, "Conv2D");
     return withKernelScope(backend, backendName, (scope) => {
       const cols = scope.adopt(heap.output([p, k]));
-      heap.kernels.im2col(heap.offset(x), heap.offset(cols), conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels,
-        conv.outHeight, conv.outWidth, conv.filterHeight, conv.filterWidth, conv.strideHeight, conv.strideWidth,
-        conv.pad.top, conv.pad.left);
+      heap.kernels.im2col(heap.offset(x), heap.offset(cols), ...patchGeometry(conv));
       const out = scope.adopt(heap.output([conv.batchSize, conv.outHeight, conv.outWidth, conv.outChannels]));
       heap.kernels.matmul(heap.offset(cols), heap.offset(filter), heap.offset(out), p, k, conv.outChannels);
       return out;

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { withKernelScope } from "./kernelScope";
-import { checkDyShape, forwardConv } from "./convGeometry";
+import { checkDyShape, forwardConv, patchGeometry } from "./convGeometry";
 import { WasmHeap } from "./wasmHeap";
 
 /**
@@ -25,9 +25,7 @@ export function conv2dBackpropFilterVia(backendName: string): tf.KernelFunc {
     if (p === 0 || conv.outChannels === 0) return heap.zeros([conv.filterHeight, conv.filterWidth, conv.inChannels, conv.outChannels]);
     return withKernelScope(backend, backendName, (scope) => {
       const cols = scope.adopt(heap.output([1, k, p]));
-      heap.kernels.im2col_t(heap.offset(x), heap.offset(cols), conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels,
-        conv.outHeight, conv.outWidth, conv.filterHeight, conv.filterWidth, conv.strideHeight, conv.strideWidth,
-        conv.pad.top, conv.pad.left);
+      heap.kernels.im2col_t(heap.offset(x), heap.offset(cols), ...patchGeometry(conv));
       const grad = scope.adopt(heap.output([conv.filterHeight, conv.filterWidth, conv.inChannels, conv.outChannels]));
       heap.kernels.matmul(heap.offset(cols), heap.offset(dy), heap.offset(grad), k, p, conv.outChannels);
       return grad;

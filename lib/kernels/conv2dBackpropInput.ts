@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { withKernelScope } from "./kernelScope";
-import { checkDyShape, forwardConv } from "./convGeometry";
+import { checkDyShape, forwardConv, patchGeometry } from "./convGeometry";
 import { WasmHeap } from "./wasmHeap";
 
 /**
@@ -29,9 +29,7 @@ export function conv2dBackpropInputVia(backendName: string): tf.KernelFunc {
       const cols = scope.adopt(heap.output([p, k]));
       heap.kernels.matmul(heap.offset(dy), heap.offset(wT), heap.offset(cols), p, conv.outChannels, k);
       const dx = scope.adopt(heap.output([conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels]));
-      heap.kernels.col2im(heap.offset(cols), heap.offset(dx), conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels,
-        conv.outHeight, conv.outWidth, conv.filterHeight, conv.filterWidth, conv.strideHeight, conv.strideWidth,
-        conv.pad.top, conv.pad.left);
+      heap.kernels.col2im(heap.offset(cols), heap.offset(dx), ...patchGeometry(conv));
       return dx;
     });
   };

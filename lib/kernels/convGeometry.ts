@@ -87,3 +87,12 @@ export function checkDyShape(kernel: string, dyShape: readonly number[], conv: F
       `[${conv.batchSize},${conv.outHeight},${conv.outWidth},${conv.outChannels}]`);
   }
 }
+
+/** The window geometry every patch kernel (im2col, im2col_t, col2im) takes after its two pointers: n, h, w, c, oh, ow, fh, fw, sh, sw, pt, pl. */
+export type PatchGeometry = [number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** `conv` as the patch kernels' geometry arguments, in their order. */
+export function patchGeometry(conv: ForwardConv): PatchGeometry {
+  return [conv.batchSize, conv.inHeight, conv.inWidth, conv.inChannels, conv.outHeight, conv.outWidth, conv.filterHeight,
+    conv.filterWidth, conv.strideHeight, conv.strideWidth, conv.pad.top, conv.pad.left];
+}

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { wasmApi } from "./webAssembly";
+import type { PatchGeometry } from "./convGeometry";
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` that fedtune's wasm kernels use (not exported as types). */
 interface WasmBackendInternals {
@@ -13,12 +14,9 @@ interface WasmBackendInternals {
 
 /** The functions of lib/kernels/wasm/fedtune_kernels.c; every pointer is a byte offset on the backend's heap. */
 export interface FedtuneWasmKernels {
-  im2col_t(x: number, cols: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
-    fw: number, sh: number, sw: number, pt: number, pl: number): void;
-  im2col(x: number, cols: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
-    fw: number, sh: number, sw: number, pt: number, pl: number): void;
-  col2im(cols: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number, fh: number,
-    fw: number, sh: number, sw: number, pt: number, pl: number): void;
+  im2col_t(x: number, cols: number, ...geometry: PatchGeometry): void;
+  im2col(x: number, cols: number, ...geometry: PatchGeometry): void;
+  col2im(cols: number, dx: number, ...geometry: PatchGeometry): void;
   matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
