@@ -1,12 +1,12 @@
 /**
  * The body of a repetition worker thread (started through repetitionWorker.js by `runRepetitions`):
- * it starts the tfjs backend it is told to, runs ONE experiment (`runExperiment`, the very code of
+ * it starts the tfjs backend it is told to, runs ONE experiment (`runRepetition`, the very code of
  * a single run) per request and posts back the figures of its final table.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { initBackend } from "../backend";
 import type { BackendName } from "../backend";
-import { runExperiment } from "./runExperiment";
+import { runRepetition } from "./runRepetitions";
 import type { RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
 
 const port = parentPort;
@@ -18,12 +18,7 @@ port.on("message", (req: RepetitionRequest) => {
   void (async (): Promise<void> => {
     try {
       await ready;
-      const r = await runExperiment(req.config, { outDir: req.outDir, report: req.report });
-      const reply: RepetitionReply = {
-        type: "done",
-        seed: req.config.seed,
-        outcome: { seed: req.config.seed, outDir: r.outDir, results: r.results, roundsRun: r.roundsRun, converged: r.converged, seconds: r.seconds, backend: r.backend, warnings: r.warnings },
-      };
+      const reply: RepetitionReply = { type: "done", seed: req.config.seed, outcome: await runRepetition(req) };
       port.postMessage(reply);
     } catch (e) {
       const reply: RepetitionReply = { type: "error", seed: req.config.seed, message: e instanceof Error ? e.message : String(e) };

@@ -101,12 +101,15 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
 /** Every seed's final table, one row per (seed, participant): the file next to summary.csv. */
 export const REPETITIONS_CSV = "repetitions.csv";
 
+/** One repetition: the single run of `req.config` (its own seed) into `req.outDir`, as the figures the set keeps. Used on the main thread and in repetition workers alike. */
+export async function runRepetition(req: RepetitionRequest): Promise<RepetitionOutcome> {
+  const r = await runExperiment(req.config, { outDir: req.outDir, report: req.report });
+  return { seed: req.config.seed, outDir: r.outDir, results: r.results, roundsRun: r.roundsRun, converged: r.converged, seconds: r.seconds, backend: r.backend, warnings: r.warnings };
+}
+
 async function runSerially(requests: readonly RepetitionRequest[], finished: (o: RepetitionOutcome) => RepetitionOutcome): Promise<RepetitionOutcome[]> {
   const out: RepetitionOutcome[] = [];
-  for (const req of requests) {
-    const r = await runExperiment(req.config, { outDir: req.outDir, report: req.report });
-    out.push(finished({ seed: req.config.seed, outDir: r.outDir, results: r.results, roundsRun: r.roundsRun, converged: r.converged, seconds: r.seconds, backend: r.backend, warnings: r.warnings }));
-  }
+  for (const req of requests) out.push(finished(await runRepetition(req)));
   return out;
 }
 
