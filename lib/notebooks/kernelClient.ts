@@ -45,7 +45,8 @@ export class KernelClient {
   private readonly pending = new Map<string, Pending>();
   private readonly shell = new zmq.Dealer({ linger: 0 });
   private readonly control = new zmq.Dealer({ linger: 0 });
-  private readonly iopub = new zmq.Subscriber({ linger: 0 });
+  // No high-water mark: a SUB socket drops what arrives beyond it (default 1,000 messages) while we read.
+  private readonly iopub = new zmq.Subscriber({ linger: 0, receiveHighWaterMark: 0 });
   private exited: { code: number | null; signal: string | null } | undefined;
   private exitWaiters: (() => void)[] = [];
   private stderrTail = "";

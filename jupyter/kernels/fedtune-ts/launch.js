@@ -101,7 +101,9 @@ class SerialZmqServer extends ZmqServer {
     this.connInfo = conn;
     const zmq = require("zeromq");
     const sockets = {
-      iopub: new zmq.Publisher(),
+      // No high-water mark on iopub: a PUB socket silently drops messages beyond it (default 1,000), so a
+      // cell printing thousands of lines at once lost its tail whenever the client read slower than that.
+      iopub: new zmq.Publisher({ sendHighWaterMark: 0 }),
       shell: new zmq.Router(),
       control: new zmq.Router(),
       stdin: new zmq.Router(),
