@@ -8,7 +8,7 @@
  * cache) and its result copied out. No tfjs: the module has a memory of its own, not a backend's heap.
  *
  * Where the time goes (2026-12-01, 10 × 583 k floats, best of 200 single calls, same process): the sum alone on
- * inputs already in wasm memory takes ≈ 1.8–2× a memcpy of those inputs (float32 → float64 widening, multiply and add
+ * inputs already in wasm memory takes ≈ 2–3× a memcpy of those inputs (float32 → float64 widening, multiply and add
  * on 128-bit SIMD against a memcpy that runs on 512-bit registers), the copy in ≈ 0.6×, the fresh result array ≈ 0.2×.
  */
 import * as fs from "node:fs";
