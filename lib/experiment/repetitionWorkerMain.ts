@@ -18,7 +18,7 @@ port.on("message", (req: RepetitionRequest) => {
   void (async (): Promise<void> => {
     try {
       await ready;
-      const reply: RepetitionReply = { type: "done", seed: req.config.seed, outcome: await runRepetition(req) };
+      const reply: RepetitionReply = { type: "done", seed: req.config.seed, outcome: await runRepetition(req, req.progress ? (event) => port.postMessage({ type: "progress", seed: req.config.seed, event } satisfies RepetitionReply) : undefined) };
       port.postMessage(reply);
     } catch (e) {
       const reply: RepetitionReply = { type: "error", seed: req.config.seed, message: e instanceof Error ? e.message : String(e) };
