@@ -20,6 +20,7 @@ import {
   ExperimentResult,
   formatDifference,
   loadExperimentConfig,
+  meanRow,
   pairedMeanDifference,
   newRunFolder,
   parseExperimentConfig,
@@ -236,7 +237,7 @@ export async function runRepetitionsAndPrint(config: ExperimentConfig | undefine
     report: o.report,
     onRepetitionDone: (r: RepetitionOutcome, done: number, total: number): void => {
       if (o.quiet) return;
-      const mean = r.results[r.results.length - 1];
+      const mean = meanRow(r.results);
       const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "–");
       const how = r.how === "kept" ? "kept from the earlier run (checked)" : `${r.how === "resumed" ? "resumed and done" : "done"} in ${r.seconds.toFixed(1)} s`;
       process.stderr.write(`fedtune: seed ${r.seed} ${how} (${done}/${total}) · mean local-only ${pct(mean.localOnly)}, global ${pct(mean.globalBest)}, personal ${pct(mean.personalBest)}\n`);
@@ -254,7 +255,7 @@ export async function runRepetitionsAndPrint(config: ExperimentConfig | undefine
   out.write(`\n${config.name}: test accuracy per participant, mean ± 95 % interval over ${seeds.length} seeds (${seeds.join(", ")}); best = round with the lowest validation loss\n\n`);
   out.write(result.resultsText + "\n\n");
   const perSeed = result.repetitions.map((r) => r.results);
-  const mean = perSeed[0][perSeed[0].length - 1];
+  const mean = meanRow(perSeed[0]);
   if (Number.isFinite(mean.personalBest) && Number.isFinite(mean.globalBest)) {
     out.write(`mean personal (best) − global (best), paired over seeds: ${formatDifference(pairedMeanDifference(perSeed, "personalBest", "globalBest"))}\n`);
     if (Number.isFinite(mean.localOnly)) out.write(`mean personal (best) − local-only, paired over seeds:    ${formatDifference(pairedMeanDifference(perSeed, "personalBest", "localOnly"))}\n`);
@@ -293,7 +294,7 @@ export async function runAndPrint(config: ExperimentConfig | undefined, o: RunAn
     for (const w of result.warnings) process.stderr.write(`fedtune: warning: ${w}\n`);
     out.write(`\n${result.config.name}: test accuracy per participant (best = round with the lowest validation loss)\n\n`);
     out.write(result.resultsText + "\n\n");
-    const mean = result.results[result.results.length - 1];
+    const mean = meanRow(result.results);
     if (Number.isFinite(mean.personalBest) && Number.isFinite(mean.globalBest)) {
       const signed = (v: number): string => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}`;
       const local = Number.isFinite(mean.localOnly) ? `, ${signed(mean.personalBest - mean.localOnly)} points vs local-only` : "";

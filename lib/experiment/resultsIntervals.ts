@@ -8,7 +8,7 @@ import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { meanInterval } from "../analysis/meanInterval";
 import type { ParticipantResult } from "./resultsTable";
-import { alignedTable } from "./resultsTable";
+import { alignedTable, MEAN_ROW, summaryRowCount } from "./resultsTable";
 
 /** The figures of a `ParticipantResult` that get an interval, in table order. */
 export const INTERVAL_MEASURES = ["localOnly", "globalLast", "globalBest", "personalLast", "personalBest"] as const;
@@ -86,9 +86,10 @@ export function intervalCells(intervals: readonly ResultInterval[]): string[][] 
   return participants.map((p) => [p, ...INTERVAL_MEASURES.map((m) => intervalCell(intervals.find((r) => r.participant === p && r.measure === m)))]);
 }
 
-/** The interval table as aligned text for a terminal, with a rule above the "mean" row. */
+/** The interval table as aligned text for a terminal, with a rule above the "mean" row (and the central row after it). */
 export function formatIntervalTable(intervals: readonly ResultInterval[]): string {
-  return alignedTable(intervalHeaders(), intervalCells(intervals));
+  const cells = intervalCells(intervals);
+  return alignedTable(intervalHeaders(), cells, summaryRowCount(cells.map((row) => row[0])));
 }
 
 /**
@@ -98,8 +99,8 @@ export function formatIntervalTable(intervals: readonly ResultInterval[]): strin
  */
 export function pairedMeanDifference(perSeed: ReadonlyArray<readonly ParticipantResult[]>, a: IntervalMeasure, b: IntervalMeasure, level = 0.95): ResultInterval {
   const diffs = perSeed.map((rows, k) => {
-    const mean = rows.find((r) => r.participant === "mean");
-    if (mean === undefined) throw new Error(`pairedMeanDifference: repetition ${k} has no "mean" row`);
+    const mean = rows.find((r) => r.participant === MEAN_ROW);
+    if (mean === undefined) throw new Error(`pairedMeanDifference: repetition ${k} has no "${MEAN_ROW}" row`);
     return { value: mean[a] - mean[b] };
   });
   const g = meanInterval(aq.from(diffs), { level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; low: number; high: number };
