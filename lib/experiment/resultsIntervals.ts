@@ -58,8 +58,8 @@ export function resultIntervals(perSeed: ReadonlyArray<readonly ParticipantResul
   for (const rows of perSeed) for (const r of rows) for (const m of INTERVAL_MEASURES) long.push({ participant: r.participant, measure: m, value: r[m] });
   const t = meanInterval(aq.from(long), { by: ["participant", "measure"], level });
   const byKey = new Map<string, ResultInterval>();
-  for (const g of t.objects() as Array<{ participant: string; measure: IntervalMeasure; n: number; mean: number; std: number; halfWidth: number; low: number; high: number }>) {
-    byKey.set(`${g.participant}\u0000${g.measure}`, { participant: g.participant, measure: g.measure, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.low, hi: g.high });
+  for (const g of t.objects() as Array<{ participant: string; measure: IntervalMeasure; n: number; mean: number; std: number; halfWidth: number; lo: number; hi: number }>) {
+    byKey.set(`${g.participant}\u0000${g.measure}`, { participant: g.participant, measure: g.measure, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.lo, hi: g.hi });
   }
   return order.flatMap((p) => INTERVAL_MEASURES.map((m) => byKey.get(`${p}\u0000${m}`) as ResultInterval));
 }
@@ -103,8 +103,8 @@ export function pairedMeanDifference(perSeed: ReadonlyArray<readonly Participant
     if (mean === undefined) throw new Error(`pairedMeanDifference: repetition ${k} has no "${MEAN_ROW}" row`);
     return { value: mean[a] - mean[b] };
   });
-  const g = meanInterval(aq.from(diffs), { level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; low: number; high: number };
-  return { participant: "mean", measure: a, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.low, hi: g.high };
+  const g = meanInterval(aq.from(diffs), { level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; lo: number; hi: number };
+  return { participant: "mean", measure: a, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.lo, hi: g.hi };
 }
 
 /** "−3.8 ± 1.2 points (95 % interval −5.0 … −2.6)" for a paired difference. */
