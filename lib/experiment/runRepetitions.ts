@@ -18,13 +18,14 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 import * as aq from "arquero";
 import { initBackend } from "../backend";
 import { buildRepetitionReportHtml } from "../report/repetitionReport";
 import type { ExperimentConfig } from "./experimentConfig";
 import { repetitionSeeds, singleSeedConfig } from "./experimentConfig";
-import type { RepetitionOutcome, RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
+import { runInLanes } from "../parallel/lanes";
+import { WorkerThread } from "../parallel/workerThread";
+import type { RepetitionMessage, RepetitionOutcome, RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
 import type { ResultInterval } from "./resultsIntervals";
 import { formatIntervalTable, resultIntervals, resultIntervalsTable } from "./resultsIntervals";
 import { parseExperimentConfig } from "./experimentConfig";
@@ -127,10 +128,8 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
   };
   const kept = plans.flatMap((p) => (p.action === "keep" ? [finished(p.outcome)] : []));
   const toRun = requests.flatMap((r, i) => (plans[i].action === "keep" ? [] : [{ ...r, resume: plans[i].action === "resume" }]));
-  const onReply = (reply: RepetitionReply): void => {
-    if (reply.type === "progress") options.onProgress?.(reply.seed, reply.event);
-  };
-  const ran = toRun.length === 0 ? [] : jobs === 1 ? await runSerially(toRun, finished, options.onProgress) : await runOnWorkers(toRun, Math.min(jobs, toRun.length), backend, finished, onReply);
+  const onEvent = (e: Extract<RepetitionReply, { type: "event" }>): void => options.onProgress?.(e.seed, e.event);
+  const ran = toRun.length === 0 ? [] : jobs === 1 ? await runSerially(toRun, finished, options.onProgress) : await runOnWorkers(toRun, Math.min(jobs, toRun.length), backend, finished, onEvent);
   const outcomes = [...kept, ...ran].sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
 
   const intervals = resultIntervals(outcomes.map((o) => o.results));
@@ -165,55 +164,32 @@ async function runSerially(
   return out;
 }
 
-/** Run the requests on `size` worker threads, each taking the next request when it is free; stops all on the first failure. */
-function runOnWorkers(
+/**
+ * Run the requests on `size` repetition worker threads, each taking the next request when it is
+ * free (`runInLanes`, the fit pool's scheduler); the first failure stops every thread.
+ */
+async function runOnWorkers(
   requests: readonly RepetitionRequest[],
   size: number,
   backend: string,
   finished: (o: RepetitionOutcome) => RepetitionOutcome,
-  onReply: (reply: RepetitionReply) => void,
+  onEvent: (event: Extract<RepetitionReply, { type: "event" }>) => void,
 ): Promise<RepetitionOutcome[]> {
   const file = path.join(__dirname, "repetitionWorker.js");
-  return new Promise((resolve, reject) => {
-    const workers: Worker[] = [];
-    const out: RepetitionOutcome[] = [];
-    let next = 0;
-    let failed = false;
-    const retired = new Set<Worker>();
-    const stopAll = (): void => void Promise.all(workers.map((w) => (retired.add(w), w.terminate())));
-    const feed = (w: Worker): void => {
-      if (next < requests.length) w.postMessage(requests[next++]);
-      else retired.add(w), void w.terminate();
-    };
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(file, { workerData: { backend } });
-      workers.push(w);
-      w.on("message", (reply: RepetitionReply) => {
-        if (failed) return;
-        if (reply.type === "progress") return onReply(reply);
-        if (reply.type === "error") {
-          failed = true;
-          stopAll();
-          reject(new Error(`repetition with seed ${reply.seed}: ${reply.message}`));
-          return;
-        }
-        out.push(finished(reply.outcome));
-        if (out.length === requests.length) resolve(out);
-        feed(w);
-      });
-      w.on("error", (e) => {
-        if (failed) return;
-        failed = true;
-        stopAll();
-        reject(new Error(`a repetition worker failed: ${e.message}`));
-      });
-      w.on("exit", (code) => {
-        if (failed || retired.has(w)) return;
-        failed = true;
-        stopAll();
-        reject(new Error(`a repetition worker exited with code ${code} before its repetition finished`));
-      });
-      feed(w);
-    }
-  });
+  const threads = Array.from({ length: size }, (_, i) => new WorkerThread<RepetitionMessage, RepetitionReply>(file, { backend }, `repetition worker ${i}`, onEvent));
+  try {
+    return await runInLanes(requests.length, size, async (lane, i) => {
+      const seed = requests[i].config.seed;
+      let reply: Extract<RepetitionReply, { type: "reply" }>;
+      try {
+        reply = await threads[lane].call({ type: "repetition", ...requests[i] });
+      } catch (e) {
+        throw new Error(`repetition with seed ${seed}: ${(e as Error).message} before it finished`);
+      }
+      if (reply.ok === false) throw new Error(`repetition with seed ${seed}: ${reply.error.message}`);
+      return finished(reply.outcome);
+    });
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
 }
