@@ -87,7 +87,12 @@ function keptOutcome(dir: string, seed: number, runBackend: string, backend: str
   const text = fs.readFileSync(summary, "utf8");
   const results = aq.fromCSV(text, { parse: { participant: String } }).objects() as unknown as ParticipantResult[];
   const localFile = file(RUN_FILES.localSummary);
-  const local = fs.existsSync(localFile) ? (JSON.parse(fs.readFileSync(localFile, "utf8")) as LocalPhaseResult[]) : [];
+  let local: LocalPhaseResult[] = [];
+  try {
+    if (fs.existsSync(localFile)) local = JSON.parse(fs.readFileSync(localFile, "utf8")) as LocalPhaseResult[];
+  } catch (e) {
+    throw new Error(`cannot keep ${dir}: ${localFile} is not valid JSON (${(e as Error).message}); move the folder away to rerun seed ${seed}`);
+  }
   const participants = results.filter((r) => r.participant !== "mean" && r.participant !== CENTRAL_ROW).map((r) => ({ id: r.participant, trainSamples: r.trainSamples }));
   if (aq.toCSV(resultsTable(participantResults(snapshot.rows, participants, local))) !== text) {
     throw new Error(`cannot keep ${dir}: ${summary} is not the table of its history (metrics.csv and ${RUN_FILES.localSummary}); move the folder away to rerun seed ${seed}`);

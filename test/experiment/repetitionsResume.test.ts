@@ -124,6 +124,13 @@ test("bad states are clear errors naming the folder and the field or file, and c
   await assert.rejects(resumeRepetitions(copy, { jobs: 1, report: false }), /cannot keep .*seed-6: .*metrics\.csv is not the history of its final checkpoint \(round 4\)/);
   fs.writeFileSync(metrics, history);
 
+  // A finished seed whose phase-1 record is not JSON.
+  const localFile = path.join(seed6, "local-phase.json");
+  const localText = fs.readFileSync(localFile, "utf8");
+  fs.writeFileSync(localFile, localText.slice(0, 20));
+  await assert.rejects(resumeRepetitions(copy, { jobs: 1, report: false }), /cannot keep .*seed-6: .*local-phase\.json is not valid JSON/);
+  fs.writeFileSync(localFile, localText);
+
   // A stray non-run folder where a seed should be.
   fs.rmSync(seed6, { recursive: true });
   fs.mkdirSync(seed6);
