@@ -1,41 +1,75 @@
+import * as fs from "node:fs";
 import { weightedAverage, WeightedWeights } from "../lib/federation/aggregate";
+import { WEIGHTED_SUM_WASM_FILE } from "../lib/kernels/weightedSum";
 import { Rng } from "../lib/util/rng";
 
-/** Input bytes per second of `weightedAverage`, of a plain copy of the same bytes, and of the simplest Float64 sum loop. */
+/** Input bytes per second of `weightedAverage`, of a plain copy of the same bytes, and of the parts of the first. */
 export interface AggregationThroughput {
   readonly participants: number;
   readonly parameters: number;
+  /** `weightedAverage(updates)` as the round calls it: checks, fresh result arrays, copy in, sum, copy out. */
   readonly aggregateBytesPerS: number;
   readonly memcpyBytesPerS: number;
   /** `acc[k] += x[k]` into a cache-resident Float64Array: what scalar JavaScript can do per input byte at best. */
   readonly float64LoopBytesPerS: number;
+  /** The wasm sum alone, on inputs already in its memory (what resident updates would cost; not what the round does). */
+  readonly residentSumBytesPerS: number;
+  /** Calls timed per body. */
+  readonly calls: number;
 }
 
-/** Time each body in turn, `rounds` times, each turn lasting ≥ `seconds`/rounds; the fastest turn of each counts. */
-function interleaved(seconds: number, rounds: number, bodies: ReadonlyArray<() => void>): number[] {
-  for (const b of bodies) b(); // warm-up (JIT, page faults)
+/**
+ * Time single calls of each body in turn until `seconds` have passed (at least 20 rounds); the fastest call of each
+ * counts. Single calls of a millisecond or two are mostly not interrupted even on a shared machine, so the minimum is
+ * close to the quiet machine's figure, and every body gets the same chances.
+ */
+function interleaved(seconds: number, bodies: ReadonlyArray<() => void>): { best: number[]; calls: number } {
+  for (let r = 0; r < 3; r++) for (const b of bodies) b(); // warm-up (JIT, page faults)
   const best = bodies.map(() => Infinity);
-  for (let r = 0; r < rounds; r++) {
+  const start = performance.now();
+  let calls = 0;
+  while (calls < 20 || performance.now() - start < seconds * 1000) {
     bodies.forEach((body, i) => {
-      let n = 0;
-      const start = performance.now();
-      let elapsed = 0;
-      do {
-        body();
-        n++;
-        elapsed = (performance.now() - start) / 1000;
-      } while (elapsed < seconds / rounds || n < 2);
-      best[i] = Math.min(best[i], elapsed / n);
+      const t = performance.now();
+      body();
+      best[i] = Math.min(best[i], (performance.now() - t) / 1000);
     });
+    calls++;
   }
-  return best;
+  return { best, calls };
+}
+
+/** The committed weighted_sum.wasm on a memory of its own holding every update's variables back to back. */
+function residentSum(updates: readonly WeightedWeights[], layerSizes: readonly number[]): () => void {
+  const p = updates.length;
+  const parameters = layerSizes.reduce((a, b) => a + b, 0);
+  // Variables padded to 16-byte rows; factors first, then the p rows of every variable, then one output row.
+  const padded = layerSizes.map((n) => Math.ceil(n / 4) * 4);
+  const rowFloats = padded.reduce((a, b) => a + b, 0);
+  const rowsAt = Math.ceil((p * 8) / 16) * 16;
+  const outAt = rowsAt + p * rowFloats * 4;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((outAt + rowFloats * 4) / 65536) });
+  const module = new WebAssembly.Module(fs.readFileSync(WEIGHTED_SUM_WASM_FILE));
+  const sum = (new WebAssembly.Instance(module, { env: { memory } }).exports as { weighted_sum: (...a: number[]) => number }).weighted_sum;
+  new Float64Array(memory.buffer, 0, p).set(updates.map((u) => u.numExamples));
+  const total = updates.reduce((a, u) => a + u.numExamples, 0);
+  let offset = 0;
+  const at: number[] = [];
+  layerSizes.forEach((n, v) => {
+    at.push(offset);
+    updates.forEach((u, i) => new Float32Array(memory.buffer, rowsAt + (i * rowFloats + offset) * 4, n).set(u.weights[v].values));
+    offset += padded[v];
+  });
+  if (parameters === 0) return () => undefined;
+  // Each variable: p rows `rowFloats` apart, summed in place; nothing is copied in or out.
+  return () => layerSizes.forEach((n, v) => sum(rowsAt + at[v] * 4, p, rowFloats, 0, total, outAt + at[v] * 4, n));
 }
 
 /**
  * Times FedAvg's weighted average of `participants` updates with the given layer sizes against
  * (a) copying every input array into one output buffer (`Float32Array.set`, i.e. memcpy) and
- * (b) summing every input into a Float64 block with the plainest loop. All three consume the same
- * input bytes; the runs alternate so that a busy neighbour slows all of them alike.
+ * (b) summing every input into a Float64 block with the plainest loop and (c) the wasm sum alone on inputs already
+ * in its memory. All consume the same input bytes; single calls alternate, so a busy neighbour slows all alike.
  */
 export function aggregationThroughput(layerSizes: readonly number[], participants: number, seconds: number, seed = 8): AggregationThroughput {
   const rng = new Rng(seed);
@@ -63,12 +97,16 @@ export function aggregationThroughput(layerSizes: readonly number[], participant
       }
     }
   };
-  const [aggregate, memcpy, loop] = interleaved(seconds, 5, [
+  const {
+    best: [aggregate, memcpy, loop, resident],
+    calls,
+  } = interleaved(seconds, [
     () => weightedAverage(updates),
     () => {
       for (const u of updates) u.weights.forEach((w, i) => target[i].set(w.values));
     },
     sumLoop,
+    residentSum(updates, layerSizes),
   ]);
   return {
     participants,
@@ -76,5 +114,7 @@ export function aggregationThroughput(layerSizes: readonly number[], participant
     aggregateBytesPerS: inputBytes / aggregate,
     memcpyBytesPerS: inputBytes / memcpy,
     float64LoopBytesPerS: inputBytes / loop,
+    residentSumBytesPerS: inputBytes / resident,
+    calls,
   };
 }

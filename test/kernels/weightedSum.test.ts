@@ -31,10 +31,12 @@ function randomCase(rng: Rng, p: number, len: number): { inputs: Float32Array[];
   return { inputs, factors, total: factors.reduce((a, b) => a + b, 0) };
 }
 
-test("weightedSumInto equals the textbook Float64 loop bit for bit (random lengths incl. odd and < 8, 1–300 participants)", () => {
+test("weightedSumInto equals the textbook Float64 loop bit for bit (random lengths incl. odd and < 8, 1–3,000 participants)", () => {
   const rng = new Rng(15);
-  const lengths = [1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 1637, 6553, 6556, 20011, 100003];
-  const participants = [1, 2, 3, 4, 5, 7, 10, 13, 20, 40, 300];
+  // Around the kernel's 16-wide body, its 4-wide rest and its scalar tail, and around block widths.
+  const lengths = [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 15, 16, 17, 19, 20, 31, 32, 33, 47, 63, 64, 65, 1000, 1637, 6553, 6556, 20011, 100003];
+  // 3,000 participants: a block row is the kernel's minimum of 64 coordinates.
+  const participants = [1, 2, 3, 4, 5, 7, 10, 13, 20, 40, 300, 3000];
   let cases = 0;
   for (const len of lengths) {
     for (const p of participants) {
@@ -65,11 +67,12 @@ test("weightedSumInto keeps the textbook loop's signed zeros and rounding at the
 });
 
 test("weightedSumInto reports NaN and ±Inf outputs, in the SIMD body and in the tail", () => {
-  for (const at of [0, 5, 8, 15, 16, 17, 18]) {
+  // 23 values: the 16-wide body (0–15), the 4-wide rest (16–19), the scalar tail (20–22).
+  for (const at of [0, 5, 8, 15, 16, 17, 19, 20, 22]) {
     for (const bad of [NaN, Infinity, -Infinity]) {
-      const inputs = [new Float32Array(19).fill(1), new Float32Array(19).fill(2)];
+      const inputs = [new Float32Array(23).fill(1), new Float32Array(23).fill(2)];
       inputs[1][at] = bad;
-      const out = new Float32Array(19);
+      const out = new Float32Array(23);
       assert.equal(weightedSumInto(out, inputs, [1, 1], 2), false, `${bad} at ${at}`);
       assert.ok(Number.isNaN(out[at]) || !Number.isFinite(out[at]));
       assert.equal(out[at === 0 ? 1 : 0], 1.5, "the other outputs are still computed");
@@ -80,6 +83,18 @@ test("weightedSumInto reports NaN and ±Inf outputs, in the SIMD body and in the
   big[1][8] = -3.4e38;
   const o = new Float32Array(9);
   assert.equal(weightedSumInto(o, big, [1, 1e6], 1), false);
+});
+
+test("weightedSumInto reports a NaN in any block of a long sum and still computes the other blocks bit for bit", () => {
+  const rng = new Rng(16);
+  const len = 300_007; // several blocks of 2 participants, and a short last one
+  for (const at of [0, 65_535, 65_536, 131_071, 300_006]) {
+    const { inputs, factors, total } = randomCase(rng, 2, len);
+    inputs[0][at] = NaN;
+    const out = new Float32Array(len);
+    assert.equal(weightedSumInto(out, inputs, factors, total), false, `NaN at ${at}`);
+    assert.deepEqual(bits(out), bits(textbook(inputs, factors, total)), `NaN at ${at}: every output as the loop's`);
+  }
 });
 
 test("weightedSumInto refuses inputs of the wrong length or a missing factor", () => {

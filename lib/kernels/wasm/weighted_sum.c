@@ -16,13 +16,21 @@
 
 #define EXPORT(name) __attribute__((export_name(name)))
 
-/* The four-float group at x, as two float64 pairs: (x0, x1) and (x2, x3). */
-#define PROMOTE_LO(v) wasm_f64x2_promote_low_f32x4(v)
-#define PROMOTE_HI(v) wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3))
+/* Two float32s at x, widened exactly to a float64 pair (V8 folds the 8-byte load into vcvtps2pd's memory operand). */
+#define WIDEN2(x) wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(x))
+
+/* Four outputs: (a, b) / total, each rounded to float32 once. */
+#define RESULT4(a, b, div)                                                                                             \
+  wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(wasm_f64x2_div(a, div)),                                           \
+                     wasm_f32x4_demote_f64x2_zero(wasm_f64x2_div(b, div)), 0, 1, 4, 5)
+
+/* v − v is 0 for a finite v and NaN for NaN or ±Inf: lanes that are not finite, all ones. */
+#define NOT_FINITE(v) wasm_f32x4_ne(wasm_f32x4_sub(v, v), wasm_f32x4_splat(0.0f))
 
 /*
  * out[k] = fround(Σᵢ f[i]·xs[i·stride + k] / total) for k < m, where xs holds p rows of `stride` floats (m ≤ stride,
- * stride a multiple of 4, rows 16-byte aligned). Accumulates 8 coordinates at a time in registers, so the only memory
+ * stride a multiple of 4). Keeps 16 coordinates' float64 sums in 8 SIMD registers while the participants stream past
+ * (8 independent add chains: enough to hide the add latency; measured 20–25 % faster than 4), so the only memory
  * traffic is one read of each input and one write of each output. Returns 1 if every output is finite, else 0.
  */
 EXPORT("weighted_sum")
@@ -32,27 +40,38 @@ int weighted_sum(const float *restrict xs, int p, int stride, const double *rest
   const v128_t div = wasm_f64x2_splat(total);
   v128_t bad = wasm_i32x4_splat(0);
   int k = 0;
-  for (; k + 8 <= m; k += 8) {
-    v128_t a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+  for (; k + 16 <= m; k += 16) {
+    v128_t a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
     const float *x = xs + k;
     for (int i = 0; i < p; i++, x += stride) {
       const v128_t n = wasm_f64x2_splat(f[i]);
-      const v128_t u = wasm_v128_load(x);
-      const v128_t v = wasm_v128_load(x + 4);
-      a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(n, PROMOTE_LO(u)));
-      a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(n, PROMOTE_HI(u)));
-      a2 = wasm_f64x2_add(a2, wasm_f64x2_mul(n, PROMOTE_LO(v)));
-      a3 = wasm_f64x2_add(a3, wasm_f64x2_mul(n, PROMOTE_HI(v)));
+      a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(n, WIDEN2(x)));
+      a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(n, WIDEN2(x + 2)));
+      a2 = wasm_f64x2_add(a2, wasm_f64x2_mul(n, WIDEN2(x + 4)));
+      a3 = wasm_f64x2_add(a3, wasm_f64x2_mul(n, WIDEN2(x + 6)));
+      a4 = wasm_f64x2_add(a4, wasm_f64x2_mul(n, WIDEN2(x + 8)));
+      a5 = wasm_f64x2_add(a5, wasm_f64x2_mul(n, WIDEN2(x + 10)));
+      a6 = wasm_f64x2_add(a6, wasm_f64x2_mul(n, WIDEN2(x + 12)));
+      a7 = wasm_f64x2_add(a7, wasm_f64x2_mul(n, WIDEN2(x + 14)));
     }
-    const v128_t lo = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(wasm_f64x2_div(a0, div)),
-                                         wasm_f32x4_demote_f64x2_zero(wasm_f64x2_div(a1, div)), 0, 1, 4, 5);
-    const v128_t hi = wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(wasm_f64x2_div(a2, div)),
-                                         wasm_f32x4_demote_f64x2_zero(wasm_f64x2_div(a3, div)), 0, 1, 4, 5);
-    /* v − v is 0 for a finite v and NaN for NaN or ±Inf. */
-    bad = wasm_v128_or(bad, wasm_f32x4_ne(wasm_f32x4_sub(lo, lo), wasm_f32x4_splat(0.0f)));
-    bad = wasm_v128_or(bad, wasm_f32x4_ne(wasm_f32x4_sub(hi, hi), wasm_f32x4_splat(0.0f)));
-    wasm_v128_store(out + k, lo);
-    wasm_v128_store(out + k + 4, hi);
+    const v128_t r0 = RESULT4(a0, a1, div), r1 = RESULT4(a2, a3, div), r2 = RESULT4(a4, a5, div), r3 = RESULT4(a6, a7, div);
+    bad = wasm_v128_or(bad, wasm_v128_or(wasm_v128_or(NOT_FINITE(r0), NOT_FINITE(r1)), wasm_v128_or(NOT_FINITE(r2), NOT_FINITE(r3))));
+    wasm_v128_store(out + k, r0);
+    wasm_v128_store(out + k + 4, r1);
+    wasm_v128_store(out + k + 8, r2);
+    wasm_v128_store(out + k + 12, r3);
+  }
+  for (; k + 4 <= m; k += 4) {
+    v128_t a0 = zero, a1 = zero;
+    const float *x = xs + k;
+    for (int i = 0; i < p; i++, x += stride) {
+      const v128_t n = wasm_f64x2_splat(f[i]);
+      a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(n, WIDEN2(x)));
+      a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(n, WIDEN2(x + 2)));
+    }
+    const v128_t r = RESULT4(a0, a1, div);
+    bad = wasm_v128_or(bad, NOT_FINITE(r));
+    wasm_v128_store(out + k, r);
   }
   int finite = !wasm_v128_any_true(bad);
   for (; k < m; k++) {
