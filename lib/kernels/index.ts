@@ -4,6 +4,7 @@ import { conv2dBackpropInputVia } from "./conv2dBackpropInput";
 import { batchMatMulVia } from "./batchMatMul";
 import { maxPoolGradWasm } from "./maxPoolGrad";
 import { conv2dVia } from "./conv2d";
+import { identityShared } from "./identity";
 
 const BACKEND = "wasm";
 
@@ -14,7 +15,8 @@ const replacedStockKernels = new Map<string, tf.KernelConfig>();
  * The kernels fedtune adds to tfjs-backend-wasm so that its models train there, and fast: the conv filter gradient is
  * missing from the backend; its conv input gradient, its max-pool gradient and its matmul with a transposed operand
  * (every dense layer's gradients) are scalar loops that GEMMs on its XNNPACK MatMul, or a single JavaScript pass over
- * its heap, beat by ~10×; its Conv2D repacks the filter on every training step (and is wrong on strided shapes).
+ * its heap, beat by ~10×; its Conv2D repacks the filter on every training step (and is wrong on strided shapes); its
+ * Identity copies every tensor the gradient tape saves.
  */
 const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilterVia(BACKEND) },
@@ -22,6 +24,7 @@ const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.Kerne
   { kernelName: "BatchMatMul", kernelFunc: batchMatMulVia(BACKEND, () => replacedStockKernels.get("BatchMatMul")?.kernelFunc) },
   { kernelName: "MaxPoolGrad", kernelFunc: maxPoolGradWasm() },
   { kernelName: "Conv2D", kernelFunc: conv2dVia(BACKEND, () => replacedStockKernels.get("Conv2D")?.kernelFunc) },
+  { kernelName: "Identity", kernelFunc: identityShared() },
 ];
 
 /**

@@ -232,3 +232,38 @@ void matmul(const float *restrict a, const float *restrict b, float *restrict ou
     }
   }
 }
+
+/*
+ * One plain SGD step on a variable, in place: w[i] ← w[i] − lr·g[i], the float32 operations of tfjs's
+ * sub(w, mul(lr, g)) in the same order (the product is rounded to float32 before the subtraction; build.sh compiles
+ * with -ffp-contract=off, and wasm has no fused multiply-add to contract into anyway).
+ */
+EXPORT("sgd_update")
+void sgd_update(float *restrict w, const float *restrict g, int len, float lr) {
+  const v128_t l = wasm_f32x4_splat(lr);
+  int i = 0;
+  for (; i + 4 <= len; i += 4) {
+    wasm_v128_store(w + i, wasm_f32x4_sub(wasm_v128_load(w + i), wasm_f32x4_mul(l, wasm_v128_load(g + i))));
+  }
+  for (; i < len; i++) w[i] = w[i] - lr * g[i];
+}
+
+/*
+ * One momentum SGD step on a variable and its velocity, in place: v[i] ← m·v[i] + g[i]; w[i] ← w[i] − lr·v[i], the
+ * float32 operations of tfjs's add(mul(m, v), g) and then sub(w, mul(lr, v)), in that order.
+ */
+EXPORT("momentum_update")
+void momentum_update(float *restrict w, float *restrict v, const float *restrict g, int len, float lr, float m) {
+  const v128_t l = wasm_f32x4_splat(lr), mm = wasm_f32x4_splat(m);
+  int i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(mm, wasm_v128_load(v + i)), wasm_v128_load(g + i));
+    wasm_v128_store(v + i, vi);
+    wasm_v128_store(w + i, wasm_f32x4_sub(wasm_v128_load(w + i), wasm_f32x4_mul(l, vi)));
+  }
+  for (; i < len; i++) {
+    const float vi = m * v[i] + g[i];
+    v[i] = vi;
+    w[i] = w[i] - lr * vi;
+  }
+}
