@@ -299,6 +299,39 @@ void matmul(const float *restrict a, const float *restrict b, float *restrict ou
 }
 
 /*
+ * out[c] = Σ_i x[i·C + c] over the rows i = 0 … R−1 of x[R, C], each sum in float32 from 0 in increasing i: what the
+ * backend's Sum computes after transposing the reduced (leading) axes to the end, four channels per vector and no
+ * transpose. A bias gradient is this sum over batch and positions.
+ */
+EXPORT("sum_rows")
+void sum_rows(const float *restrict x, float *restrict out, int rows, int c) {
+  int ch = 0;
+  for (; ch + 16 <= c; ch += 16) {
+    v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+    const float *xi = x + ch;
+    for (int i = 0; i < rows; i++, xi += c) {
+      s0 = wasm_f32x4_add(s0, wasm_v128_load(xi));
+      s1 = wasm_f32x4_add(s1, wasm_v128_load(xi + 4));
+      s2 = wasm_f32x4_add(s2, wasm_v128_load(xi + 8));
+      s3 = wasm_f32x4_add(s3, wasm_v128_load(xi + 12));
+    }
+    wasm_v128_store(out + ch, s0), wasm_v128_store(out + ch + 4, s1);
+    wasm_v128_store(out + ch + 8, s2), wasm_v128_store(out + ch + 12, s3);
+  }
+  for (; ch + 4 <= c; ch += 4) {
+    v128_t s0 = wasm_f32x4_splat(0);
+    const float *xi = x + ch;
+    for (int i = 0; i < rows; i++, xi += c) s0 = wasm_f32x4_add(s0, wasm_v128_load(xi));
+    wasm_v128_store(out + ch, s0);
+  }
+  for (; ch < c; ch++) {
+    float s = 0.0f;
+    for (int i = 0; i < rows; i++) s += x[i * c + ch];
+    out[ch] = s;
+  }
+}
+
+/*
  * One plain SGD step on a variable, in place: w[i] ← w[i] − lr·g[i], the float32 operations of tfjs's
  * sub(w, mul(lr, g)) in the same order (the product is rounded to float32 before the subtraction; build.sh compiles
  * with -ffp-contract=off, and wasm has no fused multiply-add to contract into anyway).
