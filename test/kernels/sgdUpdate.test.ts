@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../../lib/kernels/index";
-import { momentumUpdateInPlace, sgdUpdateInPlace } from "../../lib/kernels/sgdUpdate";
+import { momentumUpdateInPlace, sgdUpdateInPlace, useFusedSgdUpdates } from "../../lib/kernels/sgdUpdate";
 import { SgdMomentum } from "../../lib/model/sgdMomentum";
 import { Rng } from "../../lib/util/rng";
 
@@ -96,6 +96,9 @@ test("the fused update refuses, changing nothing, when the buffer is shared, the
   assert.equal(sgdUpdateInPlace(w, tf.tensor1d([1, 1]), 0.5), false, "size mismatch");
   assert.equal(sgdUpdateInPlace(w, tf.tensor1d([1, 1, 1], "int32"), 0.5), false, "int32 gradient");
   assert.equal(momentumUpdateInPlace(w, g, g, 0.5, 0.9), false, "velocity and gradient are one buffer");
+  const was = useFusedSgdUpdates(false);
+  assert.equal(sgdUpdateInPlace(w, g, 0.5), false, "turned off");
+  useFusedSgdUpdates(was);
   assert.deepEqual(Array.from(w.dataSync()), [1, 2, 3], "nothing changed");
   await tf.setBackend("cpu");
   const wc = variableOf(new Float32Array([1, 2, 3]));

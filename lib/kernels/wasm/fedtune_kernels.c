@@ -171,24 +171,26 @@ void max_pool_grad(const float *restrict x, const float *restrict dy, float *res
   }
 }
 
-/* Tiles of the product below: R rows × 8 columns of out in registers, each output summed over k from 0 upward. */
+/*
+ * Tiles of the product below: R rows × 8 columns of out in registers, each output summed over k from 0 upward.
+ * ROW_STEP adds row ar's term t to that row's two accumulators: splat(ar[t]) · (b0, b1).
+ */
+#define ROW_STEP(ar, c0, c1)                                   \
+  do {                                                         \
+    const v128_t s_ = wasm_f32x4_splat((ar)[t]);               \
+    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(s_, b0));           \
+    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(s_, b1));           \
+  } while (0)
+
 static inline __attribute__((always_inline)) void tile4x8(const float *a0, const float *b, float *o, int k, int n) {
   const float *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int t = 0; t < k; t++, b += n) {
     const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
-    v128_t s = wasm_f32x4_splat(a0[t]);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(s, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(s, b1));
-    s = wasm_f32x4_splat(a1[t]);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(s, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(s, b1));
-    s = wasm_f32x4_splat(a2[t]);
-    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(s, b0));
-    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(s, b1));
-    s = wasm_f32x4_splat(a3[t]);
-    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(s, b0));
-    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(s, b1));
+    ROW_STEP(a0, c00, c01);
+    ROW_STEP(a1, c10, c11);
+    ROW_STEP(a2, c20, c21);
+    ROW_STEP(a3, c30, c31);
   }
   wasm_v128_store(o, c00), wasm_v128_store(o + 4, c01), o += n;
   wasm_v128_store(o, c10), wasm_v128_store(o + 4, c11), o += n;
@@ -201,12 +203,8 @@ static inline __attribute__((always_inline)) void tile2x8(const float *a0, const
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00;
   for (int t = 0; t < k; t++, b += n) {
     const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
-    v128_t s = wasm_f32x4_splat(a0[t]);
-    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(s, b0));
-    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(s, b1));
-    s = wasm_f32x4_splat(a1[t]);
-    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(s, b0));
-    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(s, b1));
+    ROW_STEP(a0, c00, c01);
+    ROW_STEP(a1, c10, c11);
   }
   wasm_v128_store(o, c00), wasm_v128_store(o + 4, c01), o += n;
   wasm_v128_store(o, c10), wasm_v128_store(o + 4, c11);
