@@ -37,12 +37,14 @@ const rows = (shape: readonly number[]) => shape[shape.length - 2];
 const batchOf = (shape: readonly number[]) => shape.slice(0, -2).reduce((x, y) => x * y, 1);
 
 /**
- * a·b for untransposed float32 operands: fedtune's wasm `matmul` (no packing) when both hold one matrix and a has at
- * most SMALL_M rows, else the backend's own plain BatchMatMul (`stock`).
+ * a·b for untransposed float32 operands: fedtune's wasm `matmul` (no packing) when both hold one matrix and either a
+ * has at most SMALL_M rows or b is a fresh tensor (`freshB`: a transposed operand or a gradient, which XNNPACK would
+ * pack for this one call), else the backend's own plain BatchMatMul (`stock`).
  */
-function plainProduct(scope: KernelScope, heap: WasmHeap, stock: tf.KernelFunc, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+function plainProduct(scope: KernelScope, heap: WasmHeap, stock: tf.KernelFunc, a: tf.TensorInfo, b: tf.TensorInfo,
+  freshB: boolean): tf.TensorInfo {
   const m = rows(a.shape);
-  if (m > SMALL_M || batchOf(a.shape) !== 1 || batchOf(b.shape) !== 1) {
+  if ((m > SMALL_M && !freshB) || batchOf(a.shape) !== 1 || batchOf(b.shape) !== 1) {
     return scope.runFunc("BatchMatMul", stock, { a, b }, { transposeA: false, transposeB: false });
   }
   const k = a.shape[a.shape.length - 1];
@@ -82,17 +84,19 @@ export function batchMatMulVia(backendName: string, stock: () => tf.KernelFunc |
       return plainMatMul({ inputs, backend, attrs });
     }
     const heap = new WasmHeap(backend, "BatchMatMul");
+    // A transposed product is a gradient (dW = xᵀ·dy, dx = dy·Wᵀ): its right operand is new on every call, so XNNPACK's
+    // packing of it never pays off, whatever the row count.
     return withKernelScope(backend, backendName, (scope) => {
-      if (plan === "plain") return plainProduct(scope, heap, plainMatMul, a, b);
+      if (plan === "plain") return plainProduct(scope, heap, plainMatMul, a, b, false);
       if (plan === "transposeInputs") {
         const a2 = transposeA ? swapLastTwo(scope, a) : a;
         const b2 = transposeB ? swapLastTwo(scope, b) : b;
-        return plainProduct(scope, heap, plainMatMul, a2, b2);
+        return plainProduct(scope, heap, plainMatMul, a2, b2, true);
       }
       // (op(B)ᵀ · op(A)ᵀ)ᵀ: an operand that was flagged for transposing is used as stored.
       const left = transposeB ? b : swapLastTwo(scope, b);
       const right = transposeA ? a : swapLastTwo(scope, a);
-      return swapLastTwo(scope, plainProduct(scope, heap, plainMatMul, left, right));
+      return swapLastTwo(scope, plainProduct(scope, heap, plainMatMul, left, right, true));
     });
   };
 }

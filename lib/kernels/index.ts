@@ -5,6 +5,8 @@ import { batchMatMulVia } from "./batchMatMul";
 import { maxPoolGradWasm } from "./maxPoolGrad";
 import { conv2dVia } from "./conv2d";
 import { gatherV2Wasm } from "./gatherV2";
+import { identityShared } from "./identity";
+import { sumVia } from "./sum";
 
 const BACKEND = "wasm";
 
@@ -16,7 +18,8 @@ const replacedStockKernels = new Map<string, tf.KernelConfig>();
  * missing from the backend; its conv input gradient, its max-pool gradient and its matmul with a transposed operand
  * (every dense layer's gradients) are scalar loops that GEMMs on its XNNPACK MatMul, or a single JavaScript pass over
  * its heap, beat by ~10×; its Conv2D repacks the filter on every training step (and is wrong on strided shapes); its
- * GatherV2, which picks every batch out of the training set, works element by element (~65 ns each).
+ * GatherV2, which picks every batch out of the training set, works element by element (~65 ns each); its Identity
+ * copies every tensor the gradient tape saves; its Sum transposes a bias gradient's dy before summing it.
  */
 const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilterVia(BACKEND) },
@@ -25,6 +28,8 @@ const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.Kerne
   { kernelName: "MaxPoolGrad", kernelFunc: maxPoolGradWasm() },
   { kernelName: "Conv2D", kernelFunc: conv2dVia(BACKEND, () => replacedStockKernels.get("Conv2D")?.kernelFunc) },
   { kernelName: "GatherV2", kernelFunc: gatherV2Wasm() },
+  { kernelName: "Identity", kernelFunc: identityShared() },
+  { kernelName: "Sum", kernelFunc: sumVia(() => replacedStockKernels.get("Sum")?.kernelFunc) },
 ];
 
 /**

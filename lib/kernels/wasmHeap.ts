@@ -20,6 +20,9 @@ export interface FedtuneWasmKernels {
   matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
+  sum_rows(x: number, out: number, rows: number, c: number): void;
+  sgd_update(w: number, g: number, len: number, lr: number): void;
+  momentum_update(w: number, v: number, g: number, len: number, lr: number, m: number): void;
 }
 
 /** The committed build of fedtune_kernels.c (see lib/kernels/wasm/build.sh). */

@@ -276,10 +276,10 @@ export class Trainer {
     const minDelta = es?.minDelta ?? 0;
     const restoreBest = es?.restoreBest ?? true;
 
-    // Inputs for the part of the network that runs each step: raw samples or cached prefix outputs.
-    const trainX = useCache ? this.prefixFeatures(train, firstTrainable) : toTensor(train);
+    // Inputs for the part of the network that runs each step: cached prefix outputs (a tensor to gather batches from),
+    // or raw samples, copied batch by batch from the dataset's arrays (no tensor of the whole split, no Gather kernels).
+    const trainX = useCache ? this.prefixFeatures(train, firstTrainable) : undefined;
     const valX = hasVal && validation ? (useCache ? this.prefixFeatures(validation, firstTrainable) : toTensor(validation)) : undefined;
-    const trainY = tf.tensor1d(train.y, "int32");
     const variables = trainableVars.map((v) => v.read() as tf.Variable);
     const references = this.proximalReferences(trainableVars, options.proximal);
     const muHalf = options.proximal ? tf.scalar(options.proximal.mu / 2) : undefined;
@@ -304,9 +304,8 @@ export class Trainer {
         let seen = 0;
         for (let b = 0; b < usedPerEpoch && steps < maxSteps; b += batchSize) {
           const idx = order.subarray(b, Math.min(usedPerEpoch, b + batchSize));
-          const idxT = tf.tensor1d(idx, "int32");
-          const xb = tf.gather(trainX, idxT);
-          const yb = tf.gather(trainY, idxT);
+          const xb = trainX ? gatherRows(trainX, idx) : sampleRows(train, idx);
+          const yb = tf.tensor1d(idx.map((i) => train.y[i]), "int32");
           const { value, grads } = tf.variableGrads(() => {
             const out = this.forward(xb, fromLayer, firstTrainable, true);
             let loss = tf.mean(crossEntropyPerSample(out, yb, this.numClasses, this.outputs)) as tf.Scalar;
@@ -316,7 +315,7 @@ export class Trainer {
           optimizer.step(variables.map((v) => grads[v.name]));
           lossSum += value.dataSync()[0] * idx.length;
           seen += idx.length;
-          tf.dispose([idxT, xb, yb, value]);
+          tf.dispose([xb, yb, value]);
           tf.dispose(Object.values(grads));
           steps += 1;
           samples += idx.length;
@@ -353,7 +352,7 @@ export class Trainer {
       return { weights: getWeights(this.model), metrics, history };
     } finally {
       optimizer.dispose();
-      tf.dispose([trainX, trainY]);
+      if (trainX) trainX.dispose();
       if (valX) valX.dispose();
       if (references) tf.dispose(references);
       if (muHalf) muHalf.dispose();
@@ -472,6 +471,19 @@ export class Trainer {
 
 function toTensor(data: Dataset): tf.Tensor {
   return tf.tensor(data.x, [datasetSize(data), ...data.sampleShape], "float32");
+}
+
+/** Rows `idx` of `x` (along its first axis), as a new tensor. */
+function gatherRows(x: tf.Tensor, idx: Int32Array): tf.Tensor {
+  return tf.tidy(() => tf.gather(x, tf.tensor1d(idx, "int32")));
+}
+
+/** Samples `idx` of `data` as one [idx.length, ...sampleShape] float32 tensor, copied from its feature array. */
+function sampleRows(data: Dataset, idx: Int32Array): tf.Tensor {
+  const len = sampleLength(data);
+  const rows = new Float32Array(idx.length * len);
+  idx.forEach((i, r) => rows.set(data.x.subarray(i * len, (i + 1) * len), r * len));
+  return tf.tensor(rows, [idx.length, ...data.sampleShape], "float32");
 }
 
 function squaredDistance(vars: readonly tf.Variable[], refs: readonly tf.Tensor[]): tf.Scalar {

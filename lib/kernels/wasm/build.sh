@@ -26,7 +26,7 @@ for name in fedtune_kernels weighted_sum; do
   committed=$name.wasm
   out=$committed
   [ "${1:-}" = "--check" ] && out=$tmp
-  "$CLANG" --target=wasm32-unknown-unknown -O3 -msimd128 -mbulk-memory -ffreestanding -fno-builtin-malloc -nostdlib \
+  "$CLANG" --target=wasm32-unknown-unknown -O3 -msimd128 -mbulk-memory -ffreestanding -ffp-contract=off -fno-builtin-malloc -nostdlib \
     -ffile-prefix-map="$PWD"=. -c $name.c -o "$obj"
   "$WASM_LD" --no-entry --import-memory --strip-all --stack-first -z stack-size=0 \
     "$obj" -o "$out"

@@ -172,63 +172,194 @@ void max_pool_grad(const float *restrict x, const float *restrict dy, float *res
 }
 
 /*
+ * Tiles of the product below: R rows × 8 columns of out in registers, each output summed over k from 0 upward.
+ * ROW_STEP adds row ar's term t to that row's two accumulators: splat(ar[t]) · (b0, b1).
+ */
+#define ROW_STEP(ar, c0, c1)                                   \
+  do {                                                         \
+    const v128_t s_ = wasm_f32x4_splat((ar)[t]);               \
+    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(s_, b0));           \
+    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(s_, b1));           \
+  } while (0)
+
+static inline __attribute__((always_inline)) void tile4x8(const float *a0, const float *b, float *o, int k, int n) {
+  const float *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (int t = 0; t < k; t++, b += n) {
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    ROW_STEP(a0, c00, c01);
+    ROW_STEP(a1, c10, c11);
+    ROW_STEP(a2, c20, c21);
+    ROW_STEP(a3, c30, c31);
+  }
+  wasm_v128_store(o, c00), wasm_v128_store(o + 4, c01), o += n;
+  wasm_v128_store(o, c10), wasm_v128_store(o + 4, c11), o += n;
+  wasm_v128_store(o, c20), wasm_v128_store(o + 4, c21), o += n;
+  wasm_v128_store(o, c30), wasm_v128_store(o + 4, c31);
+}
+
+static inline __attribute__((always_inline)) void tile2x8(const float *a0, const float *b, float *o, int k, int n) {
+  const float *a1 = a0 + k;
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00;
+  for (int t = 0; t < k; t++, b += n) {
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+    ROW_STEP(a0, c00, c01);
+    ROW_STEP(a1, c10, c11);
+  }
+  wasm_v128_store(o, c00), wasm_v128_store(o + 4, c01), o += n;
+  wasm_v128_store(o, c10), wasm_v128_store(o + 4, c11);
+}
+
+static inline __attribute__((always_inline)) void tile1x8(const float *a0, const float *b, float *o, int k, int n) {
+  v128_t c0 = wasm_f32x4_splat(0), c1 = c0;
+  for (int t = 0; t < k; t++, b += n) {
+    const v128_t s = wasm_f32x4_splat(a0[t]);
+    c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(s, wasm_v128_load(b)));
+    c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(s, wasm_v128_load(b + 4)));
+  }
+  wasm_v128_store(o, c0), wasm_v128_store(o + 4, c1);
+}
+
+/* The rows from r0 on, fewer than four, of the 8-column block at column j: pairs, then a last single row. */
+static inline __attribute__((always_inline)) void rest_rows(const float *a, const float *b, float *out, int r0, int m, int k,
+                                                            int n, int j) {
+  int r = r0;
+  for (; r + 2 <= m; r += 2) tile2x8(a + r * k, b + j, out + r * n + j, k, n);
+  if (r < m) tile1x8(a + r * k, b + j, out + r * n + j, k, n);
+}
+
+/* Rows of a (m·k floats) small enough that sweeping b once per 8-column block, a staying in cache, beats streaming b
+ * once per 4-row tile: a batch-10 dense layer's 2 MB kernel would otherwise be read three times. */
+#define A_IN_CACHE_FLOATS (64 * 1024)
+
+/*
  * out[M, N] = a[M, K] · b[K, N] (row-major, one matrix each), without packing b. The backend's XNNPACK product packs
  * its b operand into a cache keyed by the tensor, which pays off for fixed weights but is pure cost in training, where
  * b (a dense kernel just updated, a gradient, a patch matrix) is new on every call: for a batch of 10 the packing
- * costs more than the product. Four rows × eight columns per tile in registers; each output is summed over k in
- * increasing order from 0.
+ * costs more than the product. Four rows × eight columns per tile in registers (two or one row for the last m % 4);
+ * the last n % 8 columns take four rows per vector. Every output is summed over k in increasing order from 0, one
+ * float32 multiply and one add per term, whatever the tile or loop order: the results do not depend on them.
  */
 EXPORT("matmul")
 void matmul(const float *restrict a, const float *restrict b, float *restrict out, int m, int k, int n) {
   const int n8 = n - n % 8;
-  int r = 0;
-  for (; r + 4 <= m; r += 4) {
-    const float *a0 = a + r * k, *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
+  const int m4 = m - m % 4;
+  if (m * k <= A_IN_CACHE_FLOATS && k * n > m * k) {
     for (int j = 0; j < n8; j += 8) {
-      v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      const float *bj = b + j;
-      for (int t = 0; t < k; t++, bj += n) {
-        const v128_t b0 = wasm_v128_load(bj), b1 = wasm_v128_load(bj + 4);
-        v128_t s = wasm_f32x4_splat(a0[t]);
-        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(s, b0));
-        c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(s, b1));
-        s = wasm_f32x4_splat(a1[t]);
-        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(s, b0));
-        c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(s, b1));
-        s = wasm_f32x4_splat(a2[t]);
-        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(s, b0));
-        c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(s, b1));
-        s = wasm_f32x4_splat(a3[t]);
-        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(s, b0));
-        c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(s, b1));
-      }
-      float *o = out + r * n + j;
-      wasm_v128_store(o, c00), wasm_v128_store(o + 4, c01), o += n;
-      wasm_v128_store(o, c10), wasm_v128_store(o + 4, c11), o += n;
-      wasm_v128_store(o, c20), wasm_v128_store(o + 4, c21), o += n;
-      wasm_v128_store(o, c30), wasm_v128_store(o + 4, c31);
+      for (int r = 0; r < m4; r += 4) tile4x8(a + r * k, b + j, out + r * n + j, k, n);
+      rest_rows(a, b, out, m4, m, k, n, j);
     }
+  } else {
+    for (int r = 0; r < m4; r += 4) {
+      for (int j = 0; j < n8; j += 8) tile4x8(a + r * k, b + j, out + r * n + j, k, n);
+    }
+    for (int j = 0; j < n8; j += 8) rest_rows(a, b, out, m4, m, k, n, j);
   }
-  for (; r < m; r++) {
-    const float *ar = a + r * k;
-    for (int j = 0; j < n8; j += 8) {
+  /* the last n % 8 columns: four rows of a column per vector (lane i = row r + i), two columns at a time */
+  for (int r = 0; r < m4; r += 4) {
+    const float *a0 = a + r * k, *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
+    int j = n8;
+    for (; j + 2 <= n; j += 2) {
       v128_t c0 = wasm_f32x4_splat(0), c1 = c0;
       const float *bj = b + j;
       for (int t = 0; t < k; t++, bj += n) {
-        const v128_t s = wasm_f32x4_splat(ar[t]);
-        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(s, wasm_v128_load(bj)));
-        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(s, wasm_v128_load(bj + 4)));
+        const v128_t at = wasm_f32x4_make(a0[t], a1[t], a2[t], a3[t]);
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(at, wasm_f32x4_splat(bj[0])));
+        c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(at, wasm_f32x4_splat(bj[1])));
       }
-      wasm_v128_store(out + r * n + j, c0);
-      wasm_v128_store(out + r * n + j + 4, c1);
+      float *o = out + r * n + j;
+      o[0] = wasm_f32x4_extract_lane(c0, 0), o[1] = wasm_f32x4_extract_lane(c1, 0), o += n;
+      o[0] = wasm_f32x4_extract_lane(c0, 1), o[1] = wasm_f32x4_extract_lane(c1, 1), o += n;
+      o[0] = wasm_f32x4_extract_lane(c0, 2), o[1] = wasm_f32x4_extract_lane(c1, 2), o += n;
+      o[0] = wasm_f32x4_extract_lane(c0, 3), o[1] = wasm_f32x4_extract_lane(c1, 3);
+    }
+    if (j < n) {
+      v128_t c0 = wasm_f32x4_splat(0);
+      const float *bj = b + j;
+      for (int t = 0; t < k; t++, bj += n) {
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_f32x4_make(a0[t], a1[t], a2[t], a3[t]), wasm_f32x4_splat(bj[0])));
+      }
+      float *o = out + r * n + j;
+      o[0] = wasm_f32x4_extract_lane(c0, 0), o += n;
+      o[0] = wasm_f32x4_extract_lane(c0, 1), o += n;
+      o[0] = wasm_f32x4_extract_lane(c0, 2), o += n;
+      o[0] = wasm_f32x4_extract_lane(c0, 3);
     }
   }
-  /* the last n % 8 columns, one output at a time */
-  for (r = 0; r < m; r++) {
+  /* the last m % 4 rows of those columns, one output at a time */
+  for (int r = m4; r < m; r++) {
     for (int j = n8; j < n; j++) {
       float s = 0.0f;
       for (int t = 0; t < k; t++) s += a[r * k + t] * b[t * n + j];
       out[r * n + j] = s;
     }
+  }
+}
+
+/*
+ * out[c] = Σ_i x[i·C + c] over the rows i = 0 … R−1 of x[R, C], each sum in float32 from 0 in increasing i: what the
+ * backend's Sum computes after transposing the reduced (leading) axes to the end, four channels per vector and no
+ * transpose. A bias gradient is this sum over batch and positions.
+ */
+EXPORT("sum_rows")
+void sum_rows(const float *restrict x, float *restrict out, int rows, int c) {
+  int ch = 0;
+  for (; ch + 16 <= c; ch += 16) {
+    v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+    const float *xi = x + ch;
+    for (int i = 0; i < rows; i++, xi += c) {
+      s0 = wasm_f32x4_add(s0, wasm_v128_load(xi));
+      s1 = wasm_f32x4_add(s1, wasm_v128_load(xi + 4));
+      s2 = wasm_f32x4_add(s2, wasm_v128_load(xi + 8));
+      s3 = wasm_f32x4_add(s3, wasm_v128_load(xi + 12));
+    }
+    wasm_v128_store(out + ch, s0), wasm_v128_store(out + ch + 4, s1);
+    wasm_v128_store(out + ch + 8, s2), wasm_v128_store(out + ch + 12, s3);
+  }
+  for (; ch + 4 <= c; ch += 4) {
+    v128_t s0 = wasm_f32x4_splat(0);
+    const float *xi = x + ch;
+    for (int i = 0; i < rows; i++, xi += c) s0 = wasm_f32x4_add(s0, wasm_v128_load(xi));
+    wasm_v128_store(out + ch, s0);
+  }
+  for (; ch < c; ch++) {
+    float s = 0.0f;
+    for (int i = 0; i < rows; i++) s += x[i * c + ch];
+    out[ch] = s;
+  }
+}
+
+/*
+ * One plain SGD step on a variable, in place: w[i] ← w[i] − lr·g[i], the float32 operations of tfjs's
+ * sub(w, mul(lr, g)) in the same order (the product is rounded to float32 before the subtraction; build.sh compiles
+ * with -ffp-contract=off, and wasm has no fused multiply-add to contract into anyway).
+ */
+EXPORT("sgd_update")
+void sgd_update(float *restrict w, const float *restrict g, int len, float lr) {
+  const v128_t l = wasm_f32x4_splat(lr);
+  int i = 0;
+  for (; i + 4 <= len; i += 4) {
+    wasm_v128_store(w + i, wasm_f32x4_sub(wasm_v128_load(w + i), wasm_f32x4_mul(l, wasm_v128_load(g + i))));
+  }
+  for (; i < len; i++) w[i] = w[i] - lr * g[i];
+}
+
+/*
+ * One momentum SGD step on a variable and its velocity, in place: v[i] ← m·v[i] + g[i]; w[i] ← w[i] − lr·v[i], the
+ * float32 operations of tfjs's add(mul(m, v), g) and then sub(w, mul(lr, v)), in that order.
+ */
+EXPORT("momentum_update")
+void momentum_update(float *restrict w, float *restrict v, const float *restrict g, int len, float lr, float m) {
+  const v128_t l = wasm_f32x4_splat(lr), mm = wasm_f32x4_splat(m);
+  int i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v128_t vi = wasm_f32x4_add(wasm_f32x4_mul(mm, wasm_v128_load(v + i)), wasm_v128_load(g + i));
+    wasm_v128_store(v + i, vi);
+    wasm_v128_store(w + i, wasm_f32x4_sub(wasm_v128_load(w + i), wasm_f32x4_mul(l, vi)));
+  }
+  for (; i < len; i++) {
+    const float vi = m * v[i] + g[i];
+    v[i] = vi;
+    w[i] = w[i] - lr * vi;
   }
 }
