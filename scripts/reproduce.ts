@@ -13,7 +13,13 @@
  * are read off the curves. pfllib: 20 clients × the 70,000 pooled Fashion-MNIST images (needs
  * `npm run data` with Debian's dataset-fashion-mnist), PFLlib's CNN and local settings.
  * Writes <out>/curves.csv (method, seed, round, value) and, for mcmahan, <out>/rounds.csv; a stopped
- * job leaves its checkpoints, and rerunning the same command resumes (kill it any time).
+ * job leaves its checkpoints, and rerunning the same command resumes (kill it any time). Runs of one
+ * reproduction may run as parallel processes (one per --methods/--seeds) sharing one --out.
+ *
+ *   npm run reproduce -- report --out <dir> [--metric centralAccuracy|personalAccuracy] [--targets 0.9,0.93]
+ *
+ * reads every checkpoint under <dir>/checkpoints (finished or not, without training) and writes
+ * <dir>/report-curves.csv and a table per run: rounds done, last and best value, rounds to each target.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -22,6 +28,9 @@ import { initBackend } from "../lib/backend";
 import { fedAvgPaperMethods, runFedAvgPaper } from "../lib/reproduction/fedAvgPaper";
 import { PFL_FIT_CONFIG, pflMethods, runPflBenchmark } from "../lib/reproduction/pflBenchmark";
 import { roundsToTarget } from "../lib/analysis/roundsToTarget";
+import { serverMetric } from "../lib/analysis/serverMetric";
+import { CHECKPOINT_FILE, loadCheckpoint } from "../lib/federation/checkpoint";
+import { historyTable } from "../lib/federation/history";
 
 type Args = Map<string, string>;
 
@@ -110,13 +119,39 @@ async function pfllib(args: Args): Promise<void> {
   fs.writeFileSync(path.join(out, "curves.csv"), result.curves.select("method", "seed", "round", "value").toCSV());
 }
 
+/** Curves and a summary from the checkpoints under `<out>/checkpoints`, without training. */
+function report(args: Args): void {
+  const out = args.get("out");
+  if (!out) throw new Error("reproduce report: --out <dir> is required (the folder given to mcmahan or pfllib)");
+  const metric = args.get("metric") ?? "centralAccuracy";
+  const targets = nums(args, "targets", []);
+  const root = path.join(out, "checkpoints");
+  if (!fs.existsSync(root)) throw new Error(`reproduce report: ${root} does not exist (no run has checkpointed there yet)`);
+  const runs = fs.readdirSync(root).filter((d) => fs.existsSync(path.join(root, d, CHECKPOINT_FILE))).sort();
+  const curves = runs.map((run) => {
+    const snapshot = loadCheckpoint(path.join(root, run));
+    return serverMetric(historyTable([...snapshot.rows]), metric).derive({ run: aq.escape(() => run) }).select("run", "round", "value");
+  });
+  if (curves.length === 0) throw new Error(`reproduce report: no checkpoint under ${root}`);
+  const all = curves.slice(1).reduce((a, t) => a.concat(t), curves[0]);
+  fs.writeFileSync(path.join(out, "report-curves.csv"), all.toCSV());
+  const rows = curves.map((c) => {
+    const v = c.array("value") as number[];
+    const r = c.array("round") as number[];
+    const reached = Object.fromEntries(targets.map((t) => [`rounds to ${t}`, r[v.findIndex((x) => x >= t)] ?? NaN]));
+    return { run: c.get("run", 0) as string, rounds: r[r.length - 1], last: v[v.length - 1], best: Math.max(...v), bestRound: r[v.indexOf(Math.max(...v))], ...reached };
+  });
+  console.log(aq.from(rows).toMarkdown());
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
   const args = parseArgs(rest);
+  if (command === "report") return report(args);
   await initBackend();
   if (command === "mcmahan") await mcmahan(args);
   else if (command === "pfllib") await pfllib(args);
-  else throw new Error(`reproduce: unknown command ${JSON.stringify(command)}; use mcmahan or pfllib`);
+  else throw new Error(`reproduce: unknown command ${JSON.stringify(command)}; use mcmahan, pfllib or report`);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
