@@ -39,6 +39,7 @@ export interface OptionalDatasetSource {
 export const OPTIONAL_DATA_SUBDIR = "optional";
 
 const DIGIT_NAMES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
+const FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"] as const;
 
 /** All shipped datasets, by name. */
 export const DATASET_CATALOG: Readonly<Record<string, DatasetInfo>> = {
@@ -58,7 +59,7 @@ export const DATASET_CATALOG: Readonly<Record<string, DatasetInfo>> = {
     kind: "image",
     sampleShape: [28, 28, 1],
     numClasses: 10,
-    classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    classNames: FASHION_NAMES,
     source: "Debian package dataset-fashion-mnist 0.0~git20200523.55506a9-1",
     licence: "MIT (Zalando SE, 2017)",
   },
@@ -68,7 +69,7 @@ export const DATASET_CATALOG: Readonly<Record<string, DatasetInfo>> = {
     kind: "image",
     sampleShape: [28, 28, 1],
     numClasses: 10,
-    classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    classNames: FASHION_NAMES,
     source: "Debian package dataset-fashion-mnist (the original IDX files, in their order), built by `npm run data` into data/optional/",
     licence: "MIT (Zalando SE, 2017)",
     optional: { debianPackage: "dataset-fashion-mnist", sourceDir: "/usr/share/datasets/fashion-mnist" },
