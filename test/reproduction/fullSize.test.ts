@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../lib/backend";
-import { loadDataset } from "../../lib/data/loadDataset";
+import { listDatasets, loadDataset } from "../../lib/data/loadDataset";
 import { pflPathologicalPartition } from "../../lib/data/partition/pflPathologicalPartition";
 import { fedAvgPaperMethods, pflBenchmarkData, pflMethods, runFedAvgPaper, runPflBenchmark } from "../../lib/reproduction/index";
 import { runCheckpointDir } from "../../lib/reproduction/resumableFederation";
@@ -65,6 +65,9 @@ test("fashion-mnist-full: loading it unbuilt names the Debian package and the co
     const files = Object.fromEntries(["train", "test"].map((s) => [`fashion-mnist-full/${s}.bin.gz`, shipped.files[`fashion-mnist/${s}.bin.gz`]]));
     fs.writeFileSync(path.join(dir, "optional", "manifest.json"), JSON.stringify({ format: "fedtune-data-manifest", version: 1, files }));
     assert.throws(() => loadDataset("fashion-mnist-full", { dataDir: dir }), /optional[/\\]fashion-mnist-full[/\\]train\.bin\.gz: .*name/);
+    assert.ok(!listDatasets({ dataDir: dir }).some((d) => d.name === "fashion-mnist-full"), "the committed list only, by default");
+    const listed = listDatasets({ dataDir: dir, includeOptional: true }).find((d) => d.name === "fashion-mnist-full");
+    assert.deepEqual([listed?.trainCount, listed?.testCount], [10000, 2000], "optional datasets built here, with their manifest's counts");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
