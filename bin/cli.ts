@@ -20,23 +20,26 @@ import {
   ExperimentResult,
   formatDifference,
   loadExperimentConfig,
+  meanRow,
   pairedMeanDifference,
   newRunFolder,
   parseExperimentConfig,
   readRunMetadata,
   repetitionSeeds,
   resumeExperiment,
+  resumeRepetitions,
+  RUN_FILES,
   runExperiment,
   runRepetitions,
 } from "../lib/experiment/index";
-import type { RepetitionsResult } from "../lib/experiment/index";
+import type { RepetitionOutcome, RepetitionsResult } from "../lib/experiment/index";
 
 /** The top-level usage text. */
 export const USAGE = `usage: fedtune <command> [options]
 
 commands:
   run <config.json|config.yaml>   run an experiment described by a config file
-  run --resume <run folder>       continue an interrupted run (Ctrl-C, kill -9) where it stopped
+  run --resume <run folder>       continue an interrupted run or multi-seed set (Ctrl-C, kill -9) where it stopped
   run --help                      options of "run" and every config field
   supernode --help                run a participant as a Flower SuperNode
   notebooks [paths…]              rerun notebooks headless: parameters, JUnit/Markdown reports (--help)
@@ -46,7 +49,7 @@ npm start runs the two default experiments (the document's scenario and the labe
 
 /** The usage text of `fedtune run`. */
 export const RUN_USAGE = `usage: fedtune run <config.json|config.yaml> [options]
-       fedtune run --resume <run folder> [--quiet] [--no-report]
+       fedtune run --resume <run folder> [--quiet] [--no-report] [--jobs <n>]
 
 Runs phase 1 (each participant fine-tunes alone, early stopping: the local-only baseline) and
 phase 2 (joint fine-tuning rounds with the configured strategy and personalisation), then writes
@@ -65,7 +68,10 @@ options:
   --set <path>=<value> override a config field before validation, e.g. --set federation.rounds=3
                        or --set 'federation.strategy={"name":"FedProx","options":{"mu":0.01}}'
                        (value parsed as JSON, else taken as a string; repeatable)
-  --resume <dir>       continue the run in <dir> from its last checkpoint (no config needed)
+  --resume <dir>       continue the run in <dir> from its last checkpoint (no config needed); for the
+                       folder of a multi-seed run: finished seeds are kept (their files checked, not
+                       rerun), interrupted seeds resume from their checkpoints, missing ones run, and
+                       summary.csv is rebuilt, exactly as an uninterrupted run would have written it
   --no-report          skip report.html
   --quiet              no progress output (the final table is still printed)
   --plain              plain progress lines even on a terminal
@@ -205,6 +211,8 @@ export interface RunAndPrintOptions {
 /** Options of `runRepetitionsAndPrint`. */
 export interface RunRepetitionsAndPrintOptions {
   readonly outDir?: string;
+  /** Continue the set in `outDir` (its config.json; `config` is then ignored). */
+  readonly resume?: boolean;
   readonly runsDir?: string;
   readonly report?: boolean;
   readonly quiet?: boolean;
@@ -212,28 +220,42 @@ export interface RunRepetitionsAndPrintOptions {
   readonly jobs?: number;
 }
 
-/** Run every seed of `config` (see `runRepetitions`), one line per finished seed, then print the mean ± 95 % interval table. */
-export async function runRepetitionsAndPrint(config: ExperimentConfig, o: RunRepetitionsAndPrintOptions): Promise<RepetitionsResult> {
+/** Run (or, with `resume`, continue) every seed of `config` (see `runRepetitions`), one line per finished seed, then print the mean ± 95 % interval table. */
+export async function runRepetitionsAndPrint(config: ExperimentConfig | undefined, o: RunRepetitionsAndPrintOptions): Promise<RepetitionsResult> {
   const out = process.stdout;
-  const outDir = path.resolve(o.outDir ?? newRunFolder(o.runsDir ?? "runs", config.name));
-  const seeds = repetitionSeeds(config);
-  process.stderr.write(`fedtune: running "${config.name}" with seeds ${seeds.join(", ")} → ${outDir}\n`);
-  const result = await runRepetitions(config, {
-    outDir,
+  if (!o.resume && config === undefined) throw new UsageError("fedtune run needs a config file or --resume <dir>");
+  const outDir = path.resolve(o.outDir ?? newRunFolder(o.runsDir ?? "runs", (config as ExperimentConfig).name));
+  process.stderr.write(o.resume ? `fedtune: resuming the multi-seed run in ${outDir}\n` : `fedtune: running "${(config as ExperimentConfig).name}" with seeds ${repetitionSeeds(config as ExperimentConfig).join(", ")} → ${outDir}\n`);
+  // Ctrl-C: every seed's finished rounds are checkpointed (atomically), so stopping here is safe.
+  const onSigint = (): void => {
+    process.stderr.write(`\nfedtune: interrupted. Continue with:\n  fedtune run --resume ${outDir}\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", onSigint);
+  const options = {
     jobs: o.jobs,
     report: o.report,
-    onRepetitionDone: (r, done, total) => {
+    onRepetitionDone: (r: RepetitionOutcome, done: number, total: number): void => {
       if (o.quiet) return;
-      const mean = r.results[r.results.length - 1];
+      const mean = meanRow(r.results);
       const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "–");
-      process.stderr.write(`fedtune: seed ${r.seed} done (${done}/${total}) in ${r.seconds.toFixed(1)} s · mean local-only ${pct(mean.localOnly)}, global ${pct(mean.globalBest)}, personal ${pct(mean.personalBest)}\n`);
+      const how = r.how === "kept" ? "kept from the earlier run (checked)" : `${r.how === "resumed" ? "resumed and done" : "done"} in ${r.seconds.toFixed(1)} s`;
+      process.stderr.write(`fedtune: seed ${r.seed} ${how} (${done}/${total}) · mean local-only ${pct(mean.localOnly)}, global ${pct(mean.globalBest)}, personal ${pct(mean.personalBest)}\n`);
       for (const w of r.warnings) process.stderr.write(`fedtune: warning (seed ${r.seed}): ${w}\n`);
     },
-  });
+  };
+  let result: RepetitionsResult;
+  try {
+    result = o.resume ? await resumeRepetitions(outDir, options) : await runRepetitions(config as ExperimentConfig, { ...options, outDir });
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+  config = result.config;
+  const seeds = result.seeds;
   out.write(`\n${config.name}: test accuracy per participant, mean ± 95 % interval over ${seeds.length} seeds (${seeds.join(", ")}); best = round with the lowest validation loss\n\n`);
   out.write(result.resultsText + "\n\n");
   const perSeed = result.repetitions.map((r) => r.results);
-  const mean = perSeed[0][perSeed[0].length - 1];
+  const mean = meanRow(perSeed[0]);
   if (Number.isFinite(mean.personalBest) && Number.isFinite(mean.globalBest)) {
     out.write(`mean personal (best) − global (best), paired over seeds: ${formatDifference(pairedMeanDifference(perSeed, "personalBest", "globalBest"))}\n`);
     if (Number.isFinite(mean.localOnly)) out.write(`mean personal (best) − local-only, paired over seeds:    ${formatDifference(pairedMeanDifference(perSeed, "personalBest", "localOnly"))}\n`);
@@ -272,7 +294,7 @@ export async function runAndPrint(config: ExperimentConfig | undefined, o: RunAn
     for (const w of result.warnings) process.stderr.write(`fedtune: warning: ${w}\n`);
     out.write(`\n${result.config.name}: test accuracy per participant (best = round with the lowest validation loss)\n\n`);
     out.write(result.resultsText + "\n\n");
-    const mean = result.results[result.results.length - 1];
+    const mean = meanRow(result.results);
     if (Number.isFinite(mean.personalBest) && Number.isFinite(mean.globalBest)) {
       const signed = (v: number): string => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}`;
       const local = Number.isFinite(mean.localOnly) ? `, ${signed(mean.personalBest - mean.localOnly)} points vs local-only` : "";
@@ -295,9 +317,14 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   }
   if (a.resume !== undefined) {
     if (a.configFile !== undefined || a.sets.length > 0 || a.out !== undefined || a.repetitions !== undefined || a.seeds !== undefined) {
-      throw new UsageError("--resume takes the config from the run folder (one seed's folder of a multi-seed run); do not pass a config file, --set, --out, --repetitions or --seeds");
+      throw new UsageError("--resume takes the config (and the seeds of a multi-seed run) from the run folder; do not pass a config file, --set, --out, --repetitions or --seeds");
     }
     if (!fs.existsSync(a.resume)) throw new UsageError(`--resume: ${a.resume} does not exist`);
+    // A multi-seed run's folder has config.json and seed-<s>/ folders but no run.json of its own.
+    if (!fs.existsSync(path.join(a.resume, RUN_FILES.run))) {
+      await runRepetitionsAndPrint(undefined, { resume: true, outDir: a.resume, report: a.report, quiet: a.quiet, jobs: a.jobs });
+      return 0;
+    }
     await runAndPrint(undefined, { resume: a.resume, report: a.report, quiet: a.quiet, plain: a.plain });
     return 0;
   }

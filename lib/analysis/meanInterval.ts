@@ -18,8 +18,8 @@ export interface MeanIntervalOptions {
 }
 
 /**
- * One row per group: the `by` columns, n, mean, std (sample, n−1), halfWidth = t·std/√n, low, high.
- * With n = 1, std, halfWidth, low and high are NaN (one value gives no interval); a NaN value makes
+ * One row per group: the `by` columns, n, mean, std (sample, n−1), halfWidth = t·std/√n, lo, hi (the
+ * interval's bounds, named as in summary.csv). With n = 1, std, halfWidth, lo and hi are NaN (one value gives no interval); a NaN value makes
  * its group's figures NaN (a diverged repetition is not silently dropped).
  */
 export function meanInterval(table: Table, options: MeanIntervalOptions = {}): Table {
@@ -40,7 +40,7 @@ export function meanInterval(table: Table, options: MeanIntervalOptions = {}): T
     const mean = xs.reduce((a, b) => a + b, 0) / n;
     const std = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : NaN;
     const halfWidth = n > 1 ? (studentTCriticalValue(level, n - 1) * std) / Math.sqrt(n) : NaN;
-    out.push({ ...g.key, n, mean, std, halfWidth, low: mean - halfWidth, high: mean + halfWidth });
+    out.push({ ...g.key, n, mean, std, halfWidth, lo: mean - halfWidth, hi: mean + halfWidth });
   }
-  return tableOf([...by, "n", "mean", "std", "halfWidth", "low", "high"], out);
+  return tableOf([...by, "n", "mean", "std", "halfWidth", "lo", "hi"], out);
 }

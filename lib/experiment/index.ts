@@ -17,3 +17,4 @@ export * from "./runExperiment";
 export * from "./repetitionProtocol";
 export * from "./resultsIntervals";
 export * from "./runRepetitions";
+export * from "./repetitionFolder";

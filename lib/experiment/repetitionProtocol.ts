@@ -1,5 +1,7 @@
 /** Messages between `runRepetitions` and its repetition workers, and what one repetition yields. */
 import type { ExperimentConfig } from "./experimentConfig";
+import type { ProgressEvent } from "./progress";
+import type { SerialisedError } from "../parallel/workerThread";
 import type { ParticipantResult } from "./resultsTable";
 
 /** What one repetition (one seed) produced: its final table and where its run folder is. */
@@ -15,6 +17,8 @@ export interface RepetitionOutcome {
   readonly seconds: number;
   readonly backend: string;
   readonly warnings: readonly string[];
+  /** How this invocation got it: run now, resumed from its checkpoint, or kept from an earlier invocation (verified, not rerun). */
+  readonly how: "ran" | "resumed" | "kept";
 }
 
 /** Main thread → worker: run this single-seed config into this folder. */
@@ -22,9 +26,21 @@ export interface RepetitionRequest {
   readonly config: ExperimentConfig;
   readonly outDir: string;
   readonly report: boolean;
+  /** Continue the interrupted run already in `outDir` (its config.json is the same config). */
+  readonly resume: boolean;
+  /** Send the run's progress events back (`RepetitionReply` "progress"). */
+  readonly progress: boolean;
 }
 
-/** Worker → main thread. */
+/** Main thread → worker, as a numbered request of a `WorkerThread`. */
+export interface RepetitionMessage extends RepetitionRequest {
+  readonly type: "repetition";
+  readonly id: number;
+}
+
+/** Worker → main thread: ready, a repetition's progress, its outcome or its error. */
 export type RepetitionReply =
-  | { readonly type: "done"; readonly seed: number; readonly outcome: RepetitionOutcome }
-  | { readonly type: "error"; readonly seed: number; readonly message: string };
+  | { readonly type: "ready"; readonly backend: string }
+  | { readonly type: "event"; readonly id: number; readonly seed: number; readonly event: ProgressEvent }
+  | { readonly type: "reply"; readonly id: number; readonly ok: true; readonly outcome: RepetitionOutcome }
+  | { readonly type: "reply"; readonly id: number; readonly ok: false; readonly error: SerialisedError };

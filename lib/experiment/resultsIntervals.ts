@@ -8,7 +8,7 @@ import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { meanInterval } from "../analysis/meanInterval";
 import type { ParticipantResult } from "./resultsTable";
-import { alignedTable } from "./resultsTable";
+import { alignedTable, MEAN_ROW, summaryRowCount } from "./resultsTable";
 
 /** The figures of a `ParticipantResult` that get an interval, in table order. */
 export const INTERVAL_MEASURES = ["localOnly", "globalLast", "globalBest", "personalLast", "personalBest"] as const;
@@ -58,8 +58,8 @@ export function resultIntervals(perSeed: ReadonlyArray<readonly ParticipantResul
   for (const rows of perSeed) for (const r of rows) for (const m of INTERVAL_MEASURES) long.push({ participant: r.participant, measure: m, value: r[m] });
   const t = meanInterval(aq.from(long), { by: ["participant", "measure"], level });
   const byKey = new Map<string, ResultInterval>();
-  for (const g of t.objects() as Array<{ participant: string; measure: IntervalMeasure; n: number; mean: number; std: number; halfWidth: number; low: number; high: number }>) {
-    byKey.set(`${g.participant}\u0000${g.measure}`, { participant: g.participant, measure: g.measure, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.low, hi: g.high });
+  for (const g of t.objects() as Array<{ participant: string; measure: IntervalMeasure; n: number; mean: number; std: number; halfWidth: number; lo: number; hi: number }>) {
+    byKey.set(`${g.participant}\u0000${g.measure}`, { participant: g.participant, measure: g.measure, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.lo, hi: g.hi });
   }
   return order.flatMap((p) => INTERVAL_MEASURES.map((m) => byKey.get(`${p}\u0000${m}`) as ResultInterval));
 }
@@ -86,9 +86,10 @@ export function intervalCells(intervals: readonly ResultInterval[]): string[][] 
   return participants.map((p) => [p, ...INTERVAL_MEASURES.map((m) => intervalCell(intervals.find((r) => r.participant === p && r.measure === m)))]);
 }
 
-/** The interval table as aligned text for a terminal, with a rule above the "mean" row. */
+/** The interval table as aligned text for a terminal, with a rule above the "mean" row (and the central row after it). */
 export function formatIntervalTable(intervals: readonly ResultInterval[]): string {
-  return alignedTable(intervalHeaders(), intervalCells(intervals));
+  const cells = intervalCells(intervals);
+  return alignedTable(intervalHeaders(), cells, summaryRowCount(cells.map((row) => row[0])));
 }
 
 /**
@@ -98,12 +99,12 @@ export function formatIntervalTable(intervals: readonly ResultInterval[]): strin
  */
 export function pairedMeanDifference(perSeed: ReadonlyArray<readonly ParticipantResult[]>, a: IntervalMeasure, b: IntervalMeasure, level = 0.95): ResultInterval {
   const diffs = perSeed.map((rows, k) => {
-    const mean = rows.find((r) => r.participant === "mean");
-    if (mean === undefined) throw new Error(`pairedMeanDifference: repetition ${k} has no "mean" row`);
+    const mean = rows.find((r) => r.participant === MEAN_ROW);
+    if (mean === undefined) throw new Error(`pairedMeanDifference: repetition ${k} has no "${MEAN_ROW}" row`);
     return { value: mean[a] - mean[b] };
   });
-  const g = meanInterval(aq.from(diffs), { level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; low: number; high: number };
-  return { participant: "mean", measure: a, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.low, hi: g.high };
+  const g = meanInterval(aq.from(diffs), { level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; lo: number; hi: number };
+  return { participant: "mean", measure: a, n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.lo, hi: g.hi };
 }
 
 /** "−3.8 ± 1.2 points (95 % interval −5.0 … −2.6)" for a paired difference. */

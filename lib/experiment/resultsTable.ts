@@ -28,6 +28,8 @@ export interface LocalPhaseResult {
 
 /** The participant column of the central test set's row. */
 export const CENTRAL_ROW = "central";
+/** The participant column of the row averaging the participants. */
+export const MEAN_ROW = "mean";
 
 /** One row of the final table. */
 export interface ParticipantResult {
@@ -119,6 +121,13 @@ export function participantResults(
   return out;
 }
 
+/** The "mean" row of a final table (the central row, when there is one, comes after it). */
+export function meanRow(results: readonly ParticipantResult[]): ParticipantResult {
+  const mean = results.find((r) => r.participant === MEAN_ROW);
+  if (mean === undefined) throw new Error(`meanRow: the table has no "${MEAN_ROW}" row (rows: ${results.map((r) => r.participant).join(", ")})`);
+  return mean;
+}
+
 /** The rows as an arquero table. */
 export function resultsTable(results: readonly ParticipantResult[]): aq.ColumnTable {
   return aq.from(results.map((r) => ({ ...r })));
@@ -144,8 +153,12 @@ export function resultsCells(results: readonly ParticipantResult[]): string[][] 
 
 /** The table as aligned text for a terminal (test accuracy; best = round of lowest validation loss). */
 export function formatResultsTable(results: readonly ParticipantResult[]): string {
-  const summaryRows = results.filter((r) => r.participant === "mean" || r.participant === CENTRAL_ROW).length;
-  return alignedTable(HEADERS, resultsCells(results), summaryRows);
+  return alignedTable(HEADERS, resultsCells(results), summaryRowCount(results.map((r) => r.participant)));
+}
+
+/** How many of these participant rows are summary rows (the "mean" row and the central row after it), ruled off in a printed table. */
+export function summaryRowCount(participants: readonly string[]): number {
+  return participants.filter((p) => p === MEAN_ROW || p === CENTRAL_ROW).length;
 }
 
 /** Rows under headers as aligned text: first column left, the others right, a rule under the headers and above the last `summaryRows` rows (the mean row). */

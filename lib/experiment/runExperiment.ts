@@ -55,7 +55,7 @@ import {
 import type { ProgressEvent } from "./progress";
 import { formatResultsTable, LocalPhaseResult, ParticipantResult, participantResults, resultsTable } from "./resultsTable";
 import { readRunMetadata, removeStaleTempFiles, RUN_FILES, RUN_FORMAT, RunMetadata, writeJsonAtomic, writeTable } from "./runFolder";
-import { batchSizeOf, fitConfigOf } from "./trainingSettings";
+import { batchSizeOf, localTrainingOf } from "./trainingSettings";
 
 /** Options of `runExperiment`. */
 export interface RunExperimentOptions {
@@ -224,6 +224,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     const perRound = sampleSize(participants.length, config.federation.sampling);
     let round = 0;
     let fitted = 0;
+    const { earlyStopping, ...fitConfig } = localTrainingOf(config.training);
     const fedOptions: FederationOptions = {
       participants,
       strategy: centralTest !== undefined ? new CentralEvaluation(buildStrategy(config), { trainer, data: centralTest }) : buildStrategy(config),
@@ -231,8 +232,8 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
       trainer,
       initialWeights: startWeights,
       sampling: config.federation.sampling,
-      fitConfig: fitConfigOf(config.training),
-      localTraining: config.training.earlyStoppingPatience > 0 ? { earlyStopping: { patience: config.training.earlyStoppingPatience } } : undefined,
+      fitConfig,
+      localTraining: earlyStopping !== undefined ? { earlyStopping } : undefined,
       personalisation,
       seed: deriveSeed(config.seed, "federation"),
       convergence: config.federation.convergencePatience !== undefined ? { patience: config.federation.convergencePatience } : undefined,

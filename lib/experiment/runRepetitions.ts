@@ -9,26 +9,38 @@
  * Repetitions run on a pool of worker threads, one whole repetition per worker (`jobs`, default
  * min(cores, repetitions)); `jobs: 1` runs them one after another on the main thread. A repetition
  * depends only on its seed, never on the worker that ran it.
+ *
+ * An interrupted set continues with `resumeRepetitions(outDir)` (`fedtune run --resume <set>`):
+ * finished seeds are kept after checking their files (`planRepetition`), an interrupted seed
+ * resumes from its checkpoint, a missing one runs, and the set's tables are rebuilt, so the set
+ * ends byte for byte as an uninterrupted one.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 import * as aq from "arquero";
 import { initBackend } from "../backend";
 import { buildRepetitionReportHtml } from "../report/repetitionReport";
 import type { ExperimentConfig } from "./experimentConfig";
 import { repetitionSeeds, singleSeedConfig } from "./experimentConfig";
-import type { RepetitionOutcome, RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
+import { runInLanes } from "../parallel/lanes";
+import { WorkerThread } from "../parallel/workerThread";
+import type { RepetitionMessage, RepetitionOutcome, RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
 import type { ResultInterval } from "./resultsIntervals";
 import { formatIntervalTable, resultIntervals, resultIntervalsTable } from "./resultsIntervals";
-import { RUN_FILES, writeTable } from "./runFolder";
-import { runExperiment } from "./runExperiment";
+import { parseExperimentConfig } from "./experimentConfig";
+import type { ProgressEvent } from "./progress";
+import { firstDifference, planRepetition } from "./repetitionFolder";
+import type { RepetitionPlan } from "./repetitionFolder";
+import { removeStaleTempFiles, RUN_FILES, writeJsonAtomic, writeTable } from "./runFolder";
+import { resumeExperiment, runExperiment } from "./runExperiment";
 
 /** Options of `runRepetitions`. */
 export interface RunRepetitionsOptions {
-  /** The folder of the whole set (created; must be empty or absent). */
+  /** The folder of the whole set (created; must be empty or absent unless `resume`). */
   readonly outDir: string;
+  /** Continue the set already in `outDir`, whose config.json must be `config` (see `resumeRepetitions`). */
+  readonly resume?: boolean;
   /** Repetitions run at once, each on its own worker thread (default min(cores, repetitions); 1 = serial on this thread). */
   readonly jobs?: number;
   /** Write report.html in every repetition's folder too (default false: only the set's report). */
@@ -37,6 +49,8 @@ export interface RunRepetitionsOptions {
   readonly report?: boolean;
   /** Called when a repetition finishes (in completion order). */
   readonly onRepetitionDone?: (outcome: RepetitionOutcome, done: number, total: number) => void;
+  /** Called for every progress step of every repetition that runs (from worker threads too), with its seed. */
+  readonly onProgress?: (seed: number, event: ProgressEvent) => void;
 }
 
 /** What `runRepetitions` returns. */
@@ -64,6 +78,24 @@ export function repetitionDir(outDir: string, seed: number): string {
   return path.join(outDir, `seed-${seed}`);
 }
 
+/** Continue the interrupted set in `outDir` from its own config.json: keep finished seeds, resume the interrupted ones, run the rest. */
+export async function resumeRepetitions(outDir: string, options: Omit<RunRepetitionsOptions, "outDir" | "resume"> = {}): Promise<RepetitionsResult> {
+  return runRepetitions(readSetConfig(outDir), { ...options, outDir, resume: true });
+}
+
+/** The config.json of the set folder `outDir` (errors name the folder or the file). */
+export function readSetConfig(outDir: string): ExperimentConfig {
+  const file = path.join(outDir, RUN_FILES.config);
+  if (!fs.existsSync(file)) throw new Error(`cannot resume ${outDir}: it is neither a run folder (no ${RUN_FILES.run}) nor a multi-seed set (no ${RUN_FILES.config})`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot resume ${outDir}: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  return parseExperimentConfig(raw, file);
+}
+
 /** Run `config` once per seed of `repetitionSeeds(config)` and summarise the runs as mean ± 95 % interval. */
 export async function runRepetitions(config: ExperimentConfig, options: RunRepetitionsOptions): Promise<RepetitionsResult> {
   const started = Date.now();
@@ -71,20 +103,34 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
   const seeds = repetitionSeeds(config);
   const jobs = options.jobs ?? Math.min(os.availableParallelism(), seeds.length);
   if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`runRepetitions: jobs must be an integer ≥ 1, got ${options.jobs}`);
-  if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
-    throw new Error(`run folder ${outDir} already exists and is not empty; choose another folder`);
-  }
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, RUN_FILES.config), JSON.stringify(config, null, 2) + "\n");
   const backend = (await initBackend({ log: false })).name;
-  const requests: RepetitionRequest[] = seeds.map((s) => ({ config: singleSeedConfig(config, s), outDir: repetitionDir(outDir, s), report: options.reportPerRun ?? false }));
+  const requests: RepetitionRequest[] = seeds.map((s) => ({ config: singleSeedConfig(config, s), outDir: repetitionDir(outDir, s), report: options.reportPerRun ?? false, resume: false, progress: options.onProgress !== undefined }));
+  let plans: RepetitionPlan[];
+  if (options.resume) {
+    const setConfig = readSetConfig(outDir);
+    const d = firstDifference(JSON.parse(JSON.stringify(setConfig)), JSON.parse(JSON.stringify(config)));
+    if (d !== undefined) throw new Error(`cannot resume ${outDir} with another config: field "${d.field}" is ${JSON.stringify(d.a)} in its ${RUN_FILES.config}, ${JSON.stringify(d.b)} here`);
+    // Every seed folder is checked before anything runs, so a bad one stops the set with nothing changed.
+    plans = requests.map((r) => planRepetition(r.outDir, r.config, backend));
+    for (const [i, p] of plans.entries()) if (p.action === "resume") removeStaleTempFiles(requests[i].outDir);
+  } else {
+    if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
+      throw new Error(`run folder ${outDir} already exists and is not empty; continue it with --resume ${outDir}, or choose another folder`);
+    }
+    fs.mkdirSync(outDir, { recursive: true });
+    writeJsonAtomic(path.join(outDir, RUN_FILES.config), config);
+    plans = requests.map(() => ({ action: "run" }));
+  }
   let done = 0;
   const finished = (o: RepetitionOutcome): RepetitionOutcome => {
     options.onRepetitionDone?.(o, ++done, seeds.length);
     return o;
   };
-  const outcomes = jobs === 1 ? await runSerially(requests, finished) : await runOnWorkers(requests, Math.min(jobs, requests.length), backend, finished);
-  outcomes.sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
+  const kept = plans.flatMap((p) => (p.action === "keep" ? [finished(p.outcome)] : []));
+  const toRun = requests.flatMap((r, i) => (plans[i].action === "keep" ? [] : [{ ...r, resume: plans[i].action === "resume" }]));
+  const onEvent = (e: Extract<RepetitionReply, { type: "event" }>): void => options.onProgress?.(e.seed, e.event);
+  const ran = toRun.length === 0 ? [] : jobs === 1 ? await runSerially(toRun, finished, options.onProgress) : await runOnWorkers(toRun, Math.min(jobs, toRun.length), backend, finished, onEvent);
+  const outcomes = [...kept, ...ran].sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
 
   const intervals = resultIntervals(outcomes.map((o) => o.results));
   writeTable(resultIntervalsTable(intervals), path.join(outDir, RUN_FILES.summaryCsv));
@@ -102,64 +148,48 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
 export const REPETITIONS_CSV = "repetitions.csv";
 
 /** One repetition: the single run of `req.config` (its own seed) into `req.outDir`, as the figures the set keeps. Used on the main thread and in repetition workers alike. */
-export async function runRepetition(req: RepetitionRequest): Promise<RepetitionOutcome> {
-  const r = await runExperiment(req.config, { outDir: req.outDir, report: req.report });
-  return { seed: req.config.seed, outDir: r.outDir, results: r.results, roundsRun: r.roundsRun, converged: r.converged, seconds: r.seconds, backend: r.backend, warnings: r.warnings };
+export async function runRepetition(req: RepetitionRequest, onProgress?: (event: ProgressEvent) => void): Promise<RepetitionOutcome> {
+  const options = { report: req.report, onProgress };
+  const r = req.resume ? await resumeExperiment(req.outDir, options) : await runExperiment(req.config, { ...options, outDir: req.outDir });
+  return { seed: req.config.seed, outDir: r.outDir, results: r.results, roundsRun: r.roundsRun, converged: r.converged, seconds: r.seconds, backend: r.backend, warnings: r.warnings, how: req.resume ? "resumed" : "ran" };
 }
 
-async function runSerially(requests: readonly RepetitionRequest[], finished: (o: RepetitionOutcome) => RepetitionOutcome): Promise<RepetitionOutcome[]> {
+async function runSerially(
+  requests: readonly RepetitionRequest[],
+  finished: (o: RepetitionOutcome) => RepetitionOutcome,
+  onProgress: ((seed: number, event: ProgressEvent) => void) | undefined,
+): Promise<RepetitionOutcome[]> {
   const out: RepetitionOutcome[] = [];
-  for (const req of requests) out.push(finished(await runRepetition(req)));
+  for (const req of requests) out.push(finished(await runRepetition(req, onProgress && ((e) => onProgress(req.config.seed, e)))));
   return out;
 }
 
-/** Run the requests on `size` worker threads, each taking the next request when it is free; stops all on the first failure. */
-function runOnWorkers(
+/**
+ * Run the requests on `size` repetition worker threads, each taking the next request when it is
+ * free (`runInLanes`, the fit pool's scheduler); the first failure stops every thread.
+ */
+async function runOnWorkers(
   requests: readonly RepetitionRequest[],
   size: number,
   backend: string,
   finished: (o: RepetitionOutcome) => RepetitionOutcome,
+  onEvent: (event: Extract<RepetitionReply, { type: "event" }>) => void,
 ): Promise<RepetitionOutcome[]> {
   const file = path.join(__dirname, "repetitionWorker.js");
-  return new Promise((resolve, reject) => {
-    const workers: Worker[] = [];
-    const out: RepetitionOutcome[] = [];
-    let next = 0;
-    let failed = false;
-    const retired = new Set<Worker>();
-    const stopAll = (): void => void Promise.all(workers.map((w) => (retired.add(w), w.terminate())));
-    const feed = (w: Worker): void => {
-      if (next < requests.length) w.postMessage(requests[next++]);
-      else retired.add(w), void w.terminate();
-    };
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(file, { workerData: { backend } });
-      workers.push(w);
-      w.on("message", (reply: RepetitionReply) => {
-        if (failed) return;
-        if (reply.type === "error") {
-          failed = true;
-          stopAll();
-          reject(new Error(`repetition with seed ${reply.seed}: ${reply.message}`));
-          return;
-        }
-        out.push(finished(reply.outcome));
-        if (out.length === requests.length) resolve(out);
-        feed(w);
-      });
-      w.on("error", (e) => {
-        if (failed) return;
-        failed = true;
-        stopAll();
-        reject(new Error(`a repetition worker failed: ${e.message}`));
-      });
-      w.on("exit", (code) => {
-        if (failed || retired.has(w)) return;
-        failed = true;
-        stopAll();
-        reject(new Error(`a repetition worker exited with code ${code} before its repetition finished`));
-      });
-      feed(w);
-    }
-  });
+  const threads = Array.from({ length: size }, (_, i) => new WorkerThread<RepetitionMessage, RepetitionReply>(file, { backend }, `repetition worker ${i}`, onEvent));
+  try {
+    return await runInLanes(requests.length, size, async (lane, i) => {
+      const seed = requests[i].config.seed;
+      let reply: Extract<RepetitionReply, { type: "reply" }>;
+      try {
+        reply = await threads[lane].call({ type: "repetition", ...requests[i] });
+      } catch (e) {
+        throw new Error(`repetition with seed ${seed}: ${(e as Error).message} before it finished`);
+      }
+      if (reply.ok === false) throw new Error(`repetition with seed ${seed}: ${reply.error.message}`);
+      return finished(reply.outcome);
+    });
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
 }

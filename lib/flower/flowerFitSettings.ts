@@ -6,7 +6,7 @@
  * reported in the reply instead of being ignored.
  */
 import { FULL_BATCH } from "../model/trainer";
-import { batchSizeOf } from "../experiment/trainingSettings";
+import { localTrainingOf } from "../experiment/trainingSettings";
 import { z } from "zod";
 import { personalisationSchema } from "../experiment/experimentConfig";
 import type { PersonalisationConfig } from "../experiment/experimentConfig";
@@ -74,10 +74,12 @@ export function readFitSettings(config: ReadonlyMap<string, ConfigValue> | undef
     throw new Error(`config record: key(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")} unknown to fedtune's node (known: ${FLOWER_CONFIG_KEYS.join(", ")})`);
   }
   const t = participant.training;
-  const lr = configNumber(values, values.has("lr") ? "lr" : "learning-rate", t.learningRate);
-  const epochs = configNumber(values, values.has("local-epochs") ? "local-epochs" : "epochs", t.epochs);
-  const batchSize = configNumber(values, "batch-size", batchSizeOf(t.batchSize));
-  const momentum = configNumber(values, "momentum", t.momentum);
+  // The participant's own settings (the runner's mapping of the same section); the record's keys override them.
+  const own = localTrainingOf(t);
+  const lr = configNumber(values, values.has("lr") ? "lr" : "learning-rate", own.learningRate);
+  const epochs = configNumber(values, values.has("local-epochs") ? "local-epochs" : "epochs", own.epochs);
+  const batchSize = configNumber(values, "batch-size", own.batchSize);
+  const momentum = configNumber(values, "momentum", own.momentum);
   const proximalMu = configNumber(values, "proximal-mu", 0);
   const clip = values.has("clip-norm") ? configNumber(values, "clip-norm", 0) : undefined;
   if (!(lr > 0 && Number.isFinite(lr))) throw new Error(`config record: "lr" must be > 0, got ${lr}`);
@@ -90,14 +92,14 @@ export function readFitSettings(config: ReadonlyMap<string, ConfigValue> | undef
     serverRound: configNumber(values, "server-round", 0),
     personalisation: personalisationFrom(values, participant),
     local: {
+      ...own,
       epochs,
       batchSize,
       learningRate: lr,
       momentum,
       proximalMu,
-      ...(t.dropLastPartialBatch ? { dropLastPartialBatch: true } : {}),
+      // A node's model is its own cnn/mlp (no pretrained body): unless told, every layer trains.
       trainable: t.trainableLayers === undefined || t.trainableLayers === "all" ? "all" : { lastLayers: t.trainableLayers },
-      earlyStopping: t.earlyStoppingPatience > 0 ? { patience: t.earlyStoppingPatience } : undefined,
     },
     clipNorm: clip,
   };

@@ -11,6 +11,7 @@ import type { ParticipantFitConfig, Split } from "../federation/participant";
 import type { Evaluation } from "../model/trainer";
 import type { PersonalState } from "../federation/personalisation/personalisation";
 import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
+import type { SerialisedError } from "./workerThread";
 
 /** `workerData` of a fit worker. */
 export interface FitWorkerData {
@@ -80,13 +81,6 @@ export interface ForgetMessage {
 /** What the main thread sends. */
 export type WorkerRequest = ModelMessage | DataMessage | FitMessage | EvaluateMessage | MemoryMessage | ForgetMessage;
 
-/** An error as data (Error objects lose their class across threads). */
-export interface SerialisedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
-}
-
 /** A fit's result: the update's weights and metrics, and the participant's new state. */
 export interface FitResultPayload {
   readonly weights: ModelWeights;
@@ -102,16 +96,6 @@ export type WorkerReply =
   | { readonly type: "reply"; readonly id: number; readonly ok: true; readonly fit?: FitResultPayload; readonly evaluation?: Evaluation; readonly memory?: { numTensors: number; numBytes: number } }
   | { readonly type: "reply"; readonly id: number; readonly ok: false; readonly error: SerialisedError };
 
-/** An Error as data. */
-export function serialiseError(e: unknown): SerialisedError {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  return { name: "Error", message: String(e) };
-}
-
-/** Back to an Error (same message, the worker's stack). */
-export function deserialiseError(e: SerialisedError): Error {
-  const err = new Error(e.message);
-  err.name = e.name;
-  if (e.stack) err.stack = e.stack;
-  return err;
-}
+/** Errors as data across threads (kept here for the fit worker's imports). */
+export { deserialiseError, serialiseError } from "./workerThread";
+export type { SerialisedError } from "./workerThread";

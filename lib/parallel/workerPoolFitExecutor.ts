@@ -21,7 +21,6 @@
 import * as os from "node:os";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
 import { backendInfo } from "../backend";
 import type { BackendName } from "../backend";
@@ -33,6 +32,8 @@ import type { Evaluation, Trainer } from "../model/trainer";
 import { weightedLayers } from "../model/modelWeights";
 import type { FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from "./fitProtocol";
 import { deserialiseError } from "./fitProtocol";
+import { runInLanes } from "./lanes";
+import { WorkerThread } from "./workerThread";
 import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
 import { checkedSpec } from "../federation/personalisation/personalisationRegistry";
 
@@ -54,66 +55,14 @@ export interface WorkerMemory {
   readonly numBytes: number;
 }
 
-/** A request before the pool numbers it. */
-type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, "id"> : never) : never;
-
-interface Pending {
-  resolve(reply: WorkerReply & { type: "reply" }): void;
-  reject(error: Error): void;
-}
-
-/** One worker thread and what it holds. */
-class PoolWorker {
-  readonly worker: Worker;
-  readonly ready: Promise<string>;
+/** One fit worker thread and what it holds. */
+class PoolWorker extends WorkerThread<WorkerRequest, WorkerReply> {
   /** Participant id → the data object last sent (identity is the data version). */
   readonly sentData = new Map<string, ParticipantData>();
   modelKey: string | undefined;
-  dead: Error | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
 
   constructor(file: string, data: FitWorkerData) {
-    this.worker = new Worker(file, { workerData: data });
-    let markReady: (backend: string) => void = () => undefined;
-    let failReady: (e: Error) => void = () => undefined;
-    this.ready = new Promise<string>((resolve, reject) => {
-      markReady = resolve;
-      failReady = reject;
-    });
-    this.ready.catch(() => undefined); // observed by whoever awaits it
-    this.worker.on("message", (reply: WorkerReply) => {
-      if (reply.type === "ready") return markReady(reply.backend);
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
-      p.resolve(reply);
-    });
-    const die = (e: Error): void => {
-      if (this.dead) return;
-      this.dead = e;
-      failReady(e);
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    };
-    this.worker.on("error", (e) => die(new Error(`worker ${data.index} failed: ${e.message}`)));
-    this.worker.on("exit", (code) => die(new Error(`worker ${data.index} exited (code ${code})`)));
-  }
-
-  /** Send a request and wait for its reply (rejects if the worker dies first). */
-  call(request: Request, transfer: ArrayBuffer[] = []): Promise<WorkerReply & { type: "reply" }> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id } as WorkerRequest, transfer);
-    });
-  }
-
-  /** Keep the process alive while a run needs this worker. */
-  hold(on: boolean): void {
-    if (on) this.worker.ref();
-    else this.worker.unref();
+    super(file, data, `worker ${data.index}`);
   }
 }
 
@@ -227,18 +176,9 @@ export class WorkerPoolFitExecutor implements FitExecutor {
     }
   }
 
-  /** Run `count` jobs, each lane taking the next one when its worker is free; results in job order. */
-  private async inLanes<T>(count: number, job: (slot: number, index: number) => Promise<T>): Promise<T[]> {
-    const results = new Array<T>(count);
-    let next = 0;
-    const lane = async (slot: number): Promise<void> => {
-      while (next < count) {
-        const i = next++;
-        results[i] = await job(slot, i);
-      }
-    };
-    await Promise.all(this.workers.map((_, slot) => lane(slot)));
-    return results;
+  /** Run `count` jobs on the workers, each taking the next one when it is free (`runInLanes`); results in job order. */
+  private inLanes<T>(count: number, job: (slot: number, index: number) => Promise<T>): Promise<T[]> {
+    return runInLanes(count, this.workers.length, job);
   }
 
   /** `tf.memory()` of every worker (for leak checks); starts the workers if needed. */
@@ -274,7 +214,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
     this.disposed = true;
     const ws = this.workers;
     this.workers = [];
-    await Promise.all(ws.map((w) => w.worker.terminate()));
+    await Promise.all(ws.map((w) => w.terminate()));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -356,7 +296,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
   private async runJob(slot: number, job: FitJob, setup: ModelSetup, spec: PersonalisationSpec): Promise<FitOutcome> {
     const p = job.participant;
     const w = await this.preparedWorker(slot, p, setup);
-    let reply: WorkerReply & { type: "reply" };
+    let reply: Extract<WorkerReply, { type: "reply" }>;
     try {
       reply = await w.call({
         type: "fit",

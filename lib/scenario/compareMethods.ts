@@ -149,7 +149,7 @@ function comparisonIntervals(rows: ReadonlyArray<Record<string, string | number>
     means.set(key, m);
   }
   for (const m of means.values()) COMPARED_MEASURES.forEach((k, i) => long.push({ method: m.method, participant: "mean", measure: k, value: m.sums[i] / m.count }));
-  return meanInterval(aq.from(long), { by: ["method", "participant", "measure"] }).rename({ low: "lo", high: "hi" });
+  return meanInterval(aq.from(long), { by: ["method", "participant", "measure"] });
 }
 
 /** Lines "round r: id loss, id loss, …" of each participant's local training loss per round (the document's printout). */
@@ -190,6 +190,6 @@ export function pairedDifference(comparison: MethodComparison, a: string, b: str
   };
   const seeds = [...comparison.runsBySeed.keys()];
   const diffs = seeds.map((seed) => ({ value: valueOf(a, seed) - valueOf(b, seed) }));
-  const g = meanInterval(aq.from(diffs), { level: options.level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; low: number; high: number };
-  return { n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.low, hi: g.high };
+  const g = meanInterval(aq.from(diffs), { level: options.level }).objects()[0] as { n: number; mean: number; std: number; halfWidth: number; lo: number; hi: number };
+  return { n: g.n, mean: g.mean, std: g.std, halfWidth: g.halfWidth, lo: g.lo, hi: g.hi };
 }

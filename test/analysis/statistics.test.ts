@@ -31,17 +31,17 @@ test("meanInterval: mean ± t·s/√n per group, computed by hand", () => {
     { method: "A", seed: 3, value: 0.82 }, { method: "A", seed: 4, value: 0.78 },
   ]);
   const m = meanInterval(t, { by: ["method"] }).objects() as Array<Record<string, number | string>>;
-  assert.deepEqual(Object.keys(m[0]), ["method", "n", "mean", "std", "halfWidth", "low", "high"]);
+  assert.deepEqual(Object.keys(m[0]), ["method", "n", "mean", "std", "halfWidth", "lo", "hi"]);
   const a = m[0] as Record<string, number>;
   assert.equal(m[0].method, "A");
   assert.equal(a.n, 4);
   assert.ok(Math.abs(a.mean - 0.81) < 1e-12);
   assert.ok(Math.abs(a.std - 0.025819889) < 1e-9);
   assert.ok(Math.abs(a.halfWidth - 0.0410852) < 1e-6);
-  assert.ok(Math.abs(a.low - (0.81 - 0.0410852)) < 1e-6 && Math.abs(a.high - (0.81 + 0.0410852)) < 1e-6);
+  assert.ok(Math.abs(a.lo - (0.81 - 0.0410852)) < 1e-6 && Math.abs(a.hi - (0.81 + 0.0410852)) < 1e-6);
   const b = m[1] as Record<string, number>;
   assert.deepEqual([m[1].method, b.n, b.mean], ["B", 1, 0.7]);
-  assert.ok(Number.isNaN(b.std) && Number.isNaN(b.halfWidth) && Number.isNaN(b.low));
+  assert.ok(Number.isNaN(b.std) && Number.isNaN(b.halfWidth) && Number.isNaN(b.lo));
   // A NaN repetition is not dropped silently.
   assert.ok(Number.isNaN((meanInterval(aq.from([{ value: 1 }, { value: NaN }])).objects()[0] as { mean: number }).mean));
   // Another column and level; one group when `by` is empty.

@@ -10,6 +10,7 @@ import {
   configHelpText,
   documentExperimentConfig,
   fitConfigOf,
+  localTrainingOf,
   loadExperimentConfig,
   parseExperimentConfig,
 } from "../../lib/experiment/index";
@@ -301,6 +302,10 @@ test('training knobs: batchSize "full", dropLastPartialBatch, localUpdate "fedsg
   assert.equal(sgd.epochs, 1);
   assert.equal(sgd.batchSize, "full");
   assert.equal(fitConfigOf(sgd).batchSize, FULL_BATCH);
+  // The one mapping of the section the runner and a Flower node read: early stopping only when patience > 0.
+  assert.deepEqual(localTrainingOf(defaults), fitConfigOf(defaults));
+  const patient = parseExperimentConfig({ training: { earlyStoppingPatience: 2, batchSize: "full", dropLastPartialBatch: true } }, "test.json").training;
+  assert.deepEqual(localTrainingOf(patient), { epochs: 1, batchSize: FULL_BATCH, learningRate: 0.001, momentum: 0.9, dropLastPartialBatch: true, earlyStopping: { patience: 2 } });
   // Giving the fixed values again is fine; other values are errors naming the field.
   parseExperimentConfig({ training: { localUpdate: "fedsgd", epochs: 1, batchSize: "full" } }, "test.json");
   const bad = issuesOf({ training: { localUpdate: "fedsgd", epochs: 5, batchSize: 10 } });

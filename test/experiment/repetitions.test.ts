@@ -124,6 +124,17 @@ test("resultIntervals: three seeds by hand (t(0.975, 2) = 4.3026527), and a clea
   assert.throws(() => resultIntervals([[row("a", 1)], [row("b", 1)]]), /repetition 1 lists participants b, the first lists a/);
 });
 
+test("the interval table rules off the mean row and the central row after it", () => {
+  const row = (participant: string, v: number): ParticipantResult => ({
+    participant, trainSamples: 10, localOnly: v, globalLast: v, globalBest: v, globalBestRound: 1, personalLast: v, personalBest: v, personalBestRound: 1,
+  });
+  const table = (c: number): ParticipantResult[] => [row("a", 0.8), row("mean", 0.8), row("central", c)];
+  const lines = formatIntervalTable(resultIntervals([table(0.7), table(0.72), table(0.74)])).split("\n");
+  assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ["participant", lines[1].split(/\s+/)[0], "a", lines[1].split(/\s+/)[0], "mean", "central"]);
+  assert.match(lines[1], /^─+/);
+  assert.match(lines[5], /central +72\.0 ± 5\.0%/);
+});
+
 test("pairedMeanDifference: the per-seed differences' mean ± t·s/√n, by hand", () => {
   const mean = (personalBest: number, localOnly: number): ParticipantResult[] => [
     { participant: "mean", trainSamples: 1, localOnly, globalLast: 0, globalBest: 0, globalBestRound: NaN, personalLast: 0, personalBest, personalBestRound: NaN },

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   DirectoryStateStore, loadParticipant, parseParticipantConfig, personalisedHandler, readFitSettings, weightsToArrayRecord, arrayRecordToWeights,
 } from "../../lib/flower/index";
+import { localTrainingOf } from "../../lib/experiment/trainingSettings";
 import type { ConfigValue, FlowerMessage, FlowerRecord, PersonalisedTrainRecord, RecordDict } from "../../lib/flower/index";
 import { l2Distance } from "../../lib/model/weightOps";
 
@@ -33,6 +34,11 @@ test("readFitSettings: the record overrides the participant; unknown keys and me
   const own = readFitSettings(undefined, config);
   assert.deepEqual(own.personalisation, { method: "ditto", lambda: 0.5 });
   assert.equal(own.local.learningRate, 0.05);
+  // Without a record, the node trains as the runner maps the same training section (plus μ 0 and its layers).
+  assert.deepEqual(own.local, { ...localTrainingOf(config.training), proximalMu: 0, trainable: "all" });
+  const patient = parseParticipantConfig({ ...participantJson, training: { ...participantJson.training, earlyStoppingPatience: 3, dropLastPartialBatch: true } });
+  assert.deepEqual(readFitSettings(new Map([["lr", 0.2]]), patient).local, { ...localTrainingOf(patient.training), learningRate: 0.2, proximalMu: 0, trainable: "all" });
+  assert.deepEqual(localTrainingOf(patient.training).earlyStopping, { patience: 3 });
   const s = readFitSettings(new Map<string, ConfigValue>([["personalisation", "fedper"], ["head-layers", 1n], ["clip-norm", 0.5], ["lr", 0.1], ["server-round", 3n], ["proximal-mu", 0.01]]), config);
   assert.deepEqual(s.personalisation, { method: "fedper", headLayers: 1 });
   assert.equal(s.clipNorm, 0.5);
