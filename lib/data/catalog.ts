@@ -20,9 +20,26 @@ export interface DatasetInfo {
   readonly source: string;
   /** Licence of the data. */
   readonly licence: string;
+  /**
+   * Set for a dataset that is not committed but built by `npm run data` into the gitignored
+   * `data/optional/` (own manifest) when its source package is installed.
+   */
+  readonly optional?: OptionalDatasetSource;
 }
 
+/** Where an optional dataset comes from. */
+export interface OptionalDatasetSource {
+  /** The Debian package that supplies the source files. */
+  readonly debianPackage: string;
+  /** Where that package installs them. */
+  readonly sourceDir: string;
+}
+
+/** Sub-folder of the data directory that holds the optional datasets and their own manifest.json (gitignored). */
+export const OPTIONAL_DATA_SUBDIR = "optional";
+
 const DIGIT_NAMES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;
+const FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"] as const;
 
 /** All shipped datasets, by name. */
 export const DATASET_CATALOG: Readonly<Record<string, DatasetInfo>> = {
@@ -42,9 +59,20 @@ export const DATASET_CATALOG: Readonly<Record<string, DatasetInfo>> = {
     kind: "image",
     sampleShape: [28, 28, 1],
     numClasses: 10,
-    classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    classNames: FASHION_NAMES,
     source: "Debian package dataset-fashion-mnist 0.0~git20200523.55506a9-1",
     licence: "MIT (Zalando SE, 2017)",
+  },
+  "fashion-mnist-full": {
+    name: "fashion-mnist-full",
+    title: "Fashion-MNIST clothing images, 28×28 grey: all 60,000 training and 10,000 test images (optional, built locally)",
+    kind: "image",
+    sampleShape: [28, 28, 1],
+    numClasses: 10,
+    classNames: FASHION_NAMES,
+    source: "Debian package dataset-fashion-mnist (the original IDX files, in their order), built by `npm run data` into data/optional/",
+    licence: "MIT (Zalando SE, 2017)",
+    optional: { debianPackage: "dataset-fashion-mnist", sourceDir: "/usr/share/datasets/fashion-mnist" },
   },
   digits: {
     name: "digits",
@@ -81,6 +109,11 @@ export const DATASET_CATALOG: Readonly<Record<string, DatasetInfo>> = {
 /** The catalog entry for `name`, or an error listing the known names. */
 export function datasetInfo(name: string): DatasetInfo {
   const info = Object.prototype.hasOwnProperty.call(DATASET_CATALOG, name) ? DATASET_CATALOG[name] : undefined;
-  if (!info) throw new Error(`unknown dataset "${name}"; known datasets: ${Object.keys(DATASET_CATALOG).join(", ")}`);
+  if (!info) {
+    const all = Object.values(DATASET_CATALOG);
+    const shipped = all.filter((d) => !d.optional).map((d) => d.name).join(", ");
+    const optional = all.filter((d) => d.optional).map((d) => d.name).join(", ");
+    throw new Error(`unknown dataset "${name}"; known datasets: ${shipped}${optional ? `; optional, built by \`npm run data\`: ${optional}` : ""}`);
+  }
   return info;
 }

@@ -16,6 +16,8 @@ export { dirichletPartition } from "./partition/dirichletPartition";
 export type { DirichletPartitionOptions } from "./partition/dirichletPartition";
 export { shardPartition } from "./partition/shardPartition";
 export type { ShardPartitionOptions } from "./partition/shardPartition";
+export { pflPathologicalPartition } from "./partition/pflPathologicalPartition";
+export type { PflPathologicalPartitionOptions } from "./partition/pflPathologicalPartition";
 export { quantitySkewPartition } from "./partition/quantitySkewPartition";
 export type { QuantitySkewPartitionOptions } from "./partition/quantitySkewPartition";
 export { byDatasetPartition, concatDatasets } from "./partition/byDatasetPartition";

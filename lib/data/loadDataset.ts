@@ -6,9 +6,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Dataset } from "./dataset";
-import { DatasetInfo, DATASET_CATALOG, datasetInfo } from "./catalog";
+import { DatasetInfo, DATASET_CATALOG, datasetInfo, OPTIONAL_DATA_SUBDIR } from "./catalog";
 import { DatasetFileContents, DatasetFileError, decodeDatasetPayload, gunzipDatasetFile, sha256Hex } from "./datasetFile";
-import { defaultDataDir, readManifest } from "./manifest";
+import { defaultDataDir, MANIFEST_FILE, readManifest } from "./manifest";
 import { resizeImages } from "./resizeImages";
 
 /** Which committed split to load. */
@@ -39,17 +39,59 @@ export function datasetFilePath(name: string, split: DatasetSplit): string {
   return `${name}/${split}.bin.gz`;
 }
 
-/** The shipped datasets with their split sizes, read from the manifest. */
-export function listDatasets(options: { dataDir?: string } = {}): ShippedDatasetInfo[] {
-  const manifest = readManifest(options.dataDir ?? defaultDataDir());
-  return Object.values(DATASET_CATALOG).map((info) => {
+/**
+ * The shipped datasets with their split sizes, read from the manifest; with `includeOptional`, also
+ * the optional datasets that `npm run data` has built on this machine.
+ */
+export function listDatasets(options: { dataDir?: string; includeOptional?: boolean } = {}): ShippedDatasetInfo[] {
+  const dataDir = options.dataDir ?? defaultDataDir();
+  const shipped = Object.values(DATASET_CATALOG).filter((info) => !info.optional);
+  const built = (options.includeOptional ? Object.values(DATASET_CATALOG).filter((info) => info.optional) : []).filter((info) =>
+    fs.existsSync(path.join(dataDir, OPTIONAL_DATA_SUBDIR, datasetFilePath(info.name, "train"))),
+  );
+  return [...listIn(dataDir, shipped), ...listIn(path.join(dataDir, OPTIONAL_DATA_SUBDIR), built)];
+}
+
+/** Catalog entries with the split sizes of the manifest in `dir`. */
+function listIn(dir: string, infos: readonly DatasetInfo[]): ShippedDatasetInfo[] {
+  if (infos.length === 0) return [];
+  const manifest = readManifest(dir);
+  return infos.map((info) => {
     const count = (split: DatasetSplit): number => manifest.files[datasetFilePath(info.name, split)]?.count ?? 0;
     return { ...info, trainCount: count("train"), testCount: count("test") };
   });
 }
 
+/**
+ * The folder holding `name`'s files and manifest: `dataDir`, or for an optional dataset
+ * `dataDir/optional`, which must have been built (else an error naming the Debian package and the command).
+ */
+export function datasetDir(name: string, dataDir: string = defaultDataDir()): string {
+  const info = datasetInfo(name);
+  if (!info.optional) return dataDir;
+  const dir = path.join(dataDir, OPTIONAL_DATA_SUBDIR);
+  const manifest = path.join(dir, MANIFEST_FILE);
+  const built = fs.existsSync(manifest) && readManifest(dir).files[datasetFilePath(name, "train")] !== undefined;
+  if (!built) {
+    throw new DatasetFileError(
+      path.join(dir, datasetFilePath(name, "train")),
+      "missing",
+      `the optional dataset "${name}" has not been built on this machine; install the Debian package ` +
+        `${info.optional.debianPackage} (\`apt-get install ${info.optional.debianPackage}\`, files in ${info.optional.sourceDir}) ` +
+        "and run `npm run data`",
+    );
+  }
+  return dir;
+}
+
 /** Read, verify and decode one split's file, without normalising. */
 export function readDatasetFile(name: string, split: DatasetSplit, dataDir: string = defaultDataDir()): DatasetFileContents {
+  datasetInfo(name);
+  return readFileIn(name, split, datasetDir(name, dataDir));
+}
+
+/** `readDatasetFile` once the folder is known. */
+function readFileIn(name: string, split: DatasetSplit, dataDir: string): DatasetFileContents {
   const info = datasetInfo(name);
   if (split !== "train" && split !== "test") throw new Error(`loadDataset(${name}): split must be "train" or "test", got ${JSON.stringify(split)}`);
   const rel = datasetFilePath(name, split);
@@ -90,8 +132,8 @@ export function loadDataset(name: string, options: LoadDatasetOptions = {}): Dat
   if (options.resizeTo !== undefined && info.kind !== "image") {
     throw new Error(`loadDataset(${name}): resizeTo applies to images only, "${name}" is a ${info.kind}`);
   }
-  const dataDir = options.dataDir ?? defaultDataDir();
-  const { header, features, labels } = readDatasetFile(name, split, dataDir);
+  const dataDir = datasetDir(name, options.dataDir ?? defaultDataDir());
+  const { header, features, labels } = readFileIn(name, split, dataDir);
   const count = Math.min(header.count, options.limit ?? header.count);
   const perSample = header.sampleShape.reduce((a, b) => a * b, 1);
   let x: Float32Array = new Float32Array(count * perSample);

@@ -16,7 +16,8 @@ import { sampleSize } from "../federation/sampling";
 import { PARTICIPANT_TRAIN_MAX } from "../scenario/documentScenario";
 import { ConfigError, configIssuesFromZod } from "./configError";
 
-const datasetNames = Object.keys(DATASET_CATALOG) as [string, ...string[]];
+/** The committed datasets (the optional ones, e.g. fashion-mnist-full, exist only where `npm run data` built them). */
+const datasetNames = Object.values(DATASET_CATALOG).filter((d) => !d.optional).map((d) => d.name) as [string, ...string[]];
 const strategyNameTuple = [...strategyNames] as unknown as [string, ...string[]];
 
 const int = (min: number, max?: number): z.ZodNumber => {

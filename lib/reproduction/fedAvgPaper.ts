@@ -19,13 +19,13 @@ import { buildMlp } from "../model/mlp";
 import type { FitConfig } from "../federation/types";
 import { fedSgdFitConfig } from "../federation/fedSgd";
 import { FedAvg } from "../federation/strategies/fedAvg";
-import { Federation } from "../federation/federation";
 import { Participant } from "../federation/participant";
 import { deriveSeed } from "../util/rng";
-import { serverMetric } from "../analysis/serverMetric";
+import { serverMetric, serverMetricAt } from "../analysis/serverMetric";
 import { roundsToTarget } from "../analysis/roundsToTarget";
 import { CentralEvaluation } from "../federation/strategies/centralEvaluation";
 import { seededRuns } from "./seededRuns";
+import { finalCheckpoint, resumableFederation, runCheckpointDir, type RunCheckpointing } from "./resumableFederation";
 import type * as tf from "@tensorflow/tfjs";
 
 /** The paper's 2NN for 28×28×1 images: 784 → 200 → 200 → 10, ReLU, softmax (199,210 parameters). */
@@ -71,8 +71,12 @@ export interface FedAvgPaperOptions {
   /** First `trainLimit` / `testLimit` images of the shipped MNIST files (default all). */
   readonly trainLimit?: number;
   readonly testLimit?: number;
+  /** Checkpoint each run in its own folder under `checkpoint.dir` and continue from there when run again (long runs). */
+  readonly checkpoint?: RunCheckpointing;
   /** Called after each run. */
   readonly onRun?: (run: { readonly method: string; readonly seed: number; readonly rounds: number; readonly reached: boolean; readonly seconds: number }) => void;
+  /** Called after each round trained in this process (not for rounds read back from a checkpoint). */
+  readonly onRound?: (round: { readonly method: string; readonly seed: number; readonly round: number; readonly accuracy: number }) => void;
 }
 
 /** What `runFedAvgPaper` returns (arquero tables). */
@@ -96,7 +100,8 @@ export async function runFedAvgPaper(options: FedAvgPaperOptions): Promise<FedAv
     buildModel: (seed) => buildMnist2nn(deriveSeed(seed, "init")),
     prepare: (seed) => pathologicalClients(train, options.numClients, deriveSeed(seed, "split")),
     run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
-      const f = new Federation({
+      const checkpoint = options.checkpoint && { dir: runCheckpointDir(options.checkpoint.dir, m.label, seed), every: options.checkpoint.every };
+      const f = await resumableFederation({
         participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
         strategy: new CentralEvaluation(new FedAvg(), { trainer, data: test, participants: false }),
         rounds: options.maxRounds,
@@ -105,9 +110,13 @@ export async function runFedAvgPaper(options: FedAvgPaperOptions): Promise<FedAv
         sampling: { fraction: options.clientFraction },
         fitConfig: m.fitConfig,
         seed: deriveSeed(seed, "federation"),
-      });
-      let record = await f.start();
-      while (!f.done && !(record.server.centralAccuracy >= options.target)) record = await f.runRound();
+      }, checkpoint);
+      let accuracy = serverMetricAt(f.result().history, "centralAccuracy", "last");
+      while (!f.done && !(accuracy >= options.target)) {
+        accuracy = (await f.runRound()).server.centralAccuracy;
+        options.onRound?.({ method: m.label, seed, round: f.round, accuracy });
+      }
+      finalCheckpoint(f, checkpoint);
       return serverMetric(f.result().history, "centralAccuracy");
     },
     onRun: (m, seed, series, secs) => {

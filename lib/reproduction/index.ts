@@ -2,3 +2,4 @@
 export * from "./fedAvgPaper";
 export * from "./pflBenchmark";
 export * from "./seededRuns";
+export * from "./resumableFederation";

@@ -6,14 +6,20 @@
  * every client every round. FedAvg is scored with its global model, FedPer and Ditto with each
  * client's personal model, on each client's own test split (example-weighted mean), per round.
  *
- * Differences, stated: the shipped first 10,000 Fashion-MNIST training images (PFLlib pools all
- * 70,000); labels are dealt as single-label shards (see shardPartition), so a client may hold two
- * shards of one label; Ditto's λ and personal epochs are fedtune's (λ = 0.1, one epoch).
+ * PFLlib pools all 70,000 images (training and test files) before it partitions; `pool: true` with
+ * the optional dataset "fashion-mnist-full" (built by `npm run data` from Debian's
+ * dataset-fashion-mnist) does the same, the default uses the shipped first 10,000 training images.
+ * Labels are dealt as 2 single-label shards per client by default (so a client may hold two shards
+ * of one label, and all clients hold about the same number of images), or with `partition: "pfllib"`
+ * as PFLlib does (each label to 4 fixed clients in unequal random amounts; pflPathologicalPartition).
+ * Differences, stated: pixels in [0, 1] (PFLlib normalises to [−1, 1]); a seeded Rng instead of
+ * numpy's; Ditto's λ and personal epochs are fedtune's (λ = 0.1, one epoch; PFLlib's default μ is 0).
  */
 import type { ColumnTable } from "arquero";
-import type { Dataset, ParticipantData } from "../data/dataset";
+import { subsetDataset, type Dataset, type ParticipantData } from "../data/dataset";
 import { loadDataset } from "../data/loadDataset";
 import { shardPartition } from "../data/partition/shardPartition";
+import { pflPathologicalPartition } from "../data/partition/pflPathologicalPartition";
 import { splitParticipant } from "../data/splitParticipant";
 import { buildCnn } from "../model/cnn";
 import type { FitConfig } from "../federation/types";
@@ -22,11 +28,12 @@ import { NoPersonalisation } from "../federation/personalisation/noPersonalisati
 import { FedPer } from "../federation/personalisation/fedPer";
 import { Ditto } from "../federation/personalisation/ditto";
 import { FedAvg } from "../federation/strategies/fedAvg";
-import { runFederation } from "../federation/federation";
 import { Participant } from "../federation/participant";
 import { deriveSeed } from "../util/rng";
 import { serverMetric } from "../analysis/serverMetric";
 import { seededRuns } from "./seededRuns";
+import { concatDatasets } from "../data/partition/byDatasetPartition";
+import { finalCheckpoint, resumableFederation, runCheckpointDir, type RunCheckpointing } from "./resumableFederation";
 import type * as tf from "@tensorflow/tfjs";
 
 /** PFLlib's FedAvgCNN for 28×28×1 images: conv 5×5 32 valid → ReLU → pool 2 → conv 5×5 64 → ReLU → pool 2 → dense 512 → dense 10. */
@@ -34,9 +41,15 @@ export function buildPflCnn(seed: number): tf.Sequential {
   return buildCnn({ inputShape: [28, 28, 1], filters: [32, 64], kernelSize: 5, padding: "valid", denseUnits: 512, numClasses: 10, seed });
 }
 
-/** Clients holding 2 single-label shards each, split 75 / 25 into train / test (no validation split, as in PFLlib). */
-export function twoLabelClients(data: Dataset, numClients: number, seed: number, testFraction = 0.25): ParticipantData[] {
-  const parts = shardPartition(data.y, { numParticipants: numClients, shardsPerParticipant: 2, seed });
+/** How the 2-label clients are dealt: fedtune's single-label shards, or PFLlib's own "pat" partition (unbalanced). */
+export type PflPartition = "shards" | "pfllib";
+
+/** Clients holding 2 labels each (`partition`, default 2 single-label shards), split 75 / 25 into train / test (no validation split, as in PFLlib). */
+export function twoLabelClients(data: Dataset, numClients: number, seed: number, testFraction = 0.25, partition: PflPartition = "shards"): ParticipantData[] {
+  const parts =
+    partition === "pfllib"
+      ? pflPathologicalPartition(data.y, { numParticipants: numClients, classesPerParticipant: 2, seed })
+      : shardPartition(data.y, { numParticipants: numClients, shardsPerParticipant: 2, seed });
   return parts.map((indices, i) =>
     splitParticipant(data, indices, { validationFraction: 0, testFraction, seed: deriveSeed(seed, "client", i), name: `${data.name}/client-${i}` }),
   );
@@ -69,10 +82,18 @@ export interface PflBenchmarkOptions {
   /** One repetition per seed (split, initial weights, shuffles). */
   readonly seeds: readonly number[];
   readonly methods: readonly PflMethod[];
-  /** First `limit` images of the dataset's training file (default all). */
+  /** First `limit` images of the dataset's training file (default all); with `pool`, of the pooled images. */
   readonly limit?: number;
-  /** Shipped dataset name (default "fashion-mnist"). */
+  /** Dataset name (default "fashion-mnist"; "fashion-mnist-full" is the optional 70,000-image build). */
   readonly dataset?: string;
+  /** Pool the dataset's training and test files before partitioning, as PFLlib does (default false: the training file only). */
+  readonly pool?: boolean;
+  /** How labels are dealt (default "shards"; "pfllib" is PFLlib's own unbalanced "pat" partition). */
+  readonly partition?: PflPartition;
+  /** Checkpoint each run in its own folder under `checkpoint.dir` and continue from there when run again (long runs). */
+  readonly checkpoint?: RunCheckpointing;
+  /** Called after each round trained in this process (not for rounds read back from a checkpoint). */
+  readonly onRound?: (round: { readonly method: string; readonly seed: number; readonly round: number; readonly accuracy: number; readonly seconds: number }) => void;
   /** Local settings (default PFL_FIT_CONFIG). */
   readonly fitConfig?: FitConfig;
   /** Called after each run. */
@@ -92,14 +113,15 @@ export async function runPflBenchmark(options: PflBenchmarkOptions): Promise<Pfl
   const fn = "runPflBenchmark";
   if (!(Number.isInteger(options.numClients) && options.numClients >= 1)) throw new Error(`${fn}: numClients must be an integer ≥ 1, got ${options.numClients}`);
   if (!(Number.isInteger(options.rounds) && options.rounds >= 1)) throw new Error(`${fn}: rounds must be an integer ≥ 1, got ${options.rounds}`);
-  const data = loadDataset(options.dataset ?? "fashion-mnist", { split: "train", limit: options.limit });
+  const data = pflBenchmarkData(options);
   return seededRuns({
     seeds: options.seeds,
     methods: options.methods,
     buildModel: (seed) => buildPflCnn(deriveSeed(seed, "init")),
-    prepare: (seed) => twoLabelClients(data, options.numClients, deriveSeed(seed, "split")),
+    prepare: (seed) => twoLabelClients(data, options.numClients, deriveSeed(seed, "split"), 0.25, options.partition),
     run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
-      const result = await runFederation({
+      const checkpoint = options.checkpoint && { dir: runCheckpointDir(options.checkpoint.dir, m.label, seed), every: options.checkpoint.every };
+      const f = await resumableFederation({
         participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
         strategy: new FedAvg(),
         personalisation: m.personalisation(),
@@ -108,12 +130,27 @@ export async function runPflBenchmark(options: PflBenchmarkOptions): Promise<Pfl
         initialWeights,
         fitConfig: options.fitConfig ?? PFL_FIT_CONFIG,
         seed: deriveSeed(seed, "federation"),
-      });
-      return serverMetric(result.history, "personalAccuracy");
+      }, checkpoint);
+      while (!f.done) {
+        const t0 = Date.now();
+        const record = await f.runRound();
+        options.onRound?.({ method: m.label, seed, round: record.round, accuracy: record.server.personalAccuracy, seconds: (Date.now() - t0) / 1000 });
+      }
+      finalCheckpoint(f, checkpoint);
+      return serverMetric(f.result().history, "personalAccuracy");
     },
     onRun: (m, seed, series, seconds) => {
       const values = series.array("value") as number[];
       options.onRun?.({ method: m.label, seed, finalAccuracy: values[values.length - 1], seconds });
     },
   });
+}
+
+/** The images the clients are cut from: the dataset's training file, or training + test pooled (`pool`, as PFLlib), then the first `limit`. */
+export function pflBenchmarkData(options: Pick<PflBenchmarkOptions, "dataset" | "pool" | "limit">): Dataset {
+  const name = options.dataset ?? "fashion-mnist";
+  if (!options.pool) return loadDataset(name, { split: "train", limit: options.limit });
+  const pooled = concatDatasets([loadDataset(name, { split: "train" }), loadDataset(name, { split: "test" })], `${name}/train+test`).dataset;
+  if (options.limit === undefined || options.limit >= pooled.y.length) return pooled;
+  return subsetDataset(pooled, Array.from({ length: options.limit }, (_, i) => i), pooled.name);
 }
