@@ -48,11 +48,14 @@ export class FleetApiError extends Error {
   /**
    * True when the SuperLink could not be reached (down, restarting, wrong address), not for TLS
    * problems. CANCELLED counts: this client never cancels a call, so it is the server cancelling
-   * the calls in flight as it shuts down (a SuperLink stopped during a PushObject).
+   * the calls in flight as it shuts down (a SuperLink stopped during a PushObject). So does an INTERNAL
+   * that grpc-js made from the HTTP/2 stream being reset under a call ("Received RST_STREAM …": the
+   * SuperLink's process ended mid-call); an INTERNAL the server itself returned stays a refusal.
    */
   get unreachable(): boolean {
     const transient: number[] = [grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED];
-    return !this.tlsProblem && transient.includes(this.code);
+    const streamReset = this.code === grpc.status.INTERNAL && /^Received RST_STREAM/.test(this.details);
+    return !this.tlsProblem && (transient.includes(this.code) || streamReset);
   }
 }
 

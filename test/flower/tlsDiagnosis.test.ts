@@ -49,6 +49,10 @@ test("FleetApiError.unreachable: transport losses (incl. a server cancelling cal
   const { FleetApiError } = await import("../../lib/flower/fleetClient");
   assert.equal(new FleetApiError("PushObject", grpc.status.CANCELLED, "CANCELLED").unreachable, true);
   assert.equal(new FleetApiError("PullMessages", grpc.status.UNAVAILABLE, "x").unreachable, true);
+  // grpc-js's words when the SuperLink's process ends mid-call (seen in the integration test's restart).
+  const reset = 'Received RST_STREAM with code 2 triggered by internal client error: Session closed with error code 2';
+  assert.equal(new FleetApiError("PullMessages", grpc.status.INTERNAL, reset).unreachable, true);
+  assert.equal(new FleetApiError("PullMessages", grpc.status.INTERNAL, "Exception calling application").unreachable, false);
   assert.equal(new FleetApiError("RegisterNode", grpc.status.PERMISSION_DENIED, "x").unreachable, false);
   const tls = new FleetApiError("RegisterNode", grpc.status.UNAVAILABLE, "No connection established", plainToTlsProblem("h:1"));
   assert.equal(tls.unreachable, false);
