@@ -25,7 +25,7 @@ import { serverMetric, serverMetricAt } from "../analysis/serverMetric";
 import { roundsToTarget } from "../analysis/roundsToTarget";
 import { CentralEvaluation } from "../federation/strategies/centralEvaluation";
 import { seededRuns } from "./seededRuns";
-import { finalCheckpoint, resumableFederation, runCheckpointDir, type RunCheckpointing } from "./resumableFederation";
+import { finalCheckpoint, resumableFederation, runCheckpointing, type RunCheckpointing } from "./resumableFederation";
 import type * as tf from "@tensorflow/tfjs";
 
 /** The paper's 2NN for 28×28×1 images: 784 → 200 → 200 → 10, ReLU, softmax (199,210 parameters). */
@@ -100,7 +100,7 @@ export async function runFedAvgPaper(options: FedAvgPaperOptions): Promise<FedAv
     buildModel: (seed) => buildMnist2nn(deriveSeed(seed, "init")),
     prepare: (seed) => pathologicalClients(train, options.numClients, deriveSeed(seed, "split")),
     run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
-      const checkpoint = options.checkpoint && { dir: runCheckpointDir(options.checkpoint.dir, m.label, seed), every: options.checkpoint.every };
+      const checkpoint = runCheckpointing(options.checkpoint, m.label, seed);
       const f = await resumableFederation({
         participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
         strategy: new CentralEvaluation(new FedAvg(), { trainer, data: test, participants: false }),

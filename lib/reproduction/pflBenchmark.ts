@@ -33,7 +33,7 @@ import { deriveSeed } from "../util/rng";
 import { serverMetric } from "../analysis/serverMetric";
 import { seededRuns } from "./seededRuns";
 import { concatDatasets } from "../data/partition/byDatasetPartition";
-import { finalCheckpoint, resumableFederation, runCheckpointDir, type RunCheckpointing } from "./resumableFederation";
+import { finalCheckpoint, resumableFederation, runCheckpointing, type RunCheckpointing } from "./resumableFederation";
 import type * as tf from "@tensorflow/tfjs";
 
 /** PFLlib's FedAvgCNN for 28×28×1 images: conv 5×5 32 valid → ReLU → pool 2 → conv 5×5 64 → ReLU → pool 2 → dense 512 → dense 10. */
@@ -120,7 +120,7 @@ export async function runPflBenchmark(options: PflBenchmarkOptions): Promise<Pfl
     buildModel: (seed) => buildPflCnn(deriveSeed(seed, "init")),
     prepare: (seed) => twoLabelClients(data, options.numClients, deriveSeed(seed, "split"), 0.25, options.partition),
     run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
-      const checkpoint = options.checkpoint && { dir: runCheckpointDir(options.checkpoint.dir, m.label, seed), every: options.checkpoint.every };
+      const checkpoint = runCheckpointing(options.checkpoint, m.label, seed);
       const f = await resumableFederation({
         participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
         strategy: new FedAvg(),

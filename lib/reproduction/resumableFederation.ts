@@ -22,8 +22,13 @@ export function runCheckpointDir(root: string, method: string, seed: number): st
   return path.join(root, `${slug}-seed-${seed}`);
 }
 
+/** One run's own checkpointing under `root` (its folder from `runCheckpointDir`), or undefined when the runs do not checkpoint. */
+export function runCheckpointing(root: RunCheckpointing | undefined, method: string, seed: number): RunCheckpointing | undefined {
+  return root && { dir: runCheckpointDir(root.dir, method, seed), every: root.every };
+}
+
 /** A started federation for `options`: continued from `dir`'s checkpoint when there is one, else fresh (round 0 evaluated). */
-export async function resumableFederation(options: FederationOptions, checkpoint: { readonly dir: string; readonly every?: number } | undefined): Promise<Federation> {
+export async function resumableFederation(options: FederationOptions, checkpoint: RunCheckpointing | undefined): Promise<Federation> {
   const withCheckpoint: FederationOptions = checkpoint ? { ...options, checkpoint: { dir: checkpoint.dir, every: checkpoint.every ?? 1 } } : options;
   if (checkpoint && fs.existsSync(path.join(checkpoint.dir, CHECKPOINT_FILE))) {
     return Federation.fromSnapshot(withCheckpoint, loadCheckpoint(checkpoint.dir));
