@@ -4,7 +4,8 @@
  *
  * Flags: --quick (shorter timing windows), --no-torch (skip the PyTorch baseline), --out=<path>, --only=15 (just issue
  * 15's case, its table and its per-kernel breakdown; --only=1,5,15 adds item 1, the federation overhead, and item 5,
- * aggregation; --only=18 just issue 18's secure aggregation; a comma-separated list combines them),
+ * aggregation; --only=3 item 3, fedtune vs PyTorch on wasm + fedtune kernels only; --only=4 item 4, the worker pool;
+ * --only=18 just issue 18's secure aggregation; a comma-separated list combines them),
  * --allow-reference-blas (accept a PyTorch that did not load OpenBLAS).
  */
 import * as fs from "node:fs";
@@ -19,7 +20,8 @@ import { fitThroughput, Throughput, Workload, WORKLOADS } from "./trainingThroug
 import { torchBaseline } from "./torchBaseline";
 import { aggregationThroughput } from "./aggregationThroughput";
 import { formatReport } from "./report";
-import { trainerOverhead } from "./trainerOverhead";
+import { trainerOverhead, TrainerOverhead } from "./trainerOverhead";
+import { mlpStepProducts, multiplyAdds, productsMs } from "./mlpProducts";
 import { poolSpeedup, PoolSpeedup } from "./poolSpeedup";
 import { scaleMemory } from "./scaleMemory";
 import { secAggItem } from "./secagg";
@@ -29,13 +31,16 @@ interface Options {
   quick: boolean;
   torch: boolean;
   out: string;
-  /** Run only these items ("1", "5", "15", "18"); empty: everything. */
+  /** Run only these items ("1", "3", "4", "5", "15", "18"); empty: everything. */
   only: Set<string>;
   allowReferenceBlas: boolean;
 }
 
-/** Items that `--only` can pick: 1 (federation overhead), 5 (aggregation), 15 (issue 15's item 7), 18 (secure aggregation). */
-const ONLY_ITEMS = ["1", "5", "15", "18"];
+/**
+ * Items that `--only` can pick: 1 (federation overhead), 3 (vs PyTorch), 4 (worker pool), 5 (aggregation), 15 (issue
+ * 15's item 7), 18 (secure aggregation).
+ */
+const ONLY_ITEMS = ["1", "3", "4", "5", "15", "18"];
 
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = { quick: false, torch: true, out: path.join("out", "bench.json"), only: new Set<string>(), allowReferenceBlas: false };
@@ -50,7 +55,7 @@ function parseArgs(argv: readonly string[]): Options {
       }
     }
     else if (arg === "--allow-reference-blas") options.allowReferenceBlas = true;
-    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=1,5,15,18, --allow-reference-blas)`);
+    else throw new Error(`bench: unknown argument '${arg}' (allowed: --quick, --no-torch, --out=<path>, --only=1,3,4,5,15,18, --allow-reference-blas)`);
   }
   return options;
 }
@@ -132,18 +137,32 @@ async function backendItem(options: Options): Promise<{ item: BenchItem; wasm: M
   };
 }
 
-function torchItem(options: Options, wasm: Map<Workload, Throughput>, pool: PoolSpeedup): BenchItem {
+/** Wasm + fedtune kernels, raw `model.fit`, on the workloads that item 3 compares (item 2 measures them beside the others). */
+async function wasmThroughputs(options: Options): Promise<Map<Workload, Throughput>> {
+  const wasm = new Map<Workload, Throughput>();
+  for (const w of TRAINING_WORKLOADS) wasm.set(w, await fitThroughput(w, options.quick ? 1 : 3, SEED));
+  return wasm;
+}
+
+/**
+ * Item 3 on the wasm backend with fedtune's kernels: `wasm` is raw `model.fit`, `mlpTrainer` item 1's MLP run
+ * (fedtune's `Trainer.train`, what a user gets), `pool` item 4's round (absent: no pool ratio).
+ */
+function torchItem(options: Options, wasm: Map<Workload, Throughput>, mlpTrainer: TrainerOverhead, pool: PoolSpeedup | undefined): BenchItem {
   const title = "vs PyTorch CPU (same model, batch, optimizer; threads matched)";
   if (!options.torch) return { id: 3, title, status: "skipped", reason: "--no-torch", measurements: [], ratios: [] };
+  const mlpBatch = WORKLOADS.mlp.batch;
+  const products = mlpStepProducts(mlpBatch);
   const cases = [
-    { key: "mlp", workload: "mlp" as const, model: "mlp" as const, batch: WORKLOADS.mlp.batch },
+    { key: "mlp", workload: "mlp" as const, model: "mlp" as const, batch: mlpBatch },
     { key: "cnn", workload: "cnn" as const, model: "cnn" as const, batch: WORKLOADS.cnn.batch },
     { key: "head", workload: "head" as const, model: "head" as const, batch: WORKLOADS.head.batch },
   ];
+  const gemmCase = { key: "mlp-gemm", model: "mlp" as const, batch: mlpBatch, mode: "gemm" as const, products };
   const seconds = options.quick ? 1 : 2;
   // tfjs-backend-wasm runs single-threaded under Node, so the like-for-like baseline is PyTorch on one thread; the
   // all-cores figure is what the worker pool (item 4) will be held against.
-  const one = torchBaseline(cases, 1, seconds, SEED, options.allowReferenceBlas);
+  const one = torchBaseline([...cases, gemmCase], 1, seconds, SEED, options.allowReferenceBlas);
   if (!one.ok) return { id: 3, title, status: "skipped", reason: one.reason, measurements: [], ratios: [] };
   const cores = os.cpus().length;
   const all = cores > 1 ? torchBaseline(cases, cores, seconds, SEED, options.allowReferenceBlas) : one;
@@ -156,15 +175,33 @@ function torchItem(options: Options, wasm: Map<Workload, Throughput>, pool: Pool
       measurements.push({ label: `PyTorch, ${c.workload}, batch ${c.batch}, ${all.threads} threads`, value: all.samplesPerS.get(c.workload)!, unit: "samples/s" });
     }
     ratios.push(ratio(`${c.workload}: wasm (1 thread) / PyTorch 1 thread`, wasm.get(c.workload)!.samplesPerS / t1, "—"));
+    if (c.workload === "mlp") {
+      const trainerRate = mlpTrainer.samples / mlpTrainer.trainerSeconds;
+      measurements.push({ label: `fedtune Trainer.train, mlp, batch ${c.batch}, 1 thread (what a fedtune user runs)`, value: trainerRate, unit: "samples/s",
+        note: "item 1's run" });
+      ratios.push(ratio("mlp: fedtune Trainer.train (1 thread) / PyTorch 1 thread", trainerRate / t1, "≥ 1×", 1));
+    }
   }
+  // The ceiling of the MLP case: its step's matrix products alone, on fedtune's BatchMatMul and on torch.mm.
+  const torchStepMs = (1000 * mlpBatch) / one.samplesPerS.get("mlp")!;
+  const torchGemmMs = (1000 * mlpBatch) / one.samplesPerS.get("mlp-gemm")!;
+  const gemmMs = productsMs(products, options.quick ? 50 : 200, 5, SEED);
+  const macs = multiplyAdds(products);
+  const gflops = (ms: number) => `${((2 * macs) / ms / 1e6).toFixed(1)} GFLOP/s`;
+  measurements.push({ label: `mlp step's ${products.length} matrix products alone (${(macs / 1e6).toFixed(1)} M multiply-adds), fedtune wasm BatchMatMul`, value: gemmMs,
+    unit: "ms", note: `${gflops(gemmMs)}; transposes included, as the step runs them` });
+  measurements.push({ label: "the same products, PyTorch torch.mm, 1 thread", value: torchGemmMs, unit: "ms", note: gflops(torchGemmMs) });
+  measurements.push({ label: "PyTorch's whole mlp step (forward, backward, SGD update), 1 thread", value: torchStepMs, unit: "ms" });
+  ratios.push(ratio("mlp ceiling: PyTorch whole step / fedtune's products alone (< 1×: the products alone take longer than PyTorch's step)", torchStepMs / gemmMs, "—"));
+  ratios.push(ratio("mlp products: torch.mm / fedtune wasm BatchMatMul (1 thread)", torchGemmMs / gemmMs, "—"));
   const headTorch = one.samplesPerS.get("head")!;
   ratios.push(ratio("head-only: wasm on cached features / PyTorch naive loop (1 thread)",
     wasm.get("head-cached")!.samplesPerS / headTorch, "> 1× (fedtune's cached loop, not yet written)", 1));
-  const poolSeconds = pool.poolSeconds.get(cores);
+  const poolSeconds = pool?.poolSeconds.get(cores);
   const torchAll = all.ok ? all.samplesPerS.get("cnn") : undefined;
-  const poolRate = poolSeconds === undefined ? NaN : pool.samplesPerRound / poolSeconds;
+  const poolRate = poolSeconds === undefined || pool === undefined ? NaN : pool.samplesPerRound / poolSeconds;
   if (Number.isFinite(poolRate)) measurements.push({ label: `fedtune CNN local training, worker pool of ${cores} (item 4's round)`, value: poolRate, unit: "samples/s" });
-  ratios.push(ratio(`cnn: worker pool (${cores}) / PyTorch ${cores} threads`, torchAll === undefined ? NaN : poolRate / torchAll, "≥ 0.25×", 0.25));
+  if (pool !== undefined) ratios.push(ratio(`cnn: worker pool (${cores}) / PyTorch ${cores} threads`, torchAll === undefined ? NaN : poolRate / torchAll, "≥ 0.25×", 0.25));
   return {
     id: 3,
     title,
@@ -204,21 +241,24 @@ function aggregationItem(options: Options): BenchItem {
   };
 }
 
-async function overheadItem(options: Options): Promise<BenchItem> {
+/** Item 1, and its MLP run (item 3 prints its Trainer rate beside PyTorch). */
+async function overheadItem(options: Options): Promise<{ item: BenchItem; mlp: TrainerOverhead }> {
   const measurements: Measurement[] = [];
   const ratios: Ratio[] = [];
+  let mlp: TrainerOverhead | undefined;
   const cases: Array<{ workload: Workload; batches: number }> = options.quick
     ? [{ workload: "mlp", batches: 40 }, { workload: "cnn", batches: 4 }]
     : [{ workload: "mlp", batches: 100 }, { workload: "cnn", batches: 12 }];
   for (const c of cases) {
     const r = await trainerOverhead(c.workload, c.batches, options.quick ? 2 : 3, SEED);
+    if (c.workload === "mlp") mlp = r;
     const { batch, description } = WORKLOADS[c.workload];
     measurements.push({ label: `${description}, batch ${batch}, raw model.fit (shuffle off)`, value: r.samples / r.fitSeconds, unit: "samples/s", note: `best of runs of ${r.samples} samples` });
     measurements.push({ label: `${description}, batch ${batch}, fedtune Trainer.train`, value: r.samples / r.trainerSeconds, unit: "samples/s", note: `best of runs of ${r.samples} samples` });
     ratios.push(ratio(`${c.workload}: overhead = Trainer time / model.fit time − 1`, r.trainerSeconds / r.fitSeconds - 1, "≤ 3 %"));
     ratios.push(ratio(`${c.workload}: overhead in CPU time (not inflated by other processes on a shared machine)`, r.trainerCpuSeconds / r.fitCpuSeconds - 1, "≤ 3 %"));
   }
-  return {
+  const item: BenchItem = {
     id: 1,
     title: "fedtune local training (Trainer.train) vs raw tfjs model.fit, same backend, model, batch",
     status: "measured",
@@ -227,6 +267,7 @@ async function overheadItem(options: Options): Promise<BenchItem> {
     // The ratio here is an overhead, smaller is better: mark it by hand.
     ratios: ratios.map((r) => ({ ...r, unit: "%" as const, met: r.value <= 0.03 })),
   };
+  return { item, mlp: mlp! };
 }
 
 function poolItem(options: Options, r: PoolSpeedup): BenchItem {
@@ -285,11 +326,15 @@ async function main(): Promise<void> {
   if (all) {
     await fullBench(options, items);
   } else {
-    if (["1", "5", "15"].some((id) => options.only.has(id))) {
+    if (["1", "3", "4", "5", "15"].some((id) => options.only.has(id))) {
       await tf.setBackend("wasm");
       registerWasmTrainingKernels();
     }
-    if (options.only.has("1")) items.push(await overheadItem(options));
+    const overhead = options.only.has("1") || options.only.has("3") ? await overheadItem(options) : undefined;
+    if (overhead && options.only.has("1")) items.push(overhead.item);
+    const pool = options.only.has("4") ? await poolRound(options) : undefined;
+    if (overhead && options.only.has("3")) items.push(torchItem(options, await wasmThroughputs(options), overhead.mlp, pool));
+    if (pool) items.push(poolItem(options, pool));
     if (options.only.has("5")) items.push(aggregationItem(options));
     if (options.only.has("18")) items.push(secAggItem(options.quick, SEED));
   }
@@ -317,15 +362,21 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${options.out} (${report.seconds.toFixed(0)} s)`);
 }
 
+/** Item 4's measurement: one round of CNN local training, serial and on pools of 1 and all cores. */
+function poolRound(options: Options): Promise<PoolSpeedup> {
+  const cores = os.cpus().length;
+  return poolSpeedup(options.quick ? 4 : 8, 96, cores > 1 ? [1, cores] : [1], options.quick ? 1 : 2, SEED);
+}
+
 /** Items 1–6 (issue 8's bench). */
 async function fullBench(options: Options, items: BenchItem[]): Promise<void> {
   const { item: backends, wasm } = await backendItem(options);
   // Items 1 and 4 run on wasm with fedtune's kernels, as left by item 2 (the workers start the same backend).
-  items.push(await overheadItem(options));
+  const overhead = await overheadItem(options);
+  items.push(overhead.item);
   items.push(backends);
-  const cores = os.cpus().length;
-  const pool = await poolSpeedup(options.quick ? 4 : 8, 96, cores > 1 ? [1, cores] : [1], options.quick ? 1 : 2, SEED);
-  items.push(torchItem(options, wasm, pool));
+  const pool = await poolRound(options);
+  items.push(torchItem(options, wasm, overhead.mlp, pool));
   items.push(poolItem(options, pool));
   items.push(aggregationItem(options));
   items.push(scaleItem(options));

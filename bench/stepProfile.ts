@@ -8,6 +8,7 @@
  * time only the work done. On an idle machine the two agree for this single-threaded code.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Dataset } from "../lib/data/dataset";
 import { Trainer } from "../lib/model/trainer";
 import { fmnistCnn, fmnistImages } from "./fmnistCnn";
 
@@ -41,15 +42,31 @@ export interface StepProfile {
   readonly rows: readonly KernelRow[];
 }
 
+/** What one profiled step trains: the model, `batch × steps` samples of its data, and the SGD settings. */
+export interface ProfiledSetting {
+  readonly model: (seed: number) => tf.LayersModel;
+  readonly data: (samples: number, seed: number) => Dataset;
+  readonly learningRate: number;
+  readonly momentum: number;
+}
+
+/** The issue's CNN, plain SGD at lr 0.005, on random 28×28 images. */
+export const FMNIST_STEP: ProfiledSetting = {
+  model: fmnistCnn,
+  data: (samples, seed) => fmnistImages(samples, seed, "step-profile"),
+  learningRate: 0.005,
+  momentum: 0,
+};
+
 /**
- * Profiles `steps` SGD steps of the issue's CNN at `batch` (after an unprofiled warm-up run of the same length)
- * and returns the kernels sorted by time, largest first.
+ * Profiles `steps` SGD steps of `setting` (by default the issue's CNN) at `batch` (after unprofiled runs of the same
+ * length) and returns the kernels sorted by time, largest first.
  */
-export async function stepProfile(batch: number, steps: number, seed: number): Promise<StepProfile> {
-  const trainer = new Trainer(fmnistCnn(seed));
-  const data = fmnistImages(batch * steps, seed, "step-profile");
+export async function stepProfile(batch: number, steps: number, seed: number, setting: ProfiledSetting = FMNIST_STEP): Promise<StepProfile> {
+  const trainer = new Trainer(setting.model(seed));
+  const data = setting.data(batch * steps, seed);
   const start = trainer.getWeights();
-  const options = { epochs: 1, batchSize: batch, learningRate: 0.005, momentum: 0, seed };
+  const options = { epochs: 1, batchSize: batch, learningRate: setting.learningRate, momentum: setting.momentum, seed };
   try {
     let stepMs = Infinity;
     let stepWallMs = Infinity;

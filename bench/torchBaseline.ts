@@ -7,8 +7,10 @@ export interface TorchCase {
   readonly key: string;
   readonly model: "mlp" | "cnn" | "head" | "fmnist";
   readonly batch: number;
-  /** Default "train". */
-  readonly mode?: "train" | "eval";
+  /** Default "train"; "gemm" times `torch.mm` on `products` alone. */
+  readonly mode?: "train" | "eval" | "gemm";
+  /** Mode "gemm": the products op(a)·op(b), operand shapes as stored. */
+  readonly products?: ReadonlyArray<{ readonly a: readonly number[]; readonly b: readonly number[]; readonly transposeA: boolean; readonly transposeB: boolean }>;
   /** SGD step size; default 0.01. */
   readonly lr?: number;
   /** SGD momentum; default 0.9. */
@@ -44,7 +46,14 @@ export function torchBaseline(cases: readonly TorchCase[], threads: number, seco
     threads,
     seconds: secondsPerCase,
     seed,
-    cases: cases.map((c) => ({ model: c.model, batch: c.batch, mode: c.mode ?? "train", lr: c.lr ?? 0.01, momentum: c.momentum ?? 0.9 })),
+    cases: cases.map((c) => ({
+      model: c.model,
+      batch: c.batch,
+      mode: c.mode ?? "train",
+      lr: c.lr ?? 0.01,
+      momentum: c.momentum ?? 0.9,
+      products: c.products?.map((p) => ({ a: p.a, b: p.b, ta: p.transposeA, tb: p.transposeB })),
+    })),
   };
   const run = spawnSync(PYTHON, [path.join(__dirname, "torch_baseline.py")], {
     input: JSON.stringify(request),

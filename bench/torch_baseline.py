@@ -1,11 +1,12 @@
 """PyTorch CPU baseline for `npm run bench`: the same models, batch sizes and optimizer as fedtune's bench.
 
 Reads one JSON object on stdin: {"threads": int, "seconds": float, "seed": int, "cases": [{"model": "mlp"|"cnn"|"head"|
-"fmnist", "batch": int, "mode": "train"|"eval" (default train), "lr": float (default 0.01), "momentum": float (default
-0.9)}]} and prints one JSON object: {"torch": version, "threads": int, "blas": path of the BLAS library torch loaded,
+"fmnist", "batch": int, "mode": "train"|"eval"|"gemm" (default train), "lr": float (default 0.01), "momentum": float
+(default 0.9), "products": [{"a": [rows, cols], "b": [rows, cols], "ta": bool, "tb": bool}] (mode gemm only)}]} and prints one JSON object: {"torch": version, "threads": int, "blas": path of the BLAS library torch loaded,
 "results": [{"model", "batch", "mode", "samples_per_s", "batches", "cpu_ms_per_batch"}]} (CPU time of the whole
 process, all threads). Synthetic data (seeded); the point is throughput,
-not accuracy.
+not accuracy. Mode "gemm" times only `torch.mm` on the listed products (op(a)·op(b), a transpose as a view, as autograd
+passes it to the BLAS): one "batch" is one round of all of them.
 """
 import json
 import os
@@ -65,7 +66,13 @@ def measure(case, seconds, seed):
     x = torch.randn(batch, *sample_shape)
     y = torch.randint(0, 10, (batch,))
     loss_fn = nn.CrossEntropyLoss()
-    if mode == "eval":
+    if mode == "gemm":
+        operands = [(torch.randn(*p["a"]), torch.randn(*p["b"]), bool(p["ta"]), bool(p["tb"])) for p in case["products"]]
+
+        def step():
+            for a, b, ta, tb in operands:
+                torch.mm(a.t() if ta else a, b.t() if tb else b)
+    elif mode == "eval":
         net.eval()
 
         def step():

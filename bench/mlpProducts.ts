@@ -1,0 +1,73 @@
+/**
+ * The ceiling of bench item 3's MLP case: the matrix products of one training step of the MLP 784-128-10 at batch 64,
+ * timed alone on fedtune's wasm BatchMatMul (the kernel the step calls, transposes included), to hold against
+ * PyTorch's whole step and against `torch.mm` on the same products (bench/torch_baseline.py, mode "gemm").
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../lib/util/rng";
+
+/** One product op(A)·op(B) as the gradient tape runs it: operand shapes as stored, and the transpose flags. */
+export interface Product {
+  readonly name: string;
+  readonly a: readonly [number, number];
+  readonly b: readonly [number, number];
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+}
+
+/**
+ * The products of one SGD step of a dense 784-`hidden`-10 network at `batch`: both forward products, the head's input
+ * gradient and both weight gradients (the first layer's input gradient is not computed: the input is no variable).
+ */
+export function mlpStepProducts(batch: number, inputs = 784, hidden = 128, classes = 10): Product[] {
+  return [
+    { name: "forward 1: x·W1", a: [batch, inputs], b: [inputs, hidden], transposeA: false, transposeB: false },
+    { name: "forward 2: h·W2", a: [batch, hidden], b: [hidden, classes], transposeA: false, transposeB: false },
+    { name: "head input gradient: dy·W2ᵀ", a: [batch, classes], b: [hidden, classes], transposeA: false, transposeB: true },
+    { name: "head weight gradient: hᵀ·dy", a: [batch, hidden], b: [batch, classes], transposeA: true, transposeB: false },
+    { name: "hidden weight gradient: xᵀ·dh", a: [batch, inputs], b: [batch, hidden], transposeA: true, transposeB: false },
+  ];
+}
+
+/** Multiply-adds of `products`. */
+export function multiplyAdds(products: readonly Product[]): number {
+  return products.reduce((sum, p) => {
+    const m = p.transposeA ? p.a[1] : p.a[0];
+    const k = p.transposeA ? p.a[0] : p.a[1];
+    const n = p.transposeB ? p.b[0] : p.b[1];
+    return sum + m * k * n;
+  }, 0);
+}
+
+/**
+ * Milliseconds for all of `products` once on the current backend's BatchMatMul kernel (seeded operands, outputs
+ * read back so the work is done): the fastest of `reps` loops of `calls` rounds each, after one warm-up round.
+ */
+export function productsMs(products: readonly Product[], calls: number, reps: number, seed: number): number {
+  const rng = new Rng(seed);
+  const operand = (shape: readonly [number, number]) => {
+    const v = new Float32Array(shape[0] * shape[1]);
+    for (let i = 0; i < v.length; i++) v[i] = rng.normal();
+    return tf.tensor2d(v, [shape[0], shape[1]]);
+  };
+  const operands = products.map((p) => ({ p, a: operand(p.a), b: operand(p.b) }));
+  const once = () => {
+    for (const { p, a, b } of operands) {
+      const out = tf.matMul(a, b, p.transposeA, p.transposeB);
+      out.dataSync();
+      out.dispose();
+    }
+  };
+  try {
+    once();
+    let best = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      for (let c = 0; c < calls; c++) once();
+      best = Math.min(best, (performance.now() - t0) / calls);
+    }
+    return best;
+  } finally {
+    tf.dispose(operands.flatMap(({ a, b }) => [a, b]));
+  }
+}
