@@ -18,6 +18,12 @@ export interface PoolSpeedup {
   readonly serialSeconds: number;
   /** Pool size → seconds. */
   readonly poolSeconds: ReadonlyMap<number, number>;
+  /**
+   * Executor ("serial" or the pool size) → the mean time of one job as the executor timed it (the fit alone, in the
+   * worker for a pool) in the fastest round: a pool of 2 whose jobs take longer than a pool of 1's is slowed by the
+   * two cores sharing the machine, not by the pool's own costs.
+   */
+  readonly jobSeconds: ReadonlyMap<"serial" | number, number>;
 }
 
 /** The local training of a round: model and SGD settings. */
@@ -54,30 +60,35 @@ export async function poolSpeedup(participants: number, trainSamples: number, po
       global,
       config: { epochs: 1, batchSize: setting.batchSize, learningRate: setting.learningRate, momentum: setting.momentum, proximalMu: 0, seed: deriveSeed(seed, round, participant.id) },
     }));
-  const time = async (executor: FitExecutor): Promise<number> => {
+  const jobSeconds = new Map<"serial" | number, number>();
+  const time = async (executor: FitExecutor, key: "serial" | number): Promise<number> => {
     await executor.run(jobs(0), method);
     let best = Infinity;
     for (let r = 1; r <= reps; r++) {
       const t0 = performance.now();
       const out = await executor.run(jobs(r), method);
-      best = Math.min(best, (performance.now() - t0) / 1000);
+      const seconds = (performance.now() - t0) / 1000;
       const failed = out.find((o) => !o.ok);
       if (failed && !failed.ok) throw new Error(`poolSpeedup: ${executor.name} failed a job: ${failed.error.message}`);
+      if (seconds < best) {
+        best = seconds;
+        jobSeconds.set(key, out.reduce((sum, o) => sum + (o.seconds ?? NaN), 0) / out.length);
+      }
     }
     return best;
   };
   try {
-    const serialSeconds = await time(serialFitExecutor);
+    const serialSeconds = await time(serialFitExecutor, "serial");
     const poolSeconds = new Map<number, number>();
     for (const size of poolSizes) {
       const pool = createWorkerPool({ size });
       try {
-        poolSeconds.set(size, await time(pool));
+        poolSeconds.set(size, await time(pool, size));
       } finally {
         await pool.dispose();
       }
     }
-    return { participants, samplesPerRound: participants * trainSamples, serialSeconds, poolSeconds };
+    return { participants, samplesPerRound: participants * trainSamples, serialSeconds, poolSeconds, jobSeconds };
   } finally {
     trainer.dispose();
   }

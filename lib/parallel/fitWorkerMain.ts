@@ -18,6 +18,7 @@ import type { ModelWeights } from "../model/weights";
 import type { EvaluateMessage, FitMessage, FitResultPayload, FitWorkerData, ModelMessage, WorkerReply, WorkerRequest } from "./fitProtocol";
 import { serialiseError } from "./fitProtocol";
 import { personalisationFromSpec } from "../federation/personalisation/personalisationRegistry";
+import { ownWeights } from "./sharedWeights";
 
 const port = parentPort;
 if (!port) throw new Error("fitWorkerMain: must run in a worker thread (use createWorkerPool)");
@@ -60,7 +61,7 @@ function fit(msg: FitMessage): FitResultPayload {
   const participant = new Participant({ id: msg.participantId, data: cached, trainer });
   participant.state = msg.state;
   const t0 = performance.now();
-  const update = participant.fit(msg.global, msg.config, method);
+  const update = participant.fit(ownWeights(msg.global), msg.config, method);
   return { weights: update.weights, metrics: update.metrics, state: participant.state, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -69,7 +70,7 @@ function evaluate(msg: EvaluateMessage): Evaluation {
   if (!trainer || modelKey === undefined) throw new Error(`worker ${init.index}: no model was sent before the evaluation of participant ${msg.participantId}`);
   const cached = data.get(msg.participantId);
   if (!cached) throw new Error(`worker ${init.index}: no data cached for participant ${msg.participantId}`);
-  return new Participant({ id: msg.participantId, data: cached, trainer }).evaluate(msg.weights, msg.split);
+  return new Participant({ id: msg.participantId, data: cached, trainer }).evaluate(ownWeights(msg.weights), msg.split);
 }
 
 /** Buffers of the result that can move instead of being copied (all are this job's own; none is cached). */

@@ -7,6 +7,8 @@
  * stay cached there (by participant id, re-sent if the participant's data object changes). Each job then carries only the global weights, the round's config, the
  * personalisation as data (`personalisation.toSpec()`) and the participant's state; the worker returns
  * the update and the new state, which the outcome carries back (the round loop commits it).
+ * The global weights travel on shared memory (lib/parallel/sharedWeights.ts), copied there once per run, not
+ * cloned with every job on the main thread.
  *
  * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
  * same inputs with the same backend), not on which worker ran it or when, so any pool size gives
@@ -34,6 +36,7 @@ import type { FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from
 import { deserialiseError } from "./fitProtocol";
 import { runInLanes } from "./lanes";
 import { WorkerThread } from "./workerThread";
+import { SharedWeightsMemo } from "./sharedWeights";
 import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
 import { checkedSpec } from "../federation/personalisation/personalisationRegistry";
 
@@ -147,9 +150,10 @@ export class WorkerPoolFitExecutor implements FitExecutor {
   private async runJobs(jobs: readonly FitJob[], personalisation: Personalisation, onJobDone: JobListener | undefined): Promise<FitOutcome[]> {
     const setup = modelSetup(oneTrainer(jobs.map((j) => j.participant), "run"));
     const spec = checkedSpec(personalisation);
+    const shared = new SharedWeightsMemo();
     await this.start();
     return this.inLanes(jobs.length, async (slot, i) => {
-      const outcome = await this.runJob(slot, jobs[i], setup, spec);
+      const outcome = await this.runJob(slot, jobs[i], setup, spec, shared);
       onJobDone?.(i, outcome);
       return outcome;
     });
@@ -168,8 +172,9 @@ export class WorkerPoolFitExecutor implements FitExecutor {
     try {
       return await this.holding(async () => {
         const setup = modelSetup(oneTrainer(jobs.map((j) => j.participant), "evaluate"));
+        const shared = new SharedWeightsMemo();
         await this.start();
-        return this.inLanes(jobs.length, (slot, i) => this.evaluateJob(slot, jobs[i], setup));
+        return this.inLanes(jobs.length, (slot, i) => this.evaluateJob(slot, jobs[i], setup, shared));
       });
     } finally {
       this.running = false;
@@ -285,15 +290,15 @@ export class WorkerPoolFitExecutor implements FitExecutor {
     return w;
   }
 
-  private async evaluateJob(slot: number, job: EvaluateJob, setup: ModelSetup): Promise<Evaluation> {
+  private async evaluateJob(slot: number, job: EvaluateJob, setup: ModelSetup, shared: SharedWeightsMemo): Promise<Evaluation> {
     const w = await this.preparedWorker(slot, job.participant, setup);
-    const reply = await w.call({ type: "evaluate", participantId: job.participant.id, weights: job.weights, split: job.split });
+    const reply = await w.call({ type: "evaluate", participantId: job.participant.id, weights: shared.of(job.weights), split: job.split });
     if (reply.ok === false) throw deserialiseError(reply.error);
     if (!reply.evaluation) throw new Error(`WorkerPoolFitExecutor.evaluate: the worker sent no evaluation for participant ${job.participant.id}`);
     return reply.evaluation;
   }
 
-  private async runJob(slot: number, job: FitJob, setup: ModelSetup, spec: PersonalisationSpec): Promise<FitOutcome> {
+  private async runJob(slot: number, job: FitJob, setup: ModelSetup, spec: PersonalisationSpec, shared: SharedWeightsMemo): Promise<FitOutcome> {
     const p = job.participant;
     const w = await this.preparedWorker(slot, p, setup);
     let reply: Extract<WorkerReply, { type: "reply" }>;
@@ -301,7 +306,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
       reply = await w.call({
         type: "fit",
         participantId: p.id,
-        global: job.global,
+        global: shared.of(job.global),
         state: p.state,
         config: job.config,
         personalisation: spec,
