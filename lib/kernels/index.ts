@@ -7,6 +7,7 @@ import { conv2dVia } from "./conv2d";
 import { gatherV2Wasm } from "./gatherV2";
 import { identityShared } from "./identity";
 import { sumVia } from "./sum";
+import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD, crossEntropyGradConfig, crossEntropyGradWasm, crossEntropyWasm } from "./crossEntropy";
 
 const BACKEND = "wasm";
 
@@ -19,7 +20,9 @@ const replacedStockKernels = new Map<string, tf.KernelConfig>();
  * (every dense layer's gradients) are scalar loops that GEMMs on its XNNPACK MatMul, or a single JavaScript pass over
  * its heap, beat by ~10×; its Conv2D repacks the filter on every training step (and is wrong on strided shapes); its
  * GatherV2, which picks every batch out of the training set, works element by element (~65 ns each); its Identity
- * copies every tensor the gradient tape saves; its Sum transposes a bias gradient's dy before summing it.
+ * copies every tensor the gradient tape saves; its Sum transposes a bias gradient's dy before summing it. Two kernels
+ * are fedtune's own: the cross-entropy of a softmax head's probabilities and its gradient, one call each instead of
+ * 18 small ones (lib/model/loss.ts uses them where registered).
  */
 const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilterVia(BACKEND) },
@@ -30,6 +33,8 @@ const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.Kerne
   { kernelName: "GatherV2", kernelFunc: gatherV2Wasm() },
   { kernelName: "Identity", kernelFunc: identityShared() },
   { kernelName: "Sum", kernelFunc: sumVia(() => replacedStockKernels.get("Sum")?.kernelFunc) },
+  { kernelName: CROSS_ENTROPY, kernelFunc: crossEntropyWasm() },
+  { kernelName: CROSS_ENTROPY_GRAD, kernelFunc: crossEntropyGradWasm() },
 ];
 
 /**
@@ -38,6 +43,8 @@ const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.Kerne
  * Call it after `import "@tensorflow/tfjs-backend-wasm"`; the backend need not be initialised yet.
  */
 export function registerWasmTrainingKernels(): string[] {
+  // A gradient is registered for every backend at once; it is only used where the kernel itself is registered.
+  if (tf.getGradient(CROSS_ENTROPY) === undefined) tf.registerGradient(crossEntropyGradConfig);
   for (const { kernelName, kernelFunc } of TRAINING_KERNELS) {
     const current = tf.getKernel(kernelName, BACKEND) as tf.KernelConfig | undefined;
     if (current !== undefined && current.kernelFunc === kernelFunc) continue;
