@@ -7,6 +7,7 @@ import { conv2dVia } from "./conv2d";
 import { gatherV2Wasm } from "./gatherV2";
 import { identityShared } from "./identity";
 import { sumVia } from "./sum";
+import { registerActivationGradients, RELU_GRAD, reluGradWasm, SOFTMAX_GRAD, softmaxGradWasm } from "./activationGrads";
 import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD, crossEntropyGradConfig, crossEntropyGradWasm, crossEntropyWasm } from "./crossEntropy";
 
 const BACKEND = "wasm";
@@ -22,7 +23,8 @@ const replacedStockKernels = new Map<string, tf.KernelConfig>();
  * GatherV2, which picks every batch out of the training set, works element by element (~65 ns each); its Identity
  * copies every tensor the gradient tape saves; its Sum transposes a bias gradient's dy before summing it. Two kernels
  * are fedtune's own: the cross-entropy of a softmax head's probabilities and its gradient, one call each instead of
- * 18 small ones (lib/model/loss.ts uses them where registered).
+ * 18 small ones (lib/model/loss.ts uses them where registered); and the gradients of Relu and Softmax, one kernel
+ * each instead of three and four (lib/kernels/activationGrads.ts).
  */
 const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilterVia(BACKEND) },
@@ -35,6 +37,8 @@ const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.Kerne
   { kernelName: "Sum", kernelFunc: sumVia(() => replacedStockKernels.get("Sum")?.kernelFunc) },
   { kernelName: CROSS_ENTROPY, kernelFunc: crossEntropyWasm() },
   { kernelName: CROSS_ENTROPY_GRAD, kernelFunc: crossEntropyGradWasm() },
+  { kernelName: RELU_GRAD, kernelFunc: reluGradWasm() },
+  { kernelName: SOFTMAX_GRAD, kernelFunc: softmaxGradWasm() },
 ];
 
 /**
@@ -45,6 +49,7 @@ const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.Kerne
 export function registerWasmTrainingKernels(): string[] {
   // A gradient is registered for every backend at once; it is only used where the kernel itself is registered.
   if (tf.getGradient(CROSS_ENTROPY) === undefined) tf.registerGradient(crossEntropyGradConfig);
+  registerActivationGradients();
   for (const { kernelName, kernelFunc } of TRAINING_KERNELS) {
     const current = tf.getKernel(kernelName, BACKEND) as tf.KernelConfig | undefined;
     if (current !== undefined && current.kernelFunc === kernelFunc) continue;

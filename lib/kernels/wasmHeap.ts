@@ -23,6 +23,8 @@ export interface FedtuneWasmKernels {
   sum_rows(x: number, out: number, rows: number, c: number): void;
   sgd_update(w: number, g: number, len: number, lr: number): void;
   momentum_update(w: number, v: number, g: number, len: number, lr: number, m: number): void;
+  relu_grad(dy: number, x: number, out: number, len: number): void;
+  softmax_grad(dy: number, y: number, out: number, rows: number, c: number): void;
 }
 
 /** The committed build of fedtune_kernels.c (see lib/kernels/wasm/build.sh). */

@@ -363,3 +363,41 @@ void momentum_update(float *restrict w, float *restrict v, const float *restrict
     w[i] = w[i] - lr * vi;
   }
 }
+
+/*
+ * The gradient of Relu: out[i] = dy[i] · step(x[i]), step(x) = 1 for x > 0, NaN for NaN, else 0 — the float32
+ * operations of tfjs's mul(dy, cast(step(x))) (the backend's Step gives those three values), one multiply each.
+ */
+EXPORT("relu_grad")
+void relu_grad(const float *restrict dy, const float *restrict x, float *restrict out, int len) {
+  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v128_t xv = wasm_v128_load(x + i);
+    const v128_t s = wasm_v128_bitselect(xv, wasm_v128_and(wasm_f32x4_gt(xv, zero), one), wasm_f32x4_ne(xv, xv));
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
+  }
+  for (; i < len; i++) {
+    const float xi = x[i];
+    out[i] = dy[i] * (xi != xi ? xi : (xi > 0.0f ? 1.0f : 0.0f));
+  }
+}
+
+/*
+ * The gradient of Softmax over the last axis of [rows, c]: t = dy·y; out = t − (Σ_j t[j])·y, the sum in float32 from 0
+ * in increasing j — tfjs's sub(dyTimesY, mul(sum(dyTimesY, -1, keepDims), y)) with the backend's Sum, in that order.
+ */
+EXPORT("softmax_grad")
+void softmax_grad(const float *restrict dy, const float *restrict y, float *restrict out, int rows, int c) {
+  for (int r = 0; r < rows; r++) {
+    const float *d = dy + r * c, *yr = y + r * c;
+    float *o = out + r * c;
+    float s = 0.0f;
+    for (int j = 0; j < c; j++) {
+      const float t = d[j] * yr[j];
+      o[j] = t;
+      s += t;
+    }
+    for (int j = 0; j < c; j++) o[j] = o[j] - s * yr[j];
+  }
+}
