@@ -100,3 +100,25 @@ export function batchMatMulVia(backendName: string, stock: () => tf.KernelFunc |
     });
   };
 }
+
+/**
+ * _FusedMatMul for tfjs-backend-wasm: an untransposed product with no bias and no activation (what a dense layer whose
+ * activation cannot be fused, e.g. a softmax head, runs under tfjs's `fused.matMul`) goes to fedtune's BatchMatMul (`batchMatMul`,
+ * the same products in the same order as the stock kernel's XNNPACK, without packing b on every training step);
+ * everything else to the stock kernel (`stock`, looked up when called).
+ */
+export function fusedMatMulVia(stock: () => tf.KernelFunc | undefined, batchMatMul: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { inputs, attrs } = args;
+    const { a, b, bias, preluActivationWeights } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+    const { activation, transposeA, transposeB } = (attrs ?? {}) as { activation?: string; transposeA?: boolean; transposeB?: boolean };
+    // Transposed operands stay on the stock kernel: its own transposed product rounds differently (tfjs's dense layers
+    // never pass one here; their gradients are BatchMatMuls).
+    if (bias == null && preluActivationWeights == null && (activation === undefined || activation === "linear") && transposeA !== true && transposeB !== true) {
+      return batchMatMul({ ...args, inputs: { a, b } });
+    }
+    const stockFused = stock();
+    if (stockFused === undefined) throw new Error("_FusedMatMul: the stock wasm kernel is not available");
+    return stockFused(args);
+  };
+}

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { conv2dBackpropFilterVia } from "./conv2dBackpropFilter";
 import { conv2dBackpropInputVia } from "./conv2dBackpropInput";
-import { batchMatMulVia } from "./batchMatMul";
+import { batchMatMulVia, fusedMatMulVia } from "./batchMatMul";
 import { maxPoolGradWasm } from "./maxPoolGrad";
 import { conv2dVia } from "./conv2d";
 import { gatherV2Wasm } from "./gatherV2";
@@ -20,16 +20,20 @@ const replacedStockKernels = new Map<string, tf.KernelConfig>();
  * missing from the backend; its conv input gradient, its max-pool gradient and its matmul with a transposed operand
  * (every dense layer's gradients) are scalar loops that GEMMs on its XNNPACK MatMul, or a single JavaScript pass over
  * its heap, beat by ~10×; its Conv2D repacks the filter on every training step (and is wrong on strided shapes); its
- * GatherV2, which picks every batch out of the training set, works element by element (~65 ns each); its Identity
+ * GatherV2, which picks every batch out of the training set, works element by element (~65 ns each); its _FusedMatMul
+ * packs a softmax head's kernel for XNNPACK on every step, as BatchMatMul did; its Identity
  * copies every tensor the gradient tape saves; its Sum transposes a bias gradient's dy before summing it. Two kernels
  * are fedtune's own: the cross-entropy of a softmax head's probabilities and its gradient, one call each instead of
  * 18 small ones (lib/model/loss.ts uses them where registered); and the gradients of Relu and Softmax, one kernel
  * each instead of three and four (lib/kernels/activationGrads.ts).
  */
+const batchMatMul = batchMatMulVia(BACKEND, () => replacedStockKernels.get("BatchMatMul")?.kernelFunc);
+
 const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: "Conv2DBackpropFilter", kernelFunc: conv2dBackpropFilterVia(BACKEND) },
   { kernelName: "Conv2DBackpropInput", kernelFunc: conv2dBackpropInputVia(BACKEND) },
-  { kernelName: "BatchMatMul", kernelFunc: batchMatMulVia(BACKEND, () => replacedStockKernels.get("BatchMatMul")?.kernelFunc) },
+  { kernelName: "BatchMatMul", kernelFunc: batchMatMul },
+  { kernelName: "_FusedMatMul", kernelFunc: fusedMatMulVia(() => replacedStockKernels.get("_FusedMatMul")?.kernelFunc, batchMatMul) },
   { kernelName: "MaxPoolGrad", kernelFunc: maxPoolGradWasm() },
   { kernelName: "Conv2D", kernelFunc: conv2dVia(BACKEND, () => replacedStockKernels.get("Conv2D")?.kernelFunc) },
   { kernelName: "GatherV2", kernelFunc: gatherV2Wasm() },

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { registerWasmTrainingKernels } from "../../lib/kernels/index";
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from "../../lib/kernels/index";
 import { planMatMul } from "../../lib/kernels/batchMatMul";
 import { Rng } from "../../lib/util/rng";
 import { relativeError } from "./relativeError";
@@ -78,4 +78,38 @@ test("an MLP's gradients on wasm match cpu (dense layers use transposed matmuls)
   await tf.setBackend("wasm");
   const got = compute();
   ref.forEach((r, i) => assert.ok(relativeError(got[i], r) < 1e-4, `gradient ${i}: error ${relativeError(got[i], r)}`));
+});
+
+test("_FusedMatMul on wasm without bias and activation (fedtune's matmul) equals the stock XNNPACK kernel bit for bit; with a bias, relu or a transposed operand it is the stock kernel", async () => {
+  await tf.setBackend("wasm");
+  registerWasmTrainingKernels();
+  const rng = new Rng(89);
+  const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+  const shapes: Array<[number, number, number]> = [[64, 128, 10], [1, 128, 10], [1, 1, 1], [10, 1024, 512], [33, 17, 9], [3, 7, 5], [128, 64, 11], [300, 64, 10], [512, 128, 10]];
+  for (let i = 0; i < 12; i++) shapes.push([1 + rng.int(130), 1 + rng.int(300), 1 + rng.int(40)]);
+  const fusedConfig = tf.getKernel("_FusedMatMul", "wasm")!;
+  const tensors = tf.memory().numTensors;
+  for (const [m, k, n] of shapes) {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true]] as const) {
+      const a = randomValues(rng, m * k);
+      const b = randomValues(rng, k * n);
+      const bias = randomValues(rng, n);
+      const run = (withBias: boolean, activation: "linear" | "relu") => tf.tidy(() => bits(tf.fused.matMul({
+        a: tf.tensor3d(a, tA ? [1, k, m] : [1, m, k]),
+        b: tf.tensor3d(b, tB ? [1, n, k] : [1, k, n]),
+        transposeA: tA,
+        transposeB: tB,
+        bias: withBias ? tf.tensor1d(bias) : undefined,
+        activation,
+      })));
+      const ours = [run(false, "linear"), run(true, "relu")];
+      // The stock kernel alone (fedtune's unregistered, the backend's own put back).
+      unregisterWasmTrainingKernels();
+      const stock = [run(false, "linear"), run(true, "relu")];
+      registerWasmTrainingKernels();
+      assert.equal(tf.getKernel("_FusedMatMul", "wasm")?.kernelFunc, fusedConfig.kernelFunc);
+      assert.deepEqual(ours, stock, `[${m},${k}]·[${k},${n}] transposeA ${tA} transposeB ${tB}`);
+    }
+  }
+  assert.equal(tf.memory().numTensors, tensors, "tensors leaked");
 });
