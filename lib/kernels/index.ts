@@ -7,6 +7,7 @@ import { conv2dVia } from "./conv2d";
 import { gatherV2Wasm } from "./gatherV2";
 import { identityShared } from "./identity";
 import { sumVia } from "./sum";
+import { biasAddVia } from "./biasAdd";
 import { registerActivationGradients, RELU_GRAD, reluGradWasm, SOFTMAX_GRAD, softmaxGradWasm } from "./activationGrads";
 import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD, crossEntropyGradConfig, crossEntropyGradWasm, crossEntropyWasm } from "./crossEntropy";
 
@@ -22,7 +23,8 @@ const replacedStockKernels = new Map<string, tf.KernelConfig>();
  * its heap, beat by ~10×; its Conv2D repacks the filter on every training step (and is wrong on strided shapes); its
  * GatherV2, which picks every batch out of the training set, works element by element (~65 ns each); its _FusedMatMul
  * packs a softmax head's kernel for XNNPACK on every step, as BatchMatMul did; its Identity
- * copies every tensor the gradient tape saves; its Sum transposes a bias gradient's dy before summing it. Two kernels
+ * copies every tensor the gradient tape saves; its Sum transposes a bias gradient's dy before summing it; its Add
+ * broadcasts a bias element by element. Two kernels
  * are fedtune's own: the cross-entropy of a softmax head's probabilities and its gradient, one call each instead of
  * 18 small ones (lib/model/loss.ts uses them where registered); and the gradients of Relu and Softmax, one kernel
  * each instead of three and four (lib/kernels/activationGrads.ts).
@@ -39,6 +41,7 @@ const TRAINING_KERNELS: ReadonlyArray<{ kernelName: string; kernelFunc: tf.Kerne
   { kernelName: "GatherV2", kernelFunc: gatherV2Wasm() },
   { kernelName: "Identity", kernelFunc: identityShared() },
   { kernelName: "Sum", kernelFunc: sumVia(() => replacedStockKernels.get("Sum")?.kernelFunc) },
+  { kernelName: "Add", kernelFunc: biasAddVia(() => replacedStockKernels.get("Add")?.kernelFunc) },
   { kernelName: CROSS_ENTROPY, kernelFunc: crossEntropyWasm() },
   { kernelName: CROSS_ENTROPY_GRAD, kernelFunc: crossEntropyGradWasm() },
   { kernelName: RELU_GRAD, kernelFunc: reluGradWasm() },

@@ -25,6 +25,7 @@ export interface FedtuneWasmKernels {
   momentum_update(w: number, v: number, g: number, len: number, lr: number, m: number): void;
   relu_grad(dy: number, x: number, out: number, len: number): void;
   softmax_grad(dy: number, y: number, out: number, rows: number, c: number): void;
+  add_rows(x: number, b: number, out: number, rows: number, c: number): void;
 }
 
 /** The committed build of fedtune_kernels.c (see lib/kernels/wasm/build.sh). */

@@ -401,3 +401,18 @@ void softmax_grad(const float *restrict dy, const float *restrict y, float *rest
     for (int j = 0; j < c; j++) o[j] = o[j] - s * yr[j];
   }
 }
+
+/*
+ * out[r·c + j] = x[r·c + j] + b[j] for the rows r of x[rows, c]: a bias added to every row, the one float32 addition
+ * per element that the backend's broadcasting Add does, without its per-element index arithmetic.
+ */
+EXPORT("add_rows")
+void add_rows(const float *restrict x, const float *restrict b, float *restrict out, int rows, int c) {
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    float *o = out + r * c;
+    int j = 0;
+    for (; j + 4 <= c; j += 4) wasm_v128_store(o + j, wasm_f32x4_add(wasm_v128_load(xr + j), wasm_v128_load(b + j)));
+    for (; j < c; j++) o[j] = xr[j] + b[j];
+  }
+}
