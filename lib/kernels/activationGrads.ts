@@ -22,60 +22,61 @@ function sameFloatShapes(kernel: string, a: tf.TensorInfo, b: tf.TensorInfo): nu
   return tf.util.sizeFromShape(a.shape);
 }
 
-/** Relu's gradient on wasm. */
-export function reluGradWasm(): tf.KernelFunc {
+/** A gradient kernel on wasm over two float32 inputs of one shape (dy and the saved tensor `other`), calling `run`. */
+function elementwiseGradWasm(kernel: string, other: string,
+  run: (heap: WasmHeap, dy: number, saved: number, out: number, shape: readonly number[], size: number) => void): tf.KernelFunc {
   return ({ inputs, backend }) => {
-    const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
-    const size = sameFloatShapes(RELU_GRAD, dy, x);
-    const heap = new WasmHeap(backend, RELU_GRAD);
+    const { dy } = inputs as { dy: tf.TensorInfo };
+    const saved = (inputs as Record<string, tf.TensorInfo>)[other];
+    const size = sameFloatShapes(kernel, dy, saved);
+    const heap = new WasmHeap(backend, kernel);
     const out = heap.output([...dy.shape]);
-    if (size > 0) heap.kernels.relu_grad(heap.offset(dy), heap.offset(x), heap.offset(out), size);
+    if (size > 0) run(heap, heap.offset(dy), heap.offset(saved), heap.offset(out), dy.shape, size);
     return out;
   };
+}
+
+/** Relu's gradient on wasm. */
+export function reluGradWasm(): tf.KernelFunc {
+  return elementwiseGradWasm(RELU_GRAD, "x", (heap, dy, x, out, _shape, size) => heap.kernels.relu_grad(dy, x, out, size));
 }
 
 /** Softmax's gradient over the last axis on wasm. */
 export function softmaxGradWasm(): tf.KernelFunc {
-  return ({ inputs, backend }) => {
-    const { dy, y } = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
-    const size = sameFloatShapes(SOFTMAX_GRAD, dy, y);
-    const heap = new WasmHeap(backend, SOFTMAX_GRAD);
-    const out = heap.output([...dy.shape]);
-    const c = dy.shape[dy.shape.length - 1] ?? 1;
-    if (size > 0) heap.kernels.softmax_grad(heap.offset(dy), heap.offset(y), heap.offset(out), size / c, c);
-    return out;
-  };
+  return elementwiseGradWasm(SOFTMAX_GRAD, "y", (heap, dy, y, out, shape, size) => {
+    const c = shape[shape.length - 1];
+    heap.kernels.softmax_grad(dy, y, out, size / c, c);
+  });
 }
 
 const onThisBackend = (kernelName: string) => tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 
-/** Relu's gradient config: RELU_GRAD where registered for float32, else `original`'s (tfjs's). */
-function reluGradConfig(original: tf.GradConfig): tf.GradConfig {
+/**
+ * A gradient config that runs fedtune's `kernel` on (dy, the saved tensor as `savedName`) and returns it as the gradient
+ * of `inputName`, when the kernel is registered on the current backend, both are float32 and `applies(attrs, saved)`;
+ * else `original`'s (tfjs's).
+ */
+function delegatingGradConfig(original: tf.GradConfig, kernel: string, inputName: string, savedName: string,
+  applies: (attrs: tf.NamedAttrMap, saved: tf.Tensor) => boolean): tf.GradConfig {
   return {
     ...original,
     gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
       const single = dy as tf.Tensor;
-      if (!onThisBackend(RELU_GRAD) || x.dtype !== "float32" || single.dtype !== "float32") return original.gradFunc(dy, saved, attrs);
-      return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: single, x }, {}) as tf.Tensor };
+      const [t] = saved;
+      if (!onThisBackend(kernel) || t.dtype !== "float32" || single.dtype !== "float32" || !applies(attrs, t)) return original.gradFunc(dy, saved, attrs);
+      return { [inputName]: () => tf.engine().runKernel(kernel, { dy: single, [savedName]: t }, {}) as tf.Tensor };
     },
   };
 }
 
-/** Softmax's gradient config: SOFTMAX_GRAD for the last axis where registered, else `original`'s (tfjs's). */
-function softmaxGradConfig(original: tf.GradConfig): tf.GradConfig {
-  return {
-    ...original,
-    gradFunc: (dy, saved, attrs) => {
-      const [y] = saved;
-      const single = dy as tf.Tensor;
-      const { dim } = attrs as unknown as tf.SoftmaxAttrs;
-      const lastAxis = dim === -1 || dim === y.rank - 1;
-      if (!onThisBackend(SOFTMAX_GRAD) || !lastAxis || y.dtype !== "float32" || single.dtype !== "float32") return original.gradFunc(dy, saved, attrs);
-      return { logits: () => tf.engine().runKernel(SOFTMAX_GRAD, { dy: single, y }, {}) as tf.Tensor };
-    },
-  };
-}
+/** Relu's gradient (saved input x): RELU_GRAD. */
+const reluGradConfig = (original: tf.GradConfig) => delegatingGradConfig(original, RELU_GRAD, "x", "x", () => true);
+
+/** Softmax's gradient (saved output y): SOFTMAX_GRAD over the last axis. */
+const softmaxGradConfig = (original: tf.GradConfig) => delegatingGradConfig(original, SOFTMAX_GRAD, "logits", "y", (attrs, y) => {
+  const { dim } = attrs as unknown as tf.SoftmaxAttrs;
+  return dim === -1 || dim === y.rank - 1;
+});
 
 /** tfjs's own configs, kept when fedtune's replace them (registration is idempotent). */
 const originals = new Map<string, tf.GradConfig>();

@@ -5,23 +5,13 @@ import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../../lib/kernels/index";
 import { RELU_GRAD, SOFTMAX_GRAD } from "../../lib/kernels/activationGrads";
 import { Rng } from "../../lib/util/rng";
+import { withoutKernel } from "./withoutKernel";
 
 /** Bit patterns, every NaN written as one pattern (NaN payloads are not specified by wasm's arithmetic). */
 const bits = (t: tf.Tensor) => {
   const v = t.dataSync() as Float32Array;
   return Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length), (b, i) => (Number.isNaN(v[i]) ? 0x7fc00000 : b));
 };
-
-/** Runs `body` with fedtune's kernel `name` unregistered on wasm (the gradient falls back to tfjs's composition). */
-function composed<T>(name: string, body: () => T): T {
-  const config = tf.getKernel(name, "wasm")!;
-  tf.unregisterKernel(name, "wasm");
-  try {
-    return body();
-  } finally {
-    tf.registerKernel(config);
-  }
-}
 
 function randomShapes(rng: Rng): number[][] {
   const shapes = [[64, 128], [1, 10], [1, 1], [10, 24, 24, 32], [7], [3, 5, 7], [2, 1000], [0, 4]];
@@ -38,39 +28,32 @@ function values(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => (rng.int(8) === 0 ? SPECIALS[rng.int(SPECIALS.length)] : rng.normal() * 10 ** (rng.int(6) - 3)));
 }
 
-test("Relu's gradient on wasm (fedtune's relu_grad) equals tfjs's dy·cast(step(x)) bit for bit, NaN, signed zeros and infinities included", async () => {
+/**
+ * For random shapes: the gradient of `op` on wasm runs fedtune's kernel `kernel` and equals, bit for bit, the gradient
+ * with that kernel unregistered (tfjs's composition); `input` makes the op's input values, dy gets edge values too.
+ */
+async function checkGradient(kernel: string, op: (t: tf.Tensor) => tf.Tensor, seed: number, input: (rng: Rng, n: number) => Float32Array): Promise<void> {
   await tf.setBackend("wasm");
   registerWasmTrainingKernels();
-  const rng = new Rng(3131);
+  const rng = new Rng(seed);
   const tensors = tf.memory().numTensors;
   for (const shape of randomShapes(rng)) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const x = values(rng, n);
+    const x = input(rng, n);
     const dy = values(rng, n);
-    const grad = () => tf.tidy(() => bits(tf.grad((t: tf.Tensor) => tf.relu(t))(tf.tensor(x, shape), tf.tensor(dy, shape))));
+    const grad = () => tf.tidy(() => bits(tf.grad(op)(tf.tensor(x, shape), tf.tensor(dy, shape))));
     const kernels = (await tf.profile(grad)).kernels.map((k) => k.name);
-    if (n > 0) assert.ok(kernels.includes(RELU_GRAD), `[${shape}]: fedtune's kernel ran`);
-    assert.deepEqual(grad(), composed(RELU_GRAD, grad), `[${shape}]`);
+    if (n > 0) assert.ok(kernels.includes(kernel), `[${shape}]: fedtune's kernel ran`);
+    assert.deepEqual(grad(), withoutKernel(kernel, grad), `[${shape}]`);
   }
   assert.equal(tf.memory().numTensors, tensors, "tensors leaked");
-});
+}
 
-test("Softmax's gradient on wasm (fedtune's softmax_grad) equals tfjs's dy·y − Σ(dy·y)·y bit for bit", async () => {
-  await tf.setBackend("wasm");
-  registerWasmTrainingKernels();
-  const rng = new Rng(3232);
-  const tensors = tf.memory().numTensors;
-  for (const shape of randomShapes(rng)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const logits = Float32Array.from({ length: n }, () => rng.normal() * 10 ** (rng.int(3) - 1));
-    const dy = values(rng, n);
-    const grad = () => tf.tidy(() => bits(tf.grad((t: tf.Tensor) => tf.softmax(t))(tf.tensor(logits, shape), tf.tensor(dy, shape))));
-    const kernels = (await tf.profile(grad)).kernels.map((k) => k.name);
-    if (n > 0) assert.ok(kernels.includes(SOFTMAX_GRAD), `[${shape}]: fedtune's kernel ran`);
-    assert.deepEqual(grad(), composed(SOFTMAX_GRAD, grad), `[${shape}]`);
-  }
-  assert.equal(tf.memory().numTensors, tensors, "tensors leaked");
-});
+test("Relu's gradient on wasm (fedtune's relu_grad) equals tfjs's dy·cast(step(x)) bit for bit, NaN, signed zeros and infinities included", () =>
+  checkGradient(RELU_GRAD, (t) => tf.relu(t), 3131, values));
+
+test("Softmax's gradient on wasm (fedtune's softmax_grad) equals tfjs's dy·y − Σ(dy·y)·y bit for bit", () =>
+  checkGradient(SOFTMAX_GRAD, (t) => tf.softmax(t), 3232, (rng, n) => Float32Array.from({ length: n }, () => rng.normal() * 10 ** (rng.int(3) - 1))));
 
 test("Relu and Softmax gradients on the cpu backend are tfjs's own (within float32 rounding of the wasm ones)", async () => {
   const rng = new Rng(3333);

@@ -8,22 +8,14 @@ import { crossEntropyPerSample } from "../../lib/model/loss";
 import { buildMlp } from "../../lib/model/mlp";
 import { Trainer } from "../../lib/model/trainer";
 import { Rng } from "../../lib/util/rng";
+import { withoutKernel } from "./withoutKernel";
+
+const composed = <T>(body: () => T): T => withoutKernel(CROSS_ENTROPY, body);
 
 const bits = (t: tf.Tensor) => {
   const v = t.dataSync() as Float32Array;
   return Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
 };
-
-/** Runs `body` with fedtune's cross-entropy kernel unregistered (the tfjs composition), then registers it again. */
-function composed<T>(body: () => T): T {
-  const config = tf.getKernel(CROSS_ENTROPY, "wasm")!;
-  tf.unregisterKernel(CROSS_ENTROPY, "wasm");
-  try {
-    return body();
-  } finally {
-    tf.registerKernel(config);
-  }
-}
 
 /** Loss and dL/dp (for per-sample weights `dy`) of probabilities `p` [n, classes] and `labels`, as bit patterns. */
 function lossAndGrad(p: Float32Array, n: number, classes: number, labels: Int32Array, dy: Float32Array): { loss: number[]; grad: number[] } {
