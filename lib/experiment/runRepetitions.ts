@@ -13,7 +13,9 @@
  * An interrupted set continues with `resumeRepetitions(outDir)` (`fedtune run --resume <set>`):
  * finished seeds are kept after checking their files (`planRepetition`), an interrupted seed
  * resumes from its checkpoint, a missing one runs, and the set's tables are rebuilt, so the set
- * ends byte for byte as an uninterrupted one.
+ * ends byte for byte as an uninterrupted one. Resumed with more seeds (`runRepetitions(config, {
+ * resume: true })`, `fedtune run --resume <set> --seeds …`), the set keeps what it has, runs the new
+ * seeds, and its tables cover them all: byte for byte the set a fresh run with all the seeds writes.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -32,6 +34,7 @@ import { parseExperimentConfig } from "./experimentConfig";
 import type { ProgressEvent } from "./progress";
 import { firstDifference, planRepetition } from "./repetitionFolder";
 import type { RepetitionPlan } from "./repetitionFolder";
+import { setContinuationProblem } from "./setContinuation";
 import { removeStaleTempFiles, RUN_FILES, writeJsonAtomic, writeTable } from "./runFolder";
 import { resumeExperiment, runExperiment } from "./runExperiment";
 
@@ -39,7 +42,11 @@ import { resumeExperiment, runExperiment } from "./runExperiment";
 export interface RunRepetitionsOptions {
   /** The folder of the whole set (created; must be empty or absent unless `resume`). */
   readonly outDir: string;
-  /** Continue the set already in `outDir`, whose config.json must be `config` (see `resumeRepetitions`). */
+  /**
+   * Continue the set already in `outDir` (see `resumeRepetitions`). `config` must be its config.json
+   * but for the seeds, which may add seeds (never drop one): finished seeds are kept, the new ones run,
+   * and config.json then lists them all (`setContinuationProblem`).
+   */
   readonly resume?: boolean;
   /** Repetitions run at once, each on its own worker thread (default min(cores, repetitions); 1 = serial on this thread). */
   readonly jobs?: number;
@@ -108,11 +115,14 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
   let plans: RepetitionPlan[];
   if (options.resume) {
     const setConfig = readSetConfig(outDir);
-    const d = firstDifference(JSON.parse(JSON.stringify(setConfig)), JSON.parse(JSON.stringify(config)));
-    if (d !== undefined) throw new Error(`cannot resume ${outDir} with another config: field "${d.field}" is ${JSON.stringify(d.a)} in its ${RUN_FILES.config}, ${JSON.stringify(d.b)} here`);
+    const problem = setContinuationProblem(setConfig, config);
+    if (problem?.kind === "field") throw new Error(`cannot resume ${outDir} with another config: field "${problem.field}" is ${JSON.stringify(problem.recorded)} in its ${RUN_FILES.config}, ${JSON.stringify(problem.given)} here`);
+    if (problem?.kind === "seeds") throw new Error(`cannot resume ${outDir} without seed(s) ${problem.missing.join(", ")}: the set has them (its ${RUN_FILES.config}); a set can gain seeds, not lose them`);
     // Every seed folder is checked before anything runs, so a bad one stops the set with nothing changed.
     plans = requests.map((r) => planRepetition(r.outDir, r.config, backend));
     for (const [i, p] of plans.entries()) if (p.action === "resume") removeStaleTempFiles(requests[i].outDir);
+    // More seeds: the set's config.json lists them before any runs, so a plain --resume after an interruption continues the larger set.
+    if (firstDifference(JSON.parse(JSON.stringify(setConfig)), JSON.parse(JSON.stringify(config))) !== undefined) writeJsonAtomic(path.join(outDir, RUN_FILES.config), config);
   } else {
     if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
       throw new Error(`run folder ${outDir} already exists and is not empty; continue it with --resume ${outDir}, or choose another folder`);
