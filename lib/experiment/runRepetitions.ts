@@ -25,7 +25,7 @@ import { initBackend } from "../backend";
 import { buildRepetitionReportHtml } from "../report/repetitionReport";
 import type { ExperimentConfig } from "./experimentConfig";
 import { repetitionSeeds, singleSeedConfig } from "./experimentConfig";
-import { runInLanes } from "../parallel/lanes";
+import { runRepetitionGrid } from "../parallel/repetitionGrid";
 import { WorkerThread } from "../parallel/workerThread";
 import type { RepetitionMessage, RepetitionOutcome, RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
 import type { ResultInterval } from "./resultsIntervals";
@@ -139,7 +139,7 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
   const kept = plans.flatMap((p) => (p.action === "keep" ? [finished(p.outcome)] : []));
   const toRun = requests.flatMap((r, i) => (plans[i].action === "keep" ? [] : [{ ...r, resume: plans[i].action === "resume" }]));
   const onEvent = (e: Extract<RepetitionReply, { type: "event" }>): void => options.onProgress?.(e.seed, e.event);
-  const ran = toRun.length === 0 ? [] : jobs === 1 ? await runSerially(toRun, finished, options.onProgress) : await runOnWorkers(toRun, Math.min(jobs, toRun.length), backend, finished, onEvent);
+  const ran = toRun.length === 0 ? [] : await runRequests(toRun, jobs === 1 ? 1 : Math.min(jobs, toRun.length), backend, finished, options.onProgress, onEvent);
   const outcomes = [...kept, ...ran].sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
 
   const intervals = resultIntervals(outcomes.map((o) => o.results));
@@ -164,40 +164,43 @@ export async function runRepetition(req: RepetitionRequest, onProgress?: (event:
   return { seed: req.config.seed, outDir: r.outDir, results: r.results, roundsRun: r.roundsRun, converged: r.converged, seconds: r.seconds, backend: r.backend, warnings: r.warnings, how: req.resume ? "resumed" : "ran" };
 }
 
-async function runSerially(
-  requests: readonly RepetitionRequest[],
-  finished: (o: RepetitionOutcome) => RepetitionOutcome,
-  onProgress: ((seed: number, event: ProgressEvent) => void) | undefined,
-): Promise<RepetitionOutcome[]> {
-  const out: RepetitionOutcome[] = [];
-  for (const req of requests) out.push(finished(await runRepetition(req, onProgress && ((e) => onProgress(req.config.seed, e)))));
-  return out;
-}
-
 /**
- * Run the requests on `size` repetition worker threads, each taking the next request when it is
- * free (`runInLanes`, the fit pool's scheduler); the first failure stops every thread.
+ * Run the requests through fedtune's one repetition loop (`runRepetitionGrid`, one method: the
+ * config): on one lane one after another on this thread; on more, each lane is a repetition worker
+ * thread taking the next request when it is free, and the first failure stops every thread.
  */
-async function runOnWorkers(
+async function runRequests(
   requests: readonly RepetitionRequest[],
-  size: number,
+  lanes: number,
   backend: string,
   finished: (o: RepetitionOutcome) => RepetitionOutcome,
+  onProgress: ((seed: number, event: ProgressEvent) => void) | undefined,
   onEvent: (event: Extract<RepetitionReply, { type: "event" }>) => void,
 ): Promise<RepetitionOutcome[]> {
   const file = path.join(__dirname, "repetitionWorker.js");
-  const threads = Array.from({ length: size }, (_, i) => new WorkerThread<RepetitionMessage, RepetitionReply>(file, { backend }, `repetition worker ${i}`, onEvent));
+  const threads = lanes === 1 ? [] : Array.from({ length: lanes }, (_, i) => new WorkerThread<RepetitionMessage, RepetitionReply>(file, { backend }, `repetition worker ${i}`, onEvent));
+  const onThread = async (req: RepetitionRequest, lane: number): Promise<RepetitionOutcome> => {
+    const seed = req.config.seed;
+    let reply: Extract<RepetitionReply, { type: "reply" }>;
+    try {
+      reply = await threads[lane].call({ type: "repetition", ...req });
+    } catch (e) {
+      throw new Error(`repetition with seed ${seed}: ${(e as Error).message} before it finished`);
+    }
+    if (reply.ok === false) throw new Error(`repetition with seed ${seed}: ${reply.error.message}`);
+    return reply.outcome;
+  };
   try {
-    return await runInLanes(requests.length, size, async (lane, i) => {
-      const seed = requests[i].config.seed;
-      let reply: Extract<RepetitionReply, { type: "reply" }>;
-      try {
-        reply = await threads[lane].call({ type: "repetition", ...requests[i] });
-      } catch (e) {
-        throw new Error(`repetition with seed ${seed}: ${(e as Error).message} before it finished`);
-      }
-      if (reply.ok === false) throw new Error(`repetition with seed ${seed}: ${reply.error.message}`);
-      return finished(reply.outcome);
+    return await runRepetitionGrid({
+      caller: "runRepetitions",
+      seeds: requests.map((r) => r.config.seed),
+      methods: 1,
+      lanes,
+      run: async ({ index }, _none, lane) => {
+        const req = requests[index];
+        const seed = req.config.seed;
+        return finished(lanes === 1 ? await runRepetition(req, onProgress && ((e) => onProgress(seed, e))) : await onThread(req, lane));
+      },
     });
   } finally {
     await Promise.all(threads.map((t) => t.terminate()));
