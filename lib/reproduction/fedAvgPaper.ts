@@ -27,8 +27,7 @@ import { CentralEvaluation } from "../federation/strategies/centralEvaluation";
 import { seededRuns } from "./seededRuns";
 import { finalCheckpoint, resumableFederation, runCheckpointing, type RunCheckpointing } from "./resumableFederation";
 import type { FitExecutor } from "../federation/executor";
-import { createWorkerPool } from "../parallel/workerPoolFitExecutor";
-import { reproductionLanes, workerPlan, type ReproductionLanes } from "./reproductionLanes";
+import { withReproductionWorkers, type ReproductionLanes } from "./reproductionLanes";
 import type { ReproductionJob } from "./reproductionProtocol";
 import type * as tf from "@tensorflow/tfjs";
 
@@ -99,15 +98,10 @@ export interface FedAvgPaperResult {
 export async function runFedAvgPaper(options: FedAvgPaperOptions): Promise<FedAvgPaperResult> {
   checkOptions(options);
   const { methods, seeds, onRound, onRun: _onRun, ...jobOptions } = options;
-  const plan = workerPlan(options.workers ?? 1, seeds.length * methods.length);
-  const lanes = plan.lanes > 1 ? await reproductionLanes(plan.lanes, onRound && ((r) => onRound(r as Parameters<typeof onRound>[0]))) : undefined;
-  const pool = plan.lanes === 1 && plan.poolSize > 1 ? createWorkerPool({ size: plan.poolSize }) : undefined;
-  try {
-    return await paperRuns(options, lanes, pool, (m, seed) => ({ kind: "mcmahan", options: { ...jobOptions, workers: plan.poolSize }, method: m, seed }));
-  } finally {
-    await lanes?.terminate();
-    await pool?.dispose();
-  }
+  const rounds = onRound && ((r: Readonly<Record<string, string | number>>) => onRound(r as Parameters<typeof onRound>[0]));
+  return withReproductionWorkers(options.workers ?? 1, seeds.length * methods.length, rounds, ({ lanes, pool, poolSize }) =>
+    paperRuns(options, lanes, pool, (m, seed) => ({ kind: "mcmahan", options: { ...jobOptions, workers: poolSize }, method: m, seed })),
+  );
 }
 
 /** The runs of `runFedAvgPaper`: here (participants on `pool` when given) or, with `lanes`, each on a lane's worker thread. */

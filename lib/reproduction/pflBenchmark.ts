@@ -36,8 +36,7 @@ import { concatDatasets } from "../data/partition/byDatasetPartition";
 import { finalCheckpoint, resumableFederation, runCheckpointing, type RunCheckpointing } from "./resumableFederation";
 import type { FitExecutor } from "../federation/executor";
 import { checkedSpec } from "../federation/personalisation/personalisationRegistry";
-import { createWorkerPool } from "../parallel/workerPoolFitExecutor";
-import { reproductionLanes, workerPlan, type ReproductionLanes } from "./reproductionLanes";
+import { withReproductionWorkers, type ReproductionLanes } from "./reproductionLanes";
 import type { ReproductionJob } from "./reproductionProtocol";
 import type * as tf from "@tensorflow/tfjs";
 
@@ -121,15 +120,10 @@ export async function runPflBenchmark(options: PflBenchmarkOptions): Promise<Pfl
   if (!(Number.isInteger(options.numClients) && options.numClients >= 1)) throw new Error(`${fn}: numClients must be an integer ≥ 1, got ${options.numClients}`);
   if (!(Number.isInteger(options.rounds) && options.rounds >= 1)) throw new Error(`${fn}: rounds must be an integer ≥ 1, got ${options.rounds}`);
   const { methods, seeds, onRound, onRun: _onRun, ...jobOptions } = options;
-  const plan = workerPlan(options.workers ?? 1, seeds.length * methods.length);
-  const lanes = plan.lanes > 1 ? await reproductionLanes(plan.lanes, onRound && ((r) => onRound(r as Parameters<typeof onRound>[0]))) : undefined;
-  const pool = plan.lanes === 1 && plan.poolSize > 1 ? createWorkerPool({ size: plan.poolSize }) : undefined;
-  try {
-    return await pflRuns(options, lanes, pool, (m, seed) => ({ kind: "pfllib", options: { ...jobOptions, workers: plan.poolSize }, method: { label: m.label, personalisation: checkedSpec(m.personalisation()) }, seed }));
-  } finally {
-    await lanes?.terminate();
-    await pool?.dispose();
-  }
+  const rounds = onRound && ((r: Readonly<Record<string, string | number>>) => onRound(r as Parameters<typeof onRound>[0]));
+  return withReproductionWorkers(options.workers ?? 1, seeds.length * methods.length, rounds, ({ lanes, pool, poolSize }) =>
+    pflRuns(options, lanes, pool, (m, seed) => ({ kind: "pfllib", options: { ...jobOptions, workers: poolSize }, method: { label: m.label, personalisation: checkedSpec(m.personalisation()) }, seed })),
+  );
 }
 
 /** The runs of `runPflBenchmark`: here (participants on `pool` when given) or, with `lanes`, each on a lane's worker thread. */

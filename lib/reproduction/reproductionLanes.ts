@@ -11,6 +11,8 @@ import * as path from "node:path";
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { initBackend } from "../backend";
+import type { FitExecutor } from "../federation/executor";
+import { createWorkerPool } from "../parallel/workerPoolFitExecutor";
 import { WorkerThread } from "../parallel/workerThread";
 import type { ReproductionJob, ReproductionMessage, ReproductionReply } from "./reproductionProtocol";
 
@@ -63,4 +65,29 @@ export async function reproductionLanes(lanes: number, onRound: ((round: Readonl
       await Promise.all(threads.map((t) => t.terminate()));
     },
   };
+}
+
+/** Where a reproduction's runs go under `workerPlan(workers, runs)`: `lanes` (worker threads) when there are several, else this thread with `pool` as the fit executor when there is one; `poolSize` is what a run on a lane gets as its own `workers`. */
+export interface ReproductionWorkers {
+  readonly lanes: ReproductionLanes | undefined;
+  readonly pool: FitExecutor | undefined;
+  readonly poolSize: number;
+}
+
+/** Start what `workers` threads for `runs` runs need (`workerPlan`), run `body` with it, and stop every thread afterwards. */
+export async function withReproductionWorkers<R>(
+  workers: number,
+  runs: number,
+  onRound: ((round: Readonly<Record<string, string | number>>) => void) | undefined,
+  body: (w: ReproductionWorkers) => Promise<R>,
+): Promise<R> {
+  const plan = workerPlan(workers, runs);
+  const lanes = plan.lanes > 1 ? await reproductionLanes(plan.lanes, onRound) : undefined;
+  const pool = plan.lanes === 1 && plan.poolSize > 1 ? createWorkerPool({ size: plan.poolSize }) : undefined;
+  try {
+    return await body({ lanes, pool, poolSize: plan.poolSize });
+  } finally {
+    await lanes?.terminate();
+    await pool?.dispose();
+  }
 }
