@@ -97,6 +97,30 @@ test("the helper's half reports NaN and ±Inf: a non-finite value only in the se
   }
 });
 
+test("NaN bits stay the 1-thread ones wherever the split falls: NaN made by Inf − Inf and carried from the inputs, at every coordinate", async () => {
+  configureWeightedSumThreads({ threads: 2, minInputBytes: 0 });
+  assert.equal(await prepareWeightedSumThread(), true);
+  for (const n of [1, 5, 17, 63, 1003, 1006]) {
+    // Each participant's two variables of n values back to back in one shared buffer: the split lands in either.
+    const buffers = [0, 1, 2].map(() => new Float32Array(new SharedArrayBuffer(2 * n * 4)));
+    for (let k = 0; k < 2 * n; k++) {
+      buffers[0][k] = k % 3 === 0 ? Infinity : k % 3 === 1 ? NaN : 1;
+      buffers[1][k] = k % 3 === 0 ? -Infinity : 2;
+      buffers[2][k] = k % 5 === 0 ? -NaN : 3;
+    }
+    const tasks = (): WeightedSumTask[] => [0, 1].map((v) => ({ out: new Float32Array(n), inputs: buffers.map((x) => x.subarray(v * n, (v + 1) * n)) }));
+    configureWeightedSumThreads({ threads: 1 });
+    const one = tasks();
+    weightedSumAll(one, [2, 3, 5], 10);
+    configureWeightedSumThreads({ threads: 2 });
+    const before = weightedSumThreadStatus().helperCalls;
+    const two = tasks();
+    weightedSumAll(two, [2, 3, 5], 10);
+    assert.equal(weightedSumThreadStatus().helperCalls, before + 1, "the helper took part");
+    [0, 1].forEach((v) => assert.deepEqual(bits(two[v].out), bits(one[v].out), `n ${n}, variable ${v}`));
+  }
+});
+
 test("the threshold: inputs of minInputBytes use the helper, 4 bytes fewer stay on this thread", async () => {
   configureWeightedSumThreads({ threads: 2, minInputBytes: 4 * 6 * 1000 });
   assert.equal(await prepareWeightedSumThread(), true);
