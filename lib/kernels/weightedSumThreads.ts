@@ -18,7 +18,7 @@
 import * as path from "node:path";
 import { MessageChannel, Worker, receiveMessageOnPort } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
-import { checkWeightedSum, weightedSumInto } from "./weightedSum";
+import { BLOCK_BYTES, checkWeightedSum, weightedSumInto } from "./weightedSum";
 
 /** One variable of a weighted sum: where its result goes and every participant's values of it. */
 export interface WeightedSumTask {
@@ -26,16 +26,32 @@ export interface WeightedSumTask {
   readonly inputs: readonly Float32Array[];
 }
 
-/** The helper's half of a call, as posted to it. Part i goes to `out[at[i]…]` (a SharedArrayBuffer view). */
+/**
+ * One call's work for the helper, as posted to it. Chunk i is coordinates [lo, hi) of task `task` (numbers
+ * `chunks[3i…3i+2]`), claimed one at a time by both threads through the shared counter `control[Control.next]`. The
+ * helper writes chunk i to `out[at[i]…]` (a SharedArrayBuffer view) and then sets `finished[i]` to 1 (or 2 if an
+ * output is not finite).
+ */
 export interface WeightedSumJob {
-  readonly parts: ReadonlyArray<{ readonly inputs: readonly Float32Array[]; readonly at: number }>;
+  /** Matches `control[Control.job]`: a job the main thread withdrew before the helper took it is skipped. */
+  readonly id: number;
+  /** Per task, every participant's values (views of SharedArrayBuffers). */
+  readonly inputs: ReadonlyArray<readonly Float32Array[]>;
+  /** (task, lo, hi) per chunk. */
+  readonly chunks: Int32Array;
+  /** Where each chunk's result starts in `out`. */
+  readonly at: Int32Array;
   readonly out: Float32Array;
+  readonly finished: Int32Array;
   readonly factors: readonly number[];
   readonly total: number;
 }
 
-/** Values of the control word (index 0 of the shared Int32Array; index 1 holds the helper's finite flag). */
-export const HelperState = { starting: 0, idle: 1, posted: 2, done: 3, failed: 4, closing: 5 } as const;
+/** Values of the control word `control[Control.state]`. */
+export const HelperState = { starting: 0, idle: 1, posted: 2, running: 3, done: 4, failed: 5, closing: 6 } as const;
+
+/** Slots of the shared control array. */
+export const Control = { state: 0, next: 1, job: 2, length: 4 } as const;
 
 /** `workerData` of the helper thread. */
 export interface HelperData {
@@ -49,6 +65,10 @@ export interface WeightedSumThreadOptions {
   readonly threads: 1 | 2;
   /** Input bytes (participants × coordinates × 4) from which the helper is used. */
   readonly minInputBytes: number;
+  /** Input bytes per chunk (all participants' values of its coordinates); default one kernel block, 512 KiB. */
+  readonly chunkBytes: number;
+  /** For tests: this thread leaves every chunk to the helper (it waits for it instead of claiming chunks). */
+  readonly helperOnly: boolean;
 }
 
 /**
@@ -57,24 +77,20 @@ export interface WeightedSumThreadOptions {
  * `npm run bench -- --only=5` (its threshold row).
  */
 const DEFAULT_MIN_INPUT_BYTES = 1 << 20;
-/**
- * Share of the coordinates summed on this thread. Per coordinate this thread pays s (the sum) on its share and
- * c ≈ 0.28 s (copying the helper's result out into fresh pages) on the helper's, measured with both on one core
- * (10 × 421,642 floats: 0.75–0.85 ms for half the sum, 0.24–0.26 ms for the copy out); x·s + (1 − x)·c = (1 − x)·s
- * gives x ≈ 0.42.
- */
-const THIS_THREAD_SHARE = 0.42;
 /** A helper that has not answered after this long is taken as dead; its half is computed here. */
 const HELPER_TIMEOUT_MS = 60_000;
 
-let options: WeightedSumThreadOptions = { threads: 2, minInputBytes: DEFAULT_MIN_INPUT_BYTES };
+let options: WeightedSumThreadOptions = { threads: 2, minInputBytes: DEFAULT_MIN_INPUT_BYTES, chunkBytes: BLOCK_BYTES, helperOnly: false };
 
 interface Helper {
   readonly worker: Worker;
   readonly port: MessagePort;
   readonly control: Int32Array;
-  /** Output of the helper's half, grown as needed. */
+  /** Output of the helper's chunks, grown as needed. */
   scratch: Float32Array;
+  /** Per chunk: 0, or what the helper reported for it (1 finite, 2 not finite); grown as needed. */
+  finished: Int32Array;
+  jobs: number;
   /** Why it cannot be used any more (undefined while it can). */
   broken: string | undefined;
 }
@@ -83,6 +99,7 @@ let helper: Helper | undefined;
 /** Why no helper can be started here (no SharedArrayBuffer, no worker threads), once known. */
 let unavailable: string | undefined;
 let helperCalls = 0;
+let helperChunks = 0;
 
 /** Set how weighted sums use threads (for tests and benchmarks; the defaults suit a round). Returns the previous options. */
 export function configureWeightedSumThreads(next: Partial<WeightedSumThreadOptions>): WeightedSumThreadOptions {
@@ -93,26 +110,29 @@ export function configureWeightedSumThreads(next: Partial<WeightedSumThreadOptio
   if (next.minInputBytes !== undefined && !(next.minInputBytes >= 0)) {
     throw new Error(`configureWeightedSumThreads: minInputBytes must be ≥ 0, got ${next.minInputBytes}`);
   }
+  if (next.chunkBytes !== undefined && !(next.chunkBytes > 0)) {
+    throw new Error(`configureWeightedSumThreads: chunkBytes must be > 0, got ${next.chunkBytes}`);
+  }
   options = { ...options, ...next };
   return previous;
 }
 
-/** The helper thread's state: whether one runs, whether it is ready, why it is not used, and how many calls it served. */
-export function weightedSumThreadStatus(): { running: boolean; ready: boolean; unavailable: string | undefined; helperCalls: number } {
+/** The helper thread's state: whether one runs, whether it is ready, why it is not used, calls shared with it, chunks it summed. */
+export function weightedSumThreadStatus(): { running: boolean; ready: boolean; unavailable: string | undefined; helperCalls: number; helperChunks: number } {
   const h = helper;
-  const ready = h !== undefined && h.broken === undefined && Atomics.load(h.control, 0) === HelperState.idle;
-  return { running: h !== undefined, ready, unavailable: unavailable ?? h?.broken, helperCalls };
+  const ready = h !== undefined && h.broken === undefined && Atomics.load(h.control, Control.state) === HelperState.idle;
+  return { running: h !== undefined, ready, unavailable: unavailable ?? h?.broken, helperCalls, helperChunks };
 }
 
 function startHelper(): void {
   try {
-    const control = new Int32Array(new SharedArrayBuffer(8));
+    const control = new Int32Array(new SharedArrayBuffer(4 * Control.length));
     const { port1, port2 } = new MessageChannel();
     const data: HelperData = { control, port: port2 };
     const worker = new Worker(path.join(__dirname, "weightedSumWorker.js"), { workerData: data, transferList: [port2] });
     worker.unref();
     port1.unref();
-    const h: Helper = { worker, port: port1, control, scratch: new Float32Array(new SharedArrayBuffer(4)), broken: undefined };
+    const h: Helper = { worker, port: port1, control, scratch: new Float32Array(new SharedArrayBuffer(4)), finished: new Int32Array(new SharedArrayBuffer(4)), jobs: 0, broken: undefined };
     worker.on("error", (e: Error) => (h.broken ??= `weighted-sum helper failed: ${e.message}`));
     worker.on("exit", (code: number) => {
       h.broken ??= `weighted-sum helper exited (code ${code})`;
@@ -134,7 +154,7 @@ function usableHelper(tasks: readonly WeightedSumTask[], participants: number, c
     startHelper();
     return undefined;
   }
-  if (helper.broken !== undefined || Atomics.load(helper.control, 0) !== HelperState.idle) return undefined;
+  if (helper.broken !== undefined || Atomics.load(helper.control, Control.state) !== HelperState.idle) return undefined;
   return helper;
 }
 
@@ -150,7 +170,7 @@ export async function prepareWeightedSumThread(timeoutMs = 30_000): Promise<bool
   for (;;) {
     const h = helper;
     if (h === undefined || h.broken !== undefined) return false;
-    if (Atomics.load(h.control, 0) === HelperState.idle) return true;
+    if (Atomics.load(h.control, Control.state) === HelperState.idle) return true;
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -163,8 +183,8 @@ export async function releaseWeightedSumThread(): Promise<void> {
   helper = undefined;
   h.broken ??= "released";
   const exited = new Promise<void>((resolve) => h.worker.once("exit", () => resolve()));
-  Atomics.store(h.control, 0, HelperState.closing);
-  Atomics.notify(h.control, 0);
+  Atomics.store(h.control, Control.state, HelperState.closing);
+  Atomics.notify(h.control, Control.state);
   // A helper still starting (or stuck) does not look at the control word: end it.
   const timer = setTimeout(() => void h.worker.terminate(), 2000);
   await exited;
@@ -172,77 +192,71 @@ export async function releaseWeightedSumThread(): Promise<void> {
   h.port.close();
 }
 
-/** Sum `[from, to)` of the concatenated coordinates of `tasks` on this thread, into the tasks' outputs. */
-function sumRange(tasks: readonly WeightedSumTask[], from: number, to: number, factors: readonly number[], total: number): boolean {
-  let finite = true;
-  let start = 0;
-  for (const t of tasks) {
-    const n = t.out.length;
-    const lo = Math.max(from, start) - start;
-    const hi = Math.min(to, start + n) - start;
-    start += n;
-    if (hi <= lo) continue;
-    const whole = lo === 0 && hi === n;
-    const inputs = whole ? t.inputs : t.inputs.map((x) => x.subarray(lo, hi));
-    if (!weightedSumInto(whole ? t.out : t.out.subarray(lo, hi), inputs, factors, total)) finite = false;
-  }
-  return finite;
+/** One chunk: coordinates [lo, hi) of task `task`; lo is a multiple of 4 (see `chunksOf`). */
+interface Chunk {
+  readonly task: number;
+  readonly lo: number;
+  readonly hi: number;
 }
 
 /**
- * `at` moved down so that it falls on a multiple of 4 within its variable. The kernel sums the last (length mod 4)
- * coordinates of a call in scalar code and the rest in SIMD; with the split there, every coordinate takes the same
- * path as in one call over the whole variable, so even NaN payloads (which differ between the two) stay the same.
+ * The tasks cut into chunks of about one kernel block (p rows ≈ 512 KiB of input; a multiple of 4 coordinates, ≥ 64),
+ * never across a variable. Each chunk starts on a multiple of 4 within its variable: the kernel sums the last (length
+ * mod 4) coordinates of a call in scalar code and the rest in SIMD, so every coordinate takes the same path as in one
+ * call over the whole variable, and even NaN payloads (which differ between the two) stay those of one thread.
  */
-function alignedSplit(tasks: readonly WeightedSumTask[], at: number): number {
-  let start = 0;
-  for (const t of tasks) {
-    if (at < start + t.out.length) return start + (at - start) - ((at - start) % 4);
-    start += t.out.length;
-  }
-  return at;
+function chunksOf(tasks: readonly WeightedSumTask[], participants: number): Chunk[] {
+  const width = Math.max(64, Math.floor(options.chunkBytes / 4 / participants / 4) * 4);
+  const chunks: Chunk[] = [];
+  tasks.forEach((t, task) => {
+    for (let lo = 0; lo < t.out.length; lo += width) chunks.push({ task, lo, hi: Math.min(t.out.length, lo + width) });
+  });
+  return chunks;
 }
 
-/** The helper's job for `[from, to)` of the concatenated coordinates, written to the start of its scratch output. */
-function helperJob(h: Helper, tasks: readonly WeightedSumTask[], from: number, to: number, factors: readonly number[], total: number): WeightedSumJob {
-  if (h.scratch.length < to - from) h.scratch = new Float32Array(new SharedArrayBuffer((to - from) * 4));
-  const parts: Array<{ inputs: Float32Array[]; at: number }> = [];
-  let start = 0;
-  for (const t of tasks) {
-    const n = t.out.length;
-    const lo = Math.max(from, start) - start;
-    const hi = Math.min(to, start + n) - start;
-    if (hi > lo) parts.push({ inputs: t.inputs.map((x) => x.subarray(lo, hi)), at: start + lo - from });
-    start += n;
-  }
-  return { parts, out: h.scratch.subarray(0, to - from), factors, total };
+/** Sum one chunk on this thread into its task's output. */
+function sumChunk(tasks: readonly WeightedSumTask[], c: Chunk, factors: readonly number[], total: number): boolean {
+  const t = tasks[c.task];
+  return weightedSumInto(t.out.subarray(c.lo, c.hi), t.inputs.map((x) => x.subarray(c.lo, c.hi)), factors, total);
 }
 
-/** Copy the helper's results for `[from, to)` from its scratch output into the tasks' outputs. */
-function copyFromScratch(scratch: Float32Array, tasks: readonly WeightedSumTask[], from: number, to: number): void {
-  let start = 0;
-  for (const t of tasks) {
-    const n = t.out.length;
-    const lo = Math.max(from, start) - start;
-    const hi = Math.min(to, start + n) - start;
-    if (hi > lo) t.out.set(scratch.subarray(start + lo - from, start + hi - from), lo);
-    start += n;
-  }
+/** The job for the helper: every chunk, each with its place in the scratch output (a multiple of 4 floats). */
+function helperJob(h: Helper, tasks: readonly WeightedSumTask[], chunks: readonly Chunk[], factors: readonly number[], total: number): WeightedSumJob {
+  const at = new Int32Array(chunks.length);
+  const list = new Int32Array(3 * chunks.length);
+  let floats = 0;
+  chunks.forEach((c, i) => {
+    list[3 * i] = c.task;
+    list[3 * i + 1] = c.lo;
+    list[3 * i + 2] = c.hi;
+    at[i] = floats;
+    floats += Math.ceil((c.hi - c.lo) / 4) * 4;
+  });
+  if (h.scratch.length < floats) h.scratch = new Float32Array(new SharedArrayBuffer(floats * 4));
+  if (h.finished.length < chunks.length) h.finished = new Int32Array(new SharedArrayBuffer(chunks.length * 4));
+  h.finished.fill(0, 0, chunks.length);
+  h.jobs++;
+  return { id: h.jobs, inputs: tasks.map((t) => t.inputs), chunks: list, at, out: h.scratch, finished: h.finished, factors, total };
 }
 
-/** Wait for the helper's answer: its finite flag, or undefined if it failed or did not answer (it is then retired). */
-function awaitHelper(h: Helper): boolean | undefined {
+/**
+ * After this thread has run out of chunks: withdraw the job if the helper has not taken it yet, else wait until it is
+ * done. True if the helper may have summed chunks (then `finished` says which); false if it took none or failed (it is
+ * then retired; its chunks are summed here).
+ */
+function finishWithHelper(h: Helper, withdraw: boolean): boolean {
+  if (withdraw && Atomics.compareExchange(h.control, Control.state, HelperState.posted, HelperState.idle) === HelperState.posted) return false;
   const deadline = Date.now() + HELPER_TIMEOUT_MS;
-  let state = Atomics.load(h.control, 0);
-  while (state === HelperState.posted) {
+  let state = Atomics.load(h.control, Control.state);
+  while (state === HelperState.running || state === HelperState.posted) {
     const left = deadline - Date.now();
     if (left <= 0) break;
-    Atomics.wait(h.control, 0, HelperState.posted, left);
-    state = Atomics.load(h.control, 0);
+    Atomics.wait(h.control, Control.state, state, left);
+    state = Atomics.load(h.control, Control.state);
   }
   if (state === HelperState.done) {
-    Atomics.store(h.control, 0, HelperState.idle);
-    return h.control[1] === 1;
+    Atomics.store(h.control, Control.state, HelperState.idle);
+    return true;
   }
   if (state === HelperState.failed) {
     const reply = receiveMessageOnPort(h.port) as { message: { message: string } } | undefined;
@@ -252,12 +266,14 @@ function awaitHelper(h: Helper): boolean | undefined {
   }
   if (helper === h) helper = undefined;
   void h.worker.terminate();
-  return undefined;
+  return false;
 }
 
 /**
  * Every task's out[k] = fround(Σᵢ factors[i]·inputs[i][k] / total), in float64 in participant order (bitwise
- * `weightedSumInto` on each task). Uses the helper thread for large inputs that all live in SharedArrayBuffers.
+ * `weightedSumInto` on each task). For large inputs that all live in SharedArrayBuffers, this thread and the helper
+ * thread claim chunks of coordinates one at a time from a shared counter, so the work splits itself by speed: if the
+ * helper gets no core (a busy machine), this thread sums everything and does not wait for it.
  * Returns false if any output is NaN or ±Inf.
  */
 export function weightedSumAll(tasks: readonly WeightedSumTask[], factors: readonly number[], total: number): boolean {
@@ -266,19 +282,39 @@ export function weightedSumAll(tasks: readonly WeightedSumTask[], factors: reado
     checkWeightedSum("weightedSumAll", t.out, t.inputs, factors);
     coordinates += t.out.length;
   }
+  let finite = true;
   const h = usableHelper(tasks, factors.length, coordinates);
-  if (h === undefined) return sumRange(tasks, 0, coordinates, factors, total);
-  // The helper takes the larger share: this thread also posts the job and copies the helper's results into the
-  // fresh output arrays afterwards (first writes to new pages: ≈ 0.28× the sum's time per coordinate, measured).
-  const split = alignedSplit(tasks, Math.floor(coordinates * THIS_THREAD_SHARE));
-  h.port.postMessage(helperJob(h, tasks, split, coordinates, factors, total));
-  Atomics.store(h.control, 0, HelperState.posted);
-  Atomics.notify(h.control, 0);
+  const chunks = h === undefined ? [] : chunksOf(tasks, factors.length);
+  if (h === undefined || chunks.length < 2) {
+    for (const t of tasks) if (!weightedSumInto(t.out, t.inputs, factors, total)) finite = false;
+    return finite;
+  }
+  const job = helperJob(h, tasks, chunks, factors, total);
+  h.port.postMessage(job);
+  Atomics.store(h.control, Control.next, 0);
+  Atomics.store(h.control, Control.job, job.id);
+  Atomics.store(h.control, Control.state, HelperState.posted);
+  Atomics.notify(h.control, Control.state);
   helperCalls++;
-  let finite = sumRange(tasks, 0, split, factors, total);
-  const theirs = awaitHelper(h);
-  if (theirs === undefined) return sumRange(tasks, split, coordinates, factors, total) && finite;
-  copyFromScratch(h.scratch, tasks, split, coordinates);
-  if (!theirs) finite = false;
+  const mine = new Uint8Array(chunks.length);
+  if (!options.helperOnly) {
+    for (let i = Atomics.add(h.control, Control.next, 1); i < chunks.length; i = Atomics.add(h.control, Control.next, 1)) {
+      mine[i] = 1;
+      if (!sumChunk(tasks, chunks[i], factors, total)) finite = false;
+    }
+  }
+  // Every chunk is claimed now; the helper's are done once it says so (or are summed here if it failed).
+  const helped = finishWithHelper(h, !options.helperOnly);
+  chunks.forEach((c, i) => {
+    if (mine[i] === 1) return;
+    const done = helped ? h.finished[i] : 0;
+    if (done === 0) {
+      if (!sumChunk(tasks, c, factors, total)) finite = false;
+      return;
+    }
+    tasks[c.task].out.set(h.scratch.subarray(job.at[i], job.at[i] + (c.hi - c.lo)), c.lo);
+    helperChunks++;
+    if (done === 2) finite = false;
+  });
   return finite;
 }

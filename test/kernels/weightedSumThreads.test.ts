@@ -15,8 +15,11 @@ import type { WeightedWeights } from "../../lib/federation/aggregate";
 import { toSharedWeights } from "../../lib/model/sharedWeights";
 import { Rng } from "../../lib/util/rng";
 
+// Small chunks, so that small inputs still make several and both threads take part.
+const SMALL = { threads: 2, minInputBytes: 0, chunkBytes: 4096, helperOnly: false } as const;
+
 after(async () => {
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 1 << 20 });
+  configureWeightedSumThreads({ threads: 2, minInputBytes: 1 << 20, chunkBytes: 1 << 19, helperOnly: false });
   await releaseWeightedSumThread();
 });
 
@@ -50,7 +53,7 @@ function tasksOf(inputs: Float32Array[][], sizes: readonly number[]): WeightedSu
 }
 
 test("the 2-thread weighted sum equals the 1-thread one bit for bit (random and odd sizes, 1–3,000 participants, NaN/±Inf/±0)", async () => {
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 0 });
+  configureWeightedSumThreads(SMALL);
   assert.equal(await prepareWeightedSumThread(), true, "the helper thread starts");
   const rng = new Rng(1515);
   const before = weightedSumThreadStatus().helperCalls;
@@ -67,38 +70,45 @@ test("the 2-thread weighted sum equals the 1-thread one bit for bit (random and 
       configureWeightedSumThreads({ threads: 1 });
       const one = tasksOf(inputs, sizes);
       const finiteOne = weightedSumAll(one, factors, total);
-      configureWeightedSumThreads({ threads: 2 });
-      const two = tasksOf(inputs, sizes);
-      const finiteTwo = weightedSumAll(two, factors, total);
-      assert.equal(finiteTwo, finiteOne, `finite flag, p ${p}, sizes ${sizes}`);
-      sizes.forEach((_, v) => assert.deepEqual(bits(two[v].out), bits(one[v].out), `p ${p}, sizes ${sizes}, variable ${v}`));
+      // Both threads claiming chunks, and every chunk from the helper (its output path, deterministically).
+      for (const helperOnly of [false, true]) {
+        configureWeightedSumThreads({ threads: 2, helperOnly });
+        const two = tasksOf(inputs, sizes);
+        const finiteTwo = weightedSumAll(two, factors, total);
+        assert.equal(finiteTwo, finiteOne, `finite flag, p ${p}, sizes ${sizes}, helperOnly ${helperOnly}`);
+        sizes.forEach((_, v) => assert.deepEqual(bits(two[v].out), bits(one[v].out), `p ${p}, sizes ${sizes}, variable ${v}, helperOnly ${helperOnly}`));
+      }
+      configureWeightedSumThreads({ helperOnly: false });
       cases++;
     }
   }
   const used = weightedSumThreadStatus().helperCalls - before;
-  // Every case with at least 2 coordinates went through the helper.
-  assert.ok(used >= cases - 4 && used <= cases, `${used} of ${cases} calls used the helper`);
+  // Every case of at least 2 chunks went through the helper (twice: shared, then helper only).
+  assert.ok(used >= cases && used <= 2 * cases, `${used} helper calls for ${cases} cases`);
 });
 
-test("the helper's half reports NaN and ±Inf: a non-finite value only in the second half still makes the result non-finite", async () => {
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 0 });
+test("the helper reports NaN and ±Inf in its chunks: the result is non-finite, the other outputs are right", async () => {
+  configureWeightedSumThreads({ ...SMALL, helperOnly: true });
   assert.equal(await prepareWeightedSumThread(), true);
   for (const bad of [NaN, Infinity, -Infinity]) {
     const n = 1001;
     const inputs = [0, 1].map(() => new Float32Array(new SharedArrayBuffer(n * 4)).fill(1));
     inputs[1][n - 3] = bad;
-    const before = weightedSumThreadStatus().helperCalls;
+    const before = weightedSumThreadStatus();
     const out = new Float32Array(n);
     assert.equal(weightedSumAll([{ out, inputs }], [2, 3], 5), false, `${bad}`);
-    assert.equal(weightedSumThreadStatus().helperCalls, before + 1, "the helper summed the second half");
+    const now = weightedSumThreadStatus();
+    assert.equal(now.helperCalls, before.helperCalls + 1);
+    assert.equal(now.helperChunks - before.helperChunks, Math.ceil(n / 512), "the helper summed every chunk (512 coordinates each)");
     assert.ok(!Number.isFinite(out[n - 3]));
     assert.equal(out[0], 1);
     assert.equal(out[n - 1], 1);
   }
+  configureWeightedSumThreads({ helperOnly: false });
 });
 
-test("NaN bits stay the 1-thread ones wherever the split falls: NaN made by Inf − Inf and carried from the inputs, at every coordinate", async () => {
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 0 });
+test("NaN bits stay the 1-thread ones whichever thread sums a chunk: NaN made by Inf − Inf and carried from the inputs", async () => {
+  configureWeightedSumThreads({ ...SMALL, chunkBytes: 12 * 64 });
   assert.equal(await prepareWeightedSumThread(), true);
   for (const n of [1, 5, 17, 63, 1003, 1006]) {
     // Each participant's two variables of n values back to back in one shared buffer: the split lands in either.
@@ -112,17 +122,18 @@ test("NaN bits stay the 1-thread ones wherever the split falls: NaN made by Inf 
     configureWeightedSumThreads({ threads: 1 });
     const one = tasks();
     weightedSumAll(one, [2, 3, 5], 10);
-    configureWeightedSumThreads({ threads: 2 });
-    const before = weightedSumThreadStatus().helperCalls;
-    const two = tasks();
-    weightedSumAll(two, [2, 3, 5], 10);
-    assert.equal(weightedSumThreadStatus().helperCalls, before + 1, "the helper took part");
-    [0, 1].forEach((v) => assert.deepEqual(bits(two[v].out), bits(one[v].out), `n ${n}, variable ${v}`));
+    for (const helperOnly of [false, true]) {
+      configureWeightedSumThreads({ threads: 2, helperOnly });
+      const two = tasks();
+      weightedSumAll(two, [2, 3, 5], 10);
+      [0, 1].forEach((v) => assert.deepEqual(bits(two[v].out), bits(one[v].out), `n ${n}, variable ${v}, helperOnly ${helperOnly}`));
+    }
+    configureWeightedSumThreads({ helperOnly: false });
   }
 });
 
 test("the threshold: inputs of minInputBytes use the helper, 4 bytes fewer stay on this thread", async () => {
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 4 * 6 * 1000 });
+  configureWeightedSumThreads({ ...SMALL, minInputBytes: 4 * 6 * 1000 });
   assert.equal(await prepareWeightedSumThread(), true);
   const rng = new Rng(7);
   for (const [n, helped] of [[1000, true], [999, false], [1001, true]] as const) {
@@ -141,7 +152,7 @@ test("the threshold: inputs of minInputBytes use the helper, 4 bytes fewer stay 
 });
 
 test("falls back to one thread for unshared inputs, with threads: 1, and after the helper died; bits unchanged", async () => {
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 0 });
+  configureWeightedSumThreads(SMALL);
   assert.equal(await prepareWeightedSumThread(), true);
   const rng = new Rng(8);
   const sizes = [513, 7, 2048];
@@ -191,7 +202,7 @@ test("weightedSumAll names the variable's problem: a wrong input length or facto
 });
 
 test("weightedAverage over shared updates (as the worker pool sends them) equals it over plain copies, bit for bit", async () => {
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 0 });
+  configureWeightedSumThreads(SMALL);
   assert.equal(await prepareWeightedSumThread(), true);
   const rng = new Rng(9);
   const sizes = [800, 32, 51200, 64, 1001, 10];
@@ -224,7 +235,7 @@ test("weightedAverage over shared updates (as the worker pool sends them) equals
 test("the helper never keeps a process alive: a script that used it and did not release it exits at once", () => {
   const script = [
     `const t = require(${JSON.stringify(path.join(__dirname, "../../lib/kernels/weightedSumThreads.ts"))});`,
-    "t.configureWeightedSumThreads({ minInputBytes: 0 });",
+    "t.configureWeightedSumThreads({ minInputBytes: 0, chunkBytes: 1024 });",
     "t.prepareWeightedSumThread().then((ready) => {",
     "  const x = new Float32Array(new SharedArrayBuffer(4000));",
     "  t.weightedSumAll([{ out: new Float32Array(500), inputs: [x.subarray(0, 500), x.subarray(500)] }], [1, 2], 3);",
