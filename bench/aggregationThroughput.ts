@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { weightedAverage, WeightedWeights } from "../lib/federation/aggregate";
 import { WEIGHTED_SUM_WASM_FILE } from "../lib/kernels/weightedSum";
-import { configureWeightedSumThreads, prepareWeightedSumThread } from "../lib/kernels/weightedSumThreads";
+import { configureWeightedSumThreads, prepareWeightedSumThread, weightedSumAll } from "../lib/kernels/weightedSumThreads";
 import { toSharedWeights } from "../lib/model/sharedWeights";
 import { Rng } from "../lib/util/rng";
 
@@ -30,6 +30,8 @@ export interface AggregationThroughput {
   readonly residentSumBytesPerS: number;
   /** Calls timed per body. */
   readonly calls: number;
+  /** For the helper's threshold: the fastest 1-thread and 2-thread call on shared inputs of a few sizes (10 participants). */
+  readonly thresholdScan: ReadonlyArray<{ readonly inputBytes: number; readonly oneThreadS: number; readonly twoThreadsS: number }>;
 }
 
 /**
@@ -122,6 +124,36 @@ async function twoThreadMemcpy(updates: readonly WeightedWeights[]): Promise<{ b
 }
 
 /**
+ * `weightedSumAll` on shared inputs of 10 participants × 1–16 MiB, one thread against two (the helper used from any
+ * size), fastest of alternating single calls: where the helper starts to pay.
+ */
+function thresholdScan(seconds: number): AggregationThroughput["thresholdScan"] {
+  const previous = configureWeightedSumThreads({ minInputBytes: 0 });
+  try {
+    return [1, 2, 4, 8, 16].map((mib) => {
+      const p = 10;
+      const n = Math.floor((mib * 1048576) / 4 / p);
+      const rng = new Rng(mib);
+      const inputs = Array.from({ length: p }, () => {
+        const x = new Float32Array(new SharedArrayBuffer(n * 4));
+        for (let k = 0; k < n; k++) x[k] = rng.normal();
+        return x;
+      });
+      const factors = inputs.map((_, i) => i + 1);
+      const out = new Float32Array(n);
+      const call = (threads: 1 | 2) => (): void => {
+        configureWeightedSumThreads({ threads });
+        weightedSumAll([{ out, inputs }], factors, 55);
+      };
+      const { best } = interleaved(seconds, [call(1), call(2)]);
+      return { inputBytes: p * n * 4, oneThreadS: best[0], twoThreadsS: best[1] };
+    });
+  } finally {
+    configureWeightedSumThreads(previous);
+  }
+}
+
+/**
  * Times FedAvg's weighted average of `participants` updates with the given layer sizes, as the round calls it (updates
  * in shared memory, 2 threads) and on ordinary arrays (1 thread), against (a) copying every input array into one
  * output buffer (`Float32Array.set`, i.e. memcpy) on one and on two threads, (b) summing every input into a Float64
@@ -184,6 +216,7 @@ export async function aggregationThroughput(layerSizes: readonly number[], parti
       float64LoopBytesPerS: inputBytes / loop,
       residentSumBytesPerS: inputBytes / resident,
       calls,
+      thresholdScan: aggregateThreads === 2 ? thresholdScan(seconds / 4) : [],
     };
   } finally {
     configureWeightedSumThreads(previous);

@@ -1,7 +1,8 @@
 /**
- * FedAvg's exact weighted sum of a whole model (every variable) on two threads: this one and one helper thread, each
- * taking half of the coordinates. Each coordinate is still one float64 sum over the participants in order, computed by
- * the same kernel (lib/kernels/weightedSum.ts), so the result is bitwise the one-thread result whatever the split.
+ * FedAvg's exact weighted sum of a whole model (every variable) on two threads: this one and one helper thread. The
+ * coordinates are cut into chunks of about one kernel block; both threads claim chunks one at a time from a shared
+ * counter, so the split follows each thread's speed. Each coordinate is still one float64 sum over the participants in
+ * order, computed by the same kernel (lib/kernels/weightedSum.ts), so the result is bitwise the one-thread result.
  *
  * Why two threads: on one core the sum costs 2–3× a memcpy of its inputs (float32 → float64 widening, multiply and
  * add on 128-bit wasm SIMD, against a memcpy on 512-bit registers), so one thread tops out near 40 % of memcpy.
@@ -9,11 +10,13 @@
  *
  * The helper can read only memory it shares with this thread, so the 2-thread path is taken when every input is a
  * view of a SharedArrayBuffer (updates from the worker pool arrive that way, lib/parallel/fitWorkerMain.ts) and the
- * inputs are large enough to pay the hand-off (tens of µs). Everything else, and any environment without
- * SharedArrayBuffer or worker threads, runs on this thread as before. The call stays synchronous: the job goes over a
- * MessagePort read with `receiveMessageOnPort`, and both sides wait with `Atomics.wait` on a shared control word, so
- * neither needs an event loop turn. The helper is started on the first large shared call (that call and any made
- * while it starts run on one thread), is unref'd (it never keeps a process alive) and idles in `Atomics.wait`.
+ * inputs are large enough to pay the hand-off. Everything else, and any environment without SharedArrayBuffer or
+ * worker threads, runs on this thread as before. The call stays synchronous: the job goes over a MessagePort read with
+ * `receiveMessageOnPort`, and both sides wait with `Atomics.wait` on a shared control word, so neither needs an event
+ * loop turn. If the helper has not taken the job when every chunk is claimed (it got no core), this thread withdraws
+ * it and does not wait. The helper is started by the first large shared call (that call and any made while it starts
+ * run on one thread) or by `prepareWeightedSumThread`; it is unref'd (it never keeps a process alive) and idles in
+ * `Atomics.wait`. `releaseWeightedSumThread` ends it.
  */
 import * as path from "node:path";
 import { MessageChannel, Worker, receiveMessageOnPort } from "node:worker_threads";
@@ -72,11 +75,13 @@ export interface WeightedSumThreadOptions {
 }
 
 /**
- * Default threshold: 10 × 421,642 floats (16.9 MB) take ≈ 0.5 ms on two threads; below ~1 MiB of input the hand-off
- * (post, wake, wait: ≈ 30–60 µs on this project's machine) eats most of the gain. Measured with
- * `npm run bench -- --only=5` (its threshold row).
+ * Default threshold, 4 MiB of input. Measured (2026-12-01, 10 participants, fastest of 300 alternating calls, the
+ * machine's other core busy with other work): 2 threads were 1.65× faster at 16 MiB, but 5–20 % slower from 0.5 to
+ * 8 MiB, where the helper rarely got the other core before this thread had claimed every chunk (the hand-off itself —
+ * post, wake, withdraw — costs ≈ 10–60 µs). On an idle machine the helper pays from smaller sizes; bench item 5 prints
+ * the scan (1-thread / 2-thread time at 1–16 MiB) to re-check.
  */
-const DEFAULT_MIN_INPUT_BYTES = 1 << 20;
+const DEFAULT_MIN_INPUT_BYTES = 4 << 20;
 /** A helper that has not answered after this long is taken as dead; its half is computed here. */
 const HELPER_TIMEOUT_MS = 60_000;
 

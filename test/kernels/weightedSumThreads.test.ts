@@ -18,8 +18,10 @@ import { Rng } from "../../lib/util/rng";
 // Small chunks, so that small inputs still make several and both threads take part.
 const SMALL = { threads: 2, minInputBytes: 0, chunkBytes: 4096, helperOnly: false } as const;
 
+const defaults = configureWeightedSumThreads({});
+
 after(async () => {
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 1 << 20, chunkBytes: 1 << 19, helperOnly: false });
+  configureWeightedSumThreads(defaults);
   await releaseWeightedSumThread();
 });
 
@@ -193,6 +195,13 @@ test("falls back to one thread for unshared inputs, with threads: 1, and after t
   sizes.forEach((_, v) => assert.deepEqual(bits(afterRelease[v].out), bits(reference[v].out)));
   assert.equal(weightedSumThreadStatus().running, true, "that call started a new helper");
   assert.equal(await prepareWeightedSumThread(), true);
+});
+
+test("configureWeightedSumThreads refuses bad options, naming them", () => {
+  assert.throws(() => configureWeightedSumThreads({ threads: 3 as 1 }), /threads must be 1 or 2, got 3/);
+  assert.throws(() => configureWeightedSumThreads({ minInputBytes: -1 }), /minInputBytes must be ≥ 0, got -1/);
+  assert.throws(() => configureWeightedSumThreads({ chunkBytes: 0 }), /chunkBytes must be > 0, got 0/);
+  assert.equal(defaults.minInputBytes, 4 << 20, "the default threshold");
 });
 
 test("weightedSumAll names the variable's problem: a wrong input length or factor count", () => {
