@@ -301,25 +301,37 @@ export function weightedSumAll(tasks: readonly WeightedSumTask[], factors: reado
   Atomics.store(h.control, Control.state, HelperState.posted);
   Atomics.notify(h.control, Control.state);
   helperCalls++;
-  const mine = new Uint8Array(chunks.length);
+  // Per chunk: 0 not yet here, 1 summed here, 2 the helper's result copied in.
+  const here = new Uint8Array(chunks.length);
+  const copyIn = (i: number, done: number): void => {
+    const c = chunks[i];
+    tasks[c.task].out.set(h.scratch.subarray(job.at[i], job.at[i] + (c.hi - c.lo)), c.lo);
+    here[i] = 2;
+    helperChunks++;
+    if (done === 2) finite = false;
+  };
   if (!options.helperOnly) {
+    // Chunks before `pending` are here; the helper sums its chunks one at a time in claim order.
+    let pending = 0;
     for (let i = Atomics.add(h.control, Control.next, 1); i < chunks.length; i = Atomics.add(h.control, Control.next, 1)) {
-      mine[i] = 1;
+      here[i] = 1;
       if (!sumChunk(tasks, chunks[i], factors, total)) finite = false;
+      // Copy in what the helper has finished so far, while it still works (its flag is set after its result).
+      for (; pending < i; pending++) {
+        if (here[pending] !== 0) continue;
+        const done = Atomics.load(h.finished, pending);
+        if (done === 0) break;
+        copyIn(pending, done);
+      }
     }
   }
   // Every chunk is claimed now; the helper's are done once it says so (or are summed here if it failed).
   const helped = finishWithHelper(h, !options.helperOnly);
   chunks.forEach((c, i) => {
-    if (mine[i] === 1) return;
-    const done = helped ? h.finished[i] : 0;
-    if (done === 0) {
-      if (!sumChunk(tasks, c, factors, total)) finite = false;
-      return;
-    }
-    tasks[c.task].out.set(h.scratch.subarray(job.at[i], job.at[i] + (c.hi - c.lo)), c.lo);
-    helperChunks++;
-    if (done === 2) finite = false;
+    if (here[i] !== 0) return;
+    const done = helped ? Atomics.load(h.finished, i) : 0;
+    if (done !== 0) copyIn(i, done);
+    else if (!sumChunk(tasks, c, factors, total)) finite = false;
   });
   return finite;
 }
