@@ -20,6 +20,8 @@ export interface AggregationThroughput {
   readonly aggregateThreads: number;
   /** `weightedAverage` on ordinary arrays (as the serial executor's round calls it): one thread. */
   readonly aggregateOneThreadBytesPerS: number;
+  /** `weightedAverage` on the shared updates on one thread (the helper off): what copying out of shared memory costs. */
+  readonly aggregateSharedOneThreadBytesPerS: number;
   /** `Float32Array.set` of every input (ordinary arrays) into preallocated arrays, one thread. */
   readonly memcpyBytesPerS: number;
   /** The same copy on 2 threads, each copying half of the coordinates from its own ordinary arrays. */
@@ -193,11 +195,16 @@ export async function aggregationThroughput(layerSizes: readonly number[], parti
   const previous = configureWeightedSumThreads({});
   try {
     const {
-      best: [aggregate, aggregateOne, memcpy, memcpyTwo, loop, resident],
+      best: [aggregate, aggregateOne, aggregateSharedOne, memcpy, memcpyTwo, loop, resident],
       calls,
     } = interleaved(seconds, [
       () => weightedAverage(shared),
       () => weightedAverage(updates),
+      () => {
+        configureWeightedSumThreads({ threads: 1 });
+        weightedAverage(shared);
+        configureWeightedSumThreads({ threads: previous.threads });
+      },
       () => {
         for (const u of updates) u.weights.forEach((w, i) => target[i].set(w.values));
       },
@@ -211,6 +218,7 @@ export async function aggregationThroughput(layerSizes: readonly number[], parti
       aggregateBytesPerS: inputBytes / aggregate,
       aggregateThreads,
       aggregateOneThreadBytesPerS: inputBytes / aggregateOne,
+      aggregateSharedOneThreadBytesPerS: inputBytes / aggregateSharedOne,
       memcpyBytesPerS: inputBytes / memcpy,
       memcpyTwoThreadsBytesPerS: inputBytes / memcpyTwo,
       float64LoopBytesPerS: inputBytes / loop,

@@ -195,6 +195,7 @@ async function aggregationItem(options: Options): Promise<BenchItem> {
     measurements: [
       { label: `weightedAverage input throughput, shared updates (worker pool), ${t} thread${t > 1 ? "s" : ""}`, value: r.aggregateBytesPerS / gb, unit: "GB/s" },
       { label: "weightedAverage input throughput, ordinary arrays (serial executor), 1 thread", value: r.aggregateOneThreadBytesPerS / gb, unit: "GB/s" },
+      { label: "weightedAverage input throughput, shared updates, 1 thread (helper off)", value: r.aggregateSharedOneThreadBytesPerS / gb, unit: "GB/s" },
       { label: "memcpy (Float32Array.set) of the same inputs, 1 thread", value: r.memcpyBytesPerS / gb, unit: "GB/s" },
       { label: "memcpy of the same inputs, 2 threads (each half of the coordinates)", value: r.memcpyTwoThreadsBytesPerS / gb, unit: "GB/s" },
       { label: "plainest exact loop (acc[k] += x[k] into Float64) over the same inputs, 1 thread", value: r.float64LoopBytesPerS / gb, unit: "GB/s" },
@@ -204,6 +205,7 @@ async function aggregationItem(options: Options): Promise<BenchItem> {
       { ...ratio(`weightedAverage (${t} thread${t > 1 ? "s" : ""}, as the pool's round) / memcpy (1 thread)`, r.aggregateBytesPerS / r.memcpyBytesPerS, "≥ 50 %", 0.5), unit: "%" },
       { ...ratio(`weightedAverage (${t} thread${t > 1 ? "s" : ""}) / memcpy (2 threads)`, r.aggregateBytesPerS / r.memcpyTwoThreadsBytesPerS, "—"), unit: "%" },
       { ...ratio("weightedAverage (1 thread, ordinary arrays) / memcpy (1 thread)", r.aggregateOneThreadBytesPerS / r.memcpyBytesPerS, "—"), unit: "%" },
+      ratio(`weightedAverage on shared updates: 1-thread time / ${t}-thread time`, r.aggregateBytesPerS / r.aggregateSharedOneThreadBytesPerS, "—"),
       ratio("weightedAverage (1 thread) / plainest Float64 sum loop", r.aggregateOneThreadBytesPerS / r.float64LoopBytesPerS, "—"),
       { ...ratio("the wasm sum alone on resident inputs / memcpy (1 thread each)", r.residentSumBytesPerS / r.memcpyBytesPerS, "—"), unit: "%" },
       // Where the helper thread starts to pay (the default threshold, minInputBytes, is 4 MiB).
