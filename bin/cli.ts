@@ -2,7 +2,7 @@
  * The `fedtune` command line.
  *
  *   fedtune run <config.json|yaml> [--out <dir>] [--set path=value …]   run an experiment
- *   fedtune run --resume <dir>                                         continue an interrupted run
+ *   fedtune run --resume <dir> [--seeds …|--repetitions n]             continue an interrupted run (or add seeds to a set)
  *   fedtune run --help                                                 usage and every config field
  *   fedtune supernode …                                                a Flower SuperNode (bin/supernode.ts)
  *   fedtune notebooks [paths…] [--param NAME=VALUE …]                  rerun notebooks (bin/notebooks.ts)
@@ -25,12 +25,14 @@ import {
   newRunFolder,
   parseExperimentConfig,
   readRunMetadata,
+  readSetConfig,
   repetitionSeeds,
   resumeExperiment,
   resumeRepetitions,
   RUN_FILES,
   runExperiment,
   runRepetitions,
+  setContinuationProblem,
 } from "../lib/experiment/index";
 import type { RepetitionOutcome, RepetitionsResult } from "../lib/experiment/index";
 
@@ -50,6 +52,7 @@ npm start runs the two default experiments (the document's scenario and the labe
 /** The usage text of `fedtune run`. */
 export const RUN_USAGE = `usage: fedtune run <config.json|config.yaml> [options]
        fedtune run --resume <run folder> [--quiet] [--no-report] [--jobs <n>]
+       fedtune run --resume <multi-seed folder> --seeds <a,b,…|a..b> | --repetitions <n>   (add seeds)
 
 Runs phase 1 (each participant fine-tunes alone, early stopping: the local-only baseline) and
 phase 2 (joint fine-tuning rounds with the configured strategy and personalisation), then writes
@@ -63,7 +66,7 @@ options:
   --repetitions <n>    run n times, with seeds seed, seed+1, … (config field "repetitions"); the table
                        is mean ± 95 % interval (Student t) per participant; each seed's run goes to
                        <run folder>/seed-<s>/, summary.csv holds mean, lo, hi, n
-  --seeds <a,b,…>      run once per listed seed (config field "seeds")
+  --seeds <a,b,…>      run once per listed seed (config field "seeds"); a..b is a range (1..5)
   --jobs <n>           repetitions run at once, one per worker thread (default: cores; 1 = serial)
   --set <path>=<value> override a config field before validation, e.g. --set federation.rounds=3
                        or --set 'federation.strategy={"name":"FedProx","options":{"mu":0.01}}'
@@ -71,7 +74,9 @@ options:
   --resume <dir>       continue the run in <dir> from its last checkpoint (no config needed); for the
                        folder of a multi-seed run: finished seeds are kept (their files checked, not
                        rerun), interrupted seeds resume from their checkpoints, missing ones run, and
-                       summary.csv is rebuilt, exactly as an uninterrupted run would have written it
+                       summary.csv is rebuilt, exactly as an uninterrupted run would have written it;
+                       with --seeds or --repetitions, a multi-seed folder also gets the seeds it lacks
+                       (seeds it has may not be left out; any other option must match its config.json)
   --no-report          skip report.html
   --quiet              no progress output (the final table is still printed)
   --plain              plain progress lines even on a terminal
@@ -164,11 +169,20 @@ function positiveInteger(option: string, text: string): number {
   return n;
 }
 
-/** "1,2,3" → [1, 2, 3]; a usage error naming --seeds for anything else. */
+/** "1,2,3" → [1, 2, 3], "1..5" → [1, 2, 3, 4, 5] (ranges inclusive, mixable: "1..3,7"); a usage error naming --seeds for anything else. */
 export function parseSeedList(text: string): number[] {
   const parts = text.split(",").map((p) => p.trim());
-  if (parts.some((p) => !/^\d+$/.test(p))) throw new UsageError(`--seeds needs a comma-separated list of integers ≥ 0, like 1,2,3; got "${text}"`);
-  return parts.map(Number);
+  const bad = (): UsageError => new UsageError(`--seeds needs a comma-separated list of integers ≥ 0 or ranges a..b, like 1,2,3 or 1..5; got "${text}"`);
+  return parts.flatMap((p) => {
+    const range = /^(\d+)\.\.(\d+)$/.exec(p);
+    if (range) {
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      if (to < from) throw bad();
+      return Array.from({ length: to - from + 1 }, (_, k) => from + k);
+    }
+    if (!/^\d+$/.test(p)) throw bad();
+    return [Number(p)];
+  });
 }
 
 /** Apply `path=value` to a raw config object (creating objects along the path). */
@@ -211,7 +225,7 @@ export interface RunAndPrintOptions {
 /** Options of `runRepetitionsAndPrint`. */
 export interface RunRepetitionsAndPrintOptions {
   readonly outDir?: string;
-  /** Continue the set in `outDir` (its config.json; `config` is then ignored). */
+  /** Continue the set in `outDir`: with its config.json when `config` is undefined, else with `config` (the set's config with more seeds). */
   readonly resume?: boolean;
   readonly runsDir?: string;
   readonly report?: boolean;
@@ -225,7 +239,7 @@ export async function runRepetitionsAndPrint(config: ExperimentConfig | undefine
   const out = process.stdout;
   if (!o.resume && config === undefined) throw new UsageError("fedtune run needs a config file or --resume <dir>");
   const outDir = path.resolve(o.outDir ?? newRunFolder(o.runsDir ?? "runs", (config as ExperimentConfig).name));
-  process.stderr.write(o.resume ? `fedtune: resuming the multi-seed run in ${outDir}\n` : `fedtune: running "${(config as ExperimentConfig).name}" with seeds ${repetitionSeeds(config as ExperimentConfig).join(", ")} → ${outDir}\n`);
+  process.stderr.write(o.resume ? `fedtune: resuming the multi-seed run in ${outDir}${config ? ` with seeds ${repetitionSeeds(config).join(", ")}` : ""}\n` : `fedtune: running "${(config as ExperimentConfig).name}" with seeds ${repetitionSeeds(config as ExperimentConfig).join(", ")} → ${outDir}\n`);
   // Ctrl-C: every seed's finished rounds are checkpointed (atomically), so stopping here is safe.
   const onSigint = (): void => {
     process.stderr.write(`\nfedtune: interrupted. Continue with:\n  fedtune run --resume ${outDir}\n`);
@@ -246,7 +260,7 @@ export async function runRepetitionsAndPrint(config: ExperimentConfig | undefine
   };
   let result: RepetitionsResult;
   try {
-    result = o.resume ? await resumeRepetitions(outDir, options) : await runRepetitions(config as ExperimentConfig, { ...options, outDir });
+    result = o.resume && config === undefined ? await resumeRepetitions(outDir, options) : await runRepetitions(config as ExperimentConfig, { ...options, outDir, resume: o.resume });
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
@@ -316,14 +330,16 @@ async function runCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (a.resume !== undefined) {
-    if (a.configFile !== undefined || a.sets.length > 0 || a.out !== undefined || a.repetitions !== undefined || a.seeds !== undefined) {
-      throw new UsageError("--resume takes the config (and the seeds of a multi-seed run) from the run folder; do not pass a config file, --set, --out, --repetitions or --seeds");
-    }
     if (!fs.existsSync(a.resume)) throw new UsageError(`--resume: ${a.resume} does not exist`);
+    if (a.out !== undefined) throw new UsageError(`--resume ${a.resume} continues in that folder; do not pass --out`);
     // A multi-seed run's folder has config.json and seed-<s>/ folders but no run.json of its own.
     if (!fs.existsSync(path.join(a.resume, RUN_FILES.run))) {
-      await runRepetitionsAndPrint(undefined, { resume: true, outDir: a.resume, report: a.report, quiet: a.quiet, jobs: a.jobs });
+      const config = a.configFile !== undefined || a.sets.length > 0 || a.repetitions !== undefined || a.seeds !== undefined ? continuedSetConfig(a, a.resume) : undefined;
+      await runRepetitionsAndPrint(config, { resume: true, outDir: a.resume, report: a.report, quiet: a.quiet, jobs: a.jobs });
       return 0;
+    }
+    if (a.configFile !== undefined || a.sets.length > 0 || a.repetitions !== undefined || a.seeds !== undefined) {
+      throw new UsageError(`--resume ${a.resume}: that is a single run (it has ${RUN_FILES.run}), which continues with its own config; do not pass a config file, --set, --repetitions or --seeds (seeds are added to a multi-seed set's folder)`);
     }
     await runAndPrint(undefined, { resume: a.resume, report: a.report, quiet: a.quiet, plain: a.plain });
     return 0;
@@ -345,6 +361,44 @@ async function runCommand(argv: readonly string[]): Promise<number> {
   }
   await runAndPrint(config, { outDir: a.out, runsDir: a.runsDir, report: a.report, quiet: a.quiet, plain: a.plain });
   return 0;
+}
+
+/**
+ * The config that `fedtune run --resume <set> [config] [--set …] [--seeds …|--repetitions n]` asks
+ * for: the given config file (else the set's config.json) with the overrides, where --seeds replaces
+ * the recorded repetitions and --repetitions the recorded seed list. A usage error names the option
+ * and the set folder when the result is not the set's config but for more seeds.
+ */
+function continuedSetConfig(a: RunArgs, dir: string): ExperimentConfig {
+  const recorded = readSetConfig(dir);
+  let raw: Record<string, unknown> = JSON.parse(JSON.stringify(a.configFile !== undefined ? loadExperimentConfig(a.configFile) : recorded));
+  for (const s of a.sets) raw = applySet(raw, s);
+  if (a.seeds !== undefined) {
+    delete raw.repetitions;
+    raw.seeds = a.seeds;
+  }
+  if (a.repetitions !== undefined) {
+    delete raw.seeds;
+    raw.repetitions = a.repetitions;
+  }
+  const options = [...(a.configFile !== undefined ? [a.configFile] : []), ...a.sets.map((s) => `--set ${s}`), ...(a.seeds !== undefined ? [`--seeds ${a.seeds.join(",")}`] : []), ...(a.repetitions !== undefined ? [`--repetitions ${a.repetitions}`] : [])];
+  const config = parseExperimentConfig(raw, `the set ${dir} resumed with ${options.join(" ")}`);
+  const problem = setContinuationProblem(recorded, config);
+  if (problem === undefined) return config;
+  if (problem.kind === "seeds") {
+    const option = a.seeds !== undefined ? `--seeds ${a.seeds.join(",")}` : a.repetitions !== undefined ? `--repetitions ${a.repetitions}` : (a.configFile as string);
+    throw new UsageError(`${option} leaves out seed(s) ${problem.missing.join(", ")}, which the set in ${dir} already has; resuming a set can add seeds, not drop them`);
+  }
+  // The option that changed the field: the --set on it (or on a field around it), else the config file.
+  const set = a.sets.find((s) => {
+    const key = s.split("=")[0];
+    return problem.field === key || problem.field.startsWith(`${key}.`) || key.startsWith(`${problem.field}.`);
+  });
+  const option = set !== undefined ? `--set ${set}` : `the config file ${a.configFile}`;
+  const shown = (v: unknown): string => (v === undefined ? "absent" : JSON.stringify(v));
+  throw new UsageError(
+    `${option} makes field "${problem.field}" ${shown(problem.given)}, but the set in ${dir} was run with ${shown(problem.recorded)} (its ${RUN_FILES.config}); a set resumes with its own config, and only --seeds or --repetitions may change (to add seeds)`,
+  );
 }
 
 /** `fedtune supernode …`: delegate to bin/supernode.ts when it is there. */

@@ -4,9 +4,17 @@
  * again with the same arguments):
  *
  *   npm run reproduce -- mcmahan [--seeds 1,2,3] [--methods fedsgd,fedavg] [--stop 0.95] [--targets 0.93,0.95]
- *                                [--max-rounds 3000] [--lr 0.2] [--every 10] [--out runs/reproduce/mcmahan]
+ *                                [--max-rounds 3000] [--lr 0.2] [--every 10] [--workers N] [--out runs/reproduce/mcmahan]
  *   npm run reproduce -- pfllib  [--seeds 1] [--methods fedavg,fedper,ditto] [--rounds 2000] [--every 1]
- *                                [--dataset fashion-mnist-full] [--out runs/reproduce/pfllib]
+ *                                [--workers N] [--dataset fashion-mnist-full] [--out runs/reproduce/pfllib]
+ *
+ * --workers N (default: the machine's cores, as `fedtune run` gives its repetitions): the (method,
+ * seed) runs go on min(N, runs) parallel lanes, one worker thread each, and threads left over train
+ * one run's participants on the fit pool (one run with --workers 2: its 20 clients on 2 threads;
+ * 3 runs with --workers 2: 2 runs at a time). --workers 1 is the old serial job on this thread.
+ * Every count gives the same curves bit for bit and writes the same checkpoints, so a job stopped
+ * with one count resumes with another. Several jobs side by side: give each --workers 1 (or split
+ * the cores between them), or they compete for the same cores.
  *
  * mcmahan: 100 clients on all 8,000 shipped MNIST training images (2 shards each), the 2NN, C = 0.1;
  * each run stops at `--stop` (central test accuracy) or `--max-rounds`; rounds to each of `--targets`
@@ -27,6 +35,7 @@ import * as aq from "arquero";
 import { initBackend } from "../lib/backend";
 import { fedAvgPaperMethods, runFedAvgPaper } from "../lib/reproduction/fedAvgPaper";
 import { PFL_FIT_CONFIG, pflMethods, runPflBenchmark } from "../lib/reproduction/pflBenchmark";
+import { defaultWorkers } from "../lib/reproduction/reproductionLanes";
 import { roundsToTarget } from "../lib/analysis/roundsToTarget";
 import { serverMetric } from "../lib/analysis/serverMetric";
 import { CHECKPOINT_FILE, loadCheckpoint } from "../lib/federation/checkpoint";
@@ -75,6 +84,13 @@ function pick<M extends { readonly label: string }>(all: readonly M[], args: Arg
   });
 }
 
+/** `--workers N` (default the machine's cores); an error names the option. */
+function workers(args: Args): number {
+  const n = num(args, "workers", defaultWorkers());
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`reproduce: --workers must be an integer ≥ 1, got ${JSON.stringify(args.get("workers"))}`);
+  return n;
+}
+
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 
 async function mcmahan(args: Args): Promise<void> {
@@ -90,6 +106,7 @@ async function mcmahan(args: Args): Promise<void> {
     seeds: nums(args, "seeds", [1, 2, 3]),
     methods: pick(fedAvgPaperMethods({ fedSgd: lr, fedAvg: lr }), args),
     checkpoint: { dir: path.join(out, "checkpoints"), every: num(args, "every", 10) },
+    workers: workers(args),
     onRound: (r) => { if (r.round % 10 === 0) console.log(`${stamp()} ${r.method} seed ${r.seed} round ${r.round}: ${(r.accuracy * 100).toFixed(2)} %`); },
     onRun: (r) => console.log(`${stamp()} ${r.method} seed ${r.seed}: ${r.reached ? `${r.rounds} rounds` : "not reached"} to ${stop * 100} % (${r.seconds.toFixed(0)} s in this process)`),
   });
@@ -112,6 +129,7 @@ async function pfllib(args: Args): Promise<void> {
     partition: "pfllib",
     fitConfig: PFL_FIT_CONFIG,
     checkpoint: { dir: path.join(out, "checkpoints"), every: num(args, "every", 1) },
+    workers: workers(args),
     onRound: (r) => console.log(`${stamp()} ${r.method} seed ${r.seed} round ${r.round}: ${(r.accuracy * 100).toFixed(2)} % (${r.seconds.toFixed(0)} s)`),
     onRun: (r) => console.log(`${stamp()} ${r.method} seed ${r.seed}: ${(r.finalAccuracy * 100).toFixed(2)} % at the end`),
   });

@@ -18,3 +18,4 @@ export * from "./repetitionProtocol";
 export * from "./resultsIntervals";
 export * from "./runRepetitions";
 export * from "./repetitionFolder";
+export * from "./setContinuation";

@@ -13,7 +13,9 @@
  * An interrupted set continues with `resumeRepetitions(outDir)` (`fedtune run --resume <set>`):
  * finished seeds are kept after checking their files (`planRepetition`), an interrupted seed
  * resumes from its checkpoint, a missing one runs, and the set's tables are rebuilt, so the set
- * ends byte for byte as an uninterrupted one.
+ * ends byte for byte as an uninterrupted one. Resumed with more seeds (`runRepetitions(config, {
+ * resume: true })`, `fedtune run --resume <set> --seeds …`), the set keeps what it has, runs the new
+ * seeds, and its tables cover them all: byte for byte the set a fresh run with all the seeds writes.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,7 +25,7 @@ import { initBackend } from "../backend";
 import { buildRepetitionReportHtml } from "../report/repetitionReport";
 import type { ExperimentConfig } from "./experimentConfig";
 import { repetitionSeeds, singleSeedConfig } from "./experimentConfig";
-import { runInLanes } from "../parallel/lanes";
+import { runRepetitionGrid } from "../parallel/repetitionGrid";
 import { WorkerThread } from "../parallel/workerThread";
 import type { RepetitionMessage, RepetitionOutcome, RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
 import type { ResultInterval } from "./resultsIntervals";
@@ -32,6 +34,7 @@ import { parseExperimentConfig } from "./experimentConfig";
 import type { ProgressEvent } from "./progress";
 import { firstDifference, planRepetition } from "./repetitionFolder";
 import type { RepetitionPlan } from "./repetitionFolder";
+import { setContinuationProblem } from "./setContinuation";
 import { removeStaleTempFiles, RUN_FILES, writeJsonAtomic, writeTable } from "./runFolder";
 import { resumeExperiment, runExperiment } from "./runExperiment";
 
@@ -39,7 +42,11 @@ import { resumeExperiment, runExperiment } from "./runExperiment";
 export interface RunRepetitionsOptions {
   /** The folder of the whole set (created; must be empty or absent unless `resume`). */
   readonly outDir: string;
-  /** Continue the set already in `outDir`, whose config.json must be `config` (see `resumeRepetitions`). */
+  /**
+   * Continue the set already in `outDir` (see `resumeRepetitions`). `config` must be its config.json
+   * but for the seeds, which may add seeds (never drop one): finished seeds are kept, the new ones run,
+   * and config.json then lists them all (`setContinuationProblem`).
+   */
   readonly resume?: boolean;
   /** Repetitions run at once, each on its own worker thread (default min(cores, repetitions); 1 = serial on this thread). */
   readonly jobs?: number;
@@ -108,11 +115,14 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
   let plans: RepetitionPlan[];
   if (options.resume) {
     const setConfig = readSetConfig(outDir);
-    const d = firstDifference(JSON.parse(JSON.stringify(setConfig)), JSON.parse(JSON.stringify(config)));
-    if (d !== undefined) throw new Error(`cannot resume ${outDir} with another config: field "${d.field}" is ${JSON.stringify(d.a)} in its ${RUN_FILES.config}, ${JSON.stringify(d.b)} here`);
+    const problem = setContinuationProblem(setConfig, config);
+    if (problem?.kind === "field") throw new Error(`cannot resume ${outDir} with another config: field "${problem.field}" is ${JSON.stringify(problem.recorded)} in its ${RUN_FILES.config}, ${JSON.stringify(problem.given)} here`);
+    if (problem?.kind === "seeds") throw new Error(`cannot resume ${outDir} without seed(s) ${problem.missing.join(", ")}: the set has them (its ${RUN_FILES.config}); a set can gain seeds, not lose them`);
     // Every seed folder is checked before anything runs, so a bad one stops the set with nothing changed.
     plans = requests.map((r) => planRepetition(r.outDir, r.config, backend));
     for (const [i, p] of plans.entries()) if (p.action === "resume") removeStaleTempFiles(requests[i].outDir);
+    // More seeds: the set's config.json lists them before any runs, so a plain --resume after an interruption continues the larger set.
+    if (firstDifference(JSON.parse(JSON.stringify(setConfig)), JSON.parse(JSON.stringify(config))) !== undefined) writeJsonAtomic(path.join(outDir, RUN_FILES.config), config);
   } else {
     if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
       throw new Error(`run folder ${outDir} already exists and is not empty; continue it with --resume ${outDir}, or choose another folder`);
@@ -129,7 +139,7 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
   const kept = plans.flatMap((p) => (p.action === "keep" ? [finished(p.outcome)] : []));
   const toRun = requests.flatMap((r, i) => (plans[i].action === "keep" ? [] : [{ ...r, resume: plans[i].action === "resume" }]));
   const onEvent = (e: Extract<RepetitionReply, { type: "event" }>): void => options.onProgress?.(e.seed, e.event);
-  const ran = toRun.length === 0 ? [] : jobs === 1 ? await runSerially(toRun, finished, options.onProgress) : await runOnWorkers(toRun, Math.min(jobs, toRun.length), backend, finished, onEvent);
+  const ran = toRun.length === 0 ? [] : await runRequests(toRun, jobs === 1 ? 1 : Math.min(jobs, toRun.length), backend, finished, options.onProgress, onEvent);
   const outcomes = [...kept, ...ran].sort((a, b) => seeds.indexOf(a.seed) - seeds.indexOf(b.seed));
 
   const intervals = resultIntervals(outcomes.map((o) => o.results));
@@ -154,40 +164,43 @@ export async function runRepetition(req: RepetitionRequest, onProgress?: (event:
   return { seed: req.config.seed, outDir: r.outDir, results: r.results, roundsRun: r.roundsRun, converged: r.converged, seconds: r.seconds, backend: r.backend, warnings: r.warnings, how: req.resume ? "resumed" : "ran" };
 }
 
-async function runSerially(
-  requests: readonly RepetitionRequest[],
-  finished: (o: RepetitionOutcome) => RepetitionOutcome,
-  onProgress: ((seed: number, event: ProgressEvent) => void) | undefined,
-): Promise<RepetitionOutcome[]> {
-  const out: RepetitionOutcome[] = [];
-  for (const req of requests) out.push(finished(await runRepetition(req, onProgress && ((e) => onProgress(req.config.seed, e)))));
-  return out;
-}
-
 /**
- * Run the requests on `size` repetition worker threads, each taking the next request when it is
- * free (`runInLanes`, the fit pool's scheduler); the first failure stops every thread.
+ * Run the requests through fedtune's one repetition loop (`runRepetitionGrid`, one method: the
+ * config): on one lane one after another on this thread; on more, each lane is a repetition worker
+ * thread taking the next request when it is free, and the first failure stops every thread.
  */
-async function runOnWorkers(
+async function runRequests(
   requests: readonly RepetitionRequest[],
-  size: number,
+  lanes: number,
   backend: string,
   finished: (o: RepetitionOutcome) => RepetitionOutcome,
+  onProgress: ((seed: number, event: ProgressEvent) => void) | undefined,
   onEvent: (event: Extract<RepetitionReply, { type: "event" }>) => void,
 ): Promise<RepetitionOutcome[]> {
   const file = path.join(__dirname, "repetitionWorker.js");
-  const threads = Array.from({ length: size }, (_, i) => new WorkerThread<RepetitionMessage, RepetitionReply>(file, { backend }, `repetition worker ${i}`, onEvent));
+  const threads = lanes === 1 ? [] : Array.from({ length: lanes }, (_, i) => new WorkerThread<RepetitionMessage, RepetitionReply>(file, { backend }, `repetition worker ${i}`, onEvent));
+  const onThread = async (req: RepetitionRequest, lane: number): Promise<RepetitionOutcome> => {
+    const seed = req.config.seed;
+    let reply: Extract<RepetitionReply, { type: "reply" }>;
+    try {
+      reply = await threads[lane].call({ type: "repetition", ...req });
+    } catch (e) {
+      throw new Error(`repetition with seed ${seed}: ${(e as Error).message} before it finished`);
+    }
+    if (reply.ok === false) throw new Error(`repetition with seed ${seed}: ${reply.error.message}`);
+    return reply.outcome;
+  };
   try {
-    return await runInLanes(requests.length, size, async (lane, i) => {
-      const seed = requests[i].config.seed;
-      let reply: Extract<RepetitionReply, { type: "reply" }>;
-      try {
-        reply = await threads[lane].call({ type: "repetition", ...requests[i] });
-      } catch (e) {
-        throw new Error(`repetition with seed ${seed}: ${(e as Error).message} before it finished`);
-      }
-      if (reply.ok === false) throw new Error(`repetition with seed ${seed}: ${reply.error.message}`);
-      return finished(reply.outcome);
+    return await runRepetitionGrid({
+      caller: "runRepetitions",
+      seeds: requests.map((r) => r.config.seed),
+      methods: 1,
+      lanes,
+      run: async ({ index }, _none, lane) => {
+        const req = requests[index];
+        const seed = req.config.seed;
+        return finished(lanes === 1 ? await runRepetition(req, onProgress && ((e) => onProgress(seed, e))) : await onThread(req, lane));
+      },
     });
   } finally {
     await Promise.all(threads.map((t) => t.terminate()));

@@ -26,6 +26,9 @@ import { roundsToTarget } from "../analysis/roundsToTarget";
 import { CentralEvaluation } from "../federation/strategies/centralEvaluation";
 import { seededRuns } from "./seededRuns";
 import { finalCheckpoint, resumableFederation, runCheckpointing, type RunCheckpointing } from "./resumableFederation";
+import type { FitExecutor } from "../federation/executor";
+import { withReproductionWorkers, type ReproductionLanes } from "./reproductionLanes";
+import type { ReproductionJob } from "./reproductionProtocol";
 import type * as tf from "@tensorflow/tfjs";
 
 /** The paper's 2NN for 28×28×1 images: 784 → 200 → 200 → 10, ReLU, softmax (199,210 parameters). */
@@ -77,6 +80,8 @@ export interface FedAvgPaperOptions {
   readonly onRun?: (run: { readonly method: string; readonly seed: number; readonly rounds: number; readonly reached: boolean; readonly seconds: number }) => void;
   /** Called after each round trained in this process (not for rounds read back from a checkpoint). */
   readonly onRound?: (round: { readonly method: string; readonly seed: number; readonly round: number; readonly accuracy: number }) => void;
+  /** Threads to use (default 1: every run here, one after another): runs on parallel lanes, the rest as each run's fit pool (`workerPlan`); results are the same for any count. */
+  readonly workers?: number;
 }
 
 /** What `runFedAvgPaper` returns (arquero tables). */
@@ -92,24 +97,36 @@ export interface FedAvgPaperResult {
 /** Run every method for every seed until the global model reaches `target` on MNIST's test images (or `maxRounds`). */
 export async function runFedAvgPaper(options: FedAvgPaperOptions): Promise<FedAvgPaperResult> {
   checkOptions(options);
-  const train = loadDataset("mnist", { split: "train", limit: options.trainLimit });
-  const test = loadDataset("mnist", { split: "test", limit: options.testLimit });
+  const { methods, seeds, onRound, onRun: _onRun, ...jobOptions } = options;
+  const rounds = onRound && ((r: Readonly<Record<string, string | number>>) => onRound(r as Parameters<typeof onRound>[0]));
+  return withReproductionWorkers(options.workers ?? 1, seeds.length * methods.length, rounds, ({ lanes, pool, poolSize }) =>
+    paperRuns(options, lanes, pool, (m, seed) => ({ kind: "mcmahan", options: { ...jobOptions, workers: poolSize }, method: m, seed })),
+  );
+}
+
+/** The runs of `runFedAvgPaper`: here (participants on `pool` when given) or, with `lanes`, each on a lane's worker thread. */
+async function paperRuns(options: FedAvgPaperOptions, lanes: ReproductionLanes | undefined, pool: FitExecutor | undefined, job: (m: PaperMethod, seed: number) => ReproductionJob): Promise<FedAvgPaperResult> {
+  const train = lanes ? undefined : loadDataset("mnist", { split: "train", limit: options.trainLimit });
+  const test = lanes ? undefined : loadDataset("mnist", { split: "test", limit: options.testLimit });
   const { curves, seconds } = await seededRuns({
     seeds: options.seeds,
     methods: options.methods,
+    lanes: lanes?.count ?? 1,
+    runElsewhere: lanes && ((m, seed, lane) => lanes.run(job(m, seed), lane)),
     buildModel: (seed) => buildMnist2nn(deriveSeed(seed, "init")),
-    prepare: (seed) => pathologicalClients(train, options.numClients, deriveSeed(seed, "split")),
+    prepare: (seed) => pathologicalClients(train as Dataset, options.numClients, deriveSeed(seed, "split")),
     run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
       const checkpoint = runCheckpointing(options.checkpoint, m.label, seed);
       const f = await resumableFederation({
         participants: clients.map((d, i) => new Participant({ id: `client-${i}`, data: d, trainer })),
-        strategy: new CentralEvaluation(new FedAvg(), { trainer, data: test, participants: false }),
+        strategy: new CentralEvaluation(new FedAvg(), { trainer, data: test as Dataset, participants: false }),
         rounds: options.maxRounds,
         trainer,
         initialWeights,
         sampling: { fraction: options.clientFraction },
         fitConfig: m.fitConfig,
         seed: deriveSeed(seed, "federation"),
+        fitExecutor: pool,
       }, checkpoint);
       let accuracy = serverMetricAt(f.result().history, "centralAccuracy", "last");
       while (!f.done && !(accuracy >= options.target)) {

@@ -3,3 +3,4 @@ export * from "./fedAvgPaper";
 export * from "./pflBenchmark";
 export * from "./seededRuns";
 export * from "./resumableFederation";
+export * from "./reproductionLanes";

@@ -34,6 +34,10 @@ import { serverMetric } from "../analysis/serverMetric";
 import { seededRuns } from "./seededRuns";
 import { concatDatasets } from "../data/partition/byDatasetPartition";
 import { finalCheckpoint, resumableFederation, runCheckpointing, type RunCheckpointing } from "./resumableFederation";
+import type { FitExecutor } from "../federation/executor";
+import { checkedSpec } from "../federation/personalisation/personalisationRegistry";
+import { withReproductionWorkers, type ReproductionLanes } from "./reproductionLanes";
+import type { ReproductionJob } from "./reproductionProtocol";
 import type * as tf from "@tensorflow/tfjs";
 
 /** PFLlib's FedAvgCNN for 28×28×1 images: conv 5×5 32 valid → ReLU → pool 2 → conv 5×5 64 → ReLU → pool 2 → dense 512 → dense 10. */
@@ -98,6 +102,8 @@ export interface PflBenchmarkOptions {
   readonly fitConfig?: FitConfig;
   /** Called after each run. */
   readonly onRun?: (run: { readonly method: string; readonly seed: number; readonly finalAccuracy: number; readonly seconds: number }) => void;
+  /** Threads to use (default 1: every run here, one after another): runs on parallel lanes, the rest as each run's fit pool (`workerPlan`); results are the same for any count. */
+  readonly workers?: number;
 }
 
 /** What `runPflBenchmark` returns (arquero tables). */
@@ -113,12 +119,23 @@ export async function runPflBenchmark(options: PflBenchmarkOptions): Promise<Pfl
   const fn = "runPflBenchmark";
   if (!(Number.isInteger(options.numClients) && options.numClients >= 1)) throw new Error(`${fn}: numClients must be an integer ≥ 1, got ${options.numClients}`);
   if (!(Number.isInteger(options.rounds) && options.rounds >= 1)) throw new Error(`${fn}: rounds must be an integer ≥ 1, got ${options.rounds}`);
-  const data = pflBenchmarkData(options);
+  const { methods, seeds, onRound, onRun: _onRun, ...jobOptions } = options;
+  const rounds = onRound && ((r: Readonly<Record<string, string | number>>) => onRound(r as Parameters<typeof onRound>[0]));
+  return withReproductionWorkers(options.workers ?? 1, seeds.length * methods.length, rounds, ({ lanes, pool, poolSize }) =>
+    pflRuns(options, lanes, pool, (m, seed) => ({ kind: "pfllib", options: { ...jobOptions, workers: poolSize }, method: { label: m.label, personalisation: checkedSpec(m.personalisation()) }, seed })),
+  );
+}
+
+/** The runs of `runPflBenchmark`: here (participants on `pool` when given) or, with `lanes`, each on a lane's worker thread. */
+async function pflRuns(options: PflBenchmarkOptions, lanes: ReproductionLanes | undefined, pool: FitExecutor | undefined, job: (m: PflMethod, seed: number) => ReproductionJob): Promise<PflBenchmarkResult> {
+  const data = lanes ? undefined : pflBenchmarkData(options);
   return seededRuns({
     seeds: options.seeds,
     methods: options.methods,
+    lanes: lanes?.count ?? 1,
+    runElsewhere: lanes && ((m, seed, lane) => lanes.run(job(m, seed), lane)),
     buildModel: (seed) => buildPflCnn(deriveSeed(seed, "init")),
-    prepare: (seed) => twoLabelClients(data, options.numClients, deriveSeed(seed, "split"), 0.25, options.partition),
+    prepare: (seed) => twoLabelClients(data as Dataset, options.numClients, deriveSeed(seed, "split"), 0.25, options.partition),
     run: async (m, { seed, trainer, initialWeights, prepared: clients }) => {
       const checkpoint = runCheckpointing(options.checkpoint, m.label, seed);
       const f = await resumableFederation({
@@ -130,6 +147,7 @@ export async function runPflBenchmark(options: PflBenchmarkOptions): Promise<Pfl
         initialWeights,
         fitConfig: options.fitConfig ?? PFL_FIT_CONFIG,
         seed: deriveSeed(seed, "federation"),
+        fitExecutor: pool,
       }, checkpoint);
       while (!f.done) {
         const t0 = Date.now();

@@ -16,6 +16,7 @@ import type { Personalisation } from "../federation/personalisation/personalisat
 import type { Strategy } from "../federation/types";
 import { lastSelectedMax } from "../analysis/lastSelectedMax";
 import { meanInterval } from "../analysis/meanInterval";
+import { runRepetitionGrid } from "../parallel/repetitionGrid";
 
 /** One method to compare: a label, a strategy and a personalisation. */
 export interface MethodSpec {
@@ -75,7 +76,7 @@ export interface MethodComparison {
 /** The figures `intervals` summarises. */
 const COMPARED_MEASURES = ["lastAccuracy", "selectedAccuracy", "globalLastAccuracy"] as const;
 
-/** Run each method in turn (fresh participants and strategy each time), once per seed, and tabulate per-participant accuracy. */
+/** Run each method in turn (fresh participants and strategy each time), once per seed (`runRepetitionGrid`), and tabulate per-participant accuracy. */
 export async function compareMethods(options: CompareMethodsOptions): Promise<MethodComparison> {
   const { methods, trainer, participants, initialWeights, onMethodDone, seeds, ...rest } = options;
   const labels = new Set<string>();
@@ -84,17 +85,18 @@ export async function compareMethods(options: CompareMethodsOptions): Promise<Me
     labels.add(m.label);
   }
   const seedList = seeds ?? [rest.seed ?? 0];
-  if (seedList.length === 0) throw new Error("compareMethods: seeds must list at least one seed");
-  if (new Set(seedList).size !== seedList.length) throw new Error(`compareMethods: seeds lists a seed twice: ${seedList.join(", ")}`);
-  const runsBySeed = new Map<number, Map<string, FederationResult>>();
-  const seconds = new Map<string, number>();
-  const rows: Array<Record<string, string | number>> = [];
-  for (const seed of seedList) {
-    const people = typeof participants === "function" ? participants(seed) : participants;
-    const start = typeof initialWeights === "function" ? await initialWeights(seed) : initialWeights;
-    const runs = new Map<string, FederationResult>();
-    runsBySeed.set(seed, runs);
-    for (const m of methods) {
+  // fedtune's one repetition loop (runRepetitionGrid), on one lane: for each seed its participants and start, then every method.
+  const done = await runRepetitionGrid({
+    caller: "compareMethods",
+    seeds: seedList,
+    methods: methods.length,
+    perSeed: async (seed) => {
+      const people = typeof participants === "function" ? participants(seed) : participants;
+      const start = typeof initialWeights === "function" ? await initialWeights(seed) : initialWeights;
+      return { people, start };
+    },
+    run: async ({ method, seed }, { people, start }) => {
+      const m = methods[method];
       // Fresh participants per method: personal state must not leak from one method's run into the next.
       const named = people.map((p) => new Participant({ id: p.id, data: p.data, trainer }));
       const t0 = Date.now();
@@ -103,12 +105,17 @@ export async function compareMethods(options: CompareMethodsOptions): Promise<Me
       while (!f.done) await f.runRound();
       const result = f.result();
       const secs = (Date.now() - t0) / 1000;
-      runs.set(m.label, result);
-      seconds.set(m.label, (seconds.get(m.label) ?? 0) + secs);
       onMethodDone?.(m.label, result, secs, seed);
-      rows.push(...participantRows(result, m.label, seed, people.map((p) => p.id)));
-    }
+      return { label: m.label, seed, result, secs, rows: participantRows(result, m.label, seed, people.map((p) => p.id)) };
+    },
+  });
+  const runsBySeed = new Map<number, Map<string, FederationResult>>(seedList.map((s) => [s, new Map()]));
+  const seconds = new Map<string, number>();
+  for (const d of done) {
+    (runsBySeed.get(d.seed) as Map<string, FederationResult>).set(d.label, d.result);
+    seconds.set(d.label, (seconds.get(d.label) ?? 0) + d.secs);
   }
+  const rows = done.flatMap((d) => d.rows);
   const table = aq.from(rows);
   return { runs: runsBySeed.get(seedList[0]) as Map<string, FederationResult>, runsBySeed, table, intervals: comparisonIntervals(rows), seconds };
 }

@@ -67,6 +67,10 @@ test("fedtune run parses --repetitions, --seeds and --jobs, and names a bad valu
   assert.equal(a.jobs, 2);
   assert.equal(parseRunArgs(["c.json", "--repetitions", "5"]).repetitions, 5);
   assert.throws(() => parseRunArgs(["c.json", "--seeds", "1,x"]), /--seeds needs a comma-separated list/);
+  assert.deepEqual(parseRunArgs(["c.json", "--seeds", "1..5"]).seeds, [1, 2, 3, 4, 5]);
+  assert.deepEqual(parseRunArgs(["c.json", "--seeds", "0..1,7, 9..9"]).seeds, [0, 1, 7, 9]);
+  assert.throws(() => parseRunArgs(["c.json", "--seeds", "5..1"]), /--seeds needs .* or ranges a\.\.b, like 1,2,3 or 1\.\.5; got "5\.\.1"/);
+  assert.throws(() => parseRunArgs(["c.json", "--seeds", "1...3"]), /--seeds needs/);
   assert.throws(() => parseRunArgs(["c.json", "--repetitions", "0"]), /--repetitions needs an integer ≥ 1, got "0"/);
 });
 

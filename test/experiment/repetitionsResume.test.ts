@@ -143,6 +143,58 @@ test("bad states are clear errors naming the folder and the field or file, and c
   await assert.rejects(resumeRepetitions(path.join(dir, "nothing")), /neither a run folder \(no run\.json\) nor a multi-seed set \(no config\.json\)/);
 });
 
+test("a set resumed with more seeds (--repetitions, then --seeds a..b) keeps its seeds untouched, runs only the new ones, and equals a fresh run with all the seeds", async () => {
+  const grow = path.join(dir, "grow");
+  const { repetitions: _r, ...one } = raw;
+  await runRepetitions(parseExperimentConfig({ ...one, seeds: [4] }), { outDir: grow, jobs: 1, report: false });
+  const seed4 = tree(repetitionDir(grow, 4));
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, "run", "--resume", grow, "--no-report", ...args], { encoding: "utf8", env: { ...process.env, FEDTUNE_QUIET: "1" } });
+
+  let r = cli("--repetitions", "2", "--jobs", "1");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /seed 4 kept from the earlier run \(checked\)/);
+  assert.match(r.stderr, /seed 5 done/);
+  assert.match(r.stdout, /over 2 seeds \(4, 5\)/);
+  assert.deepEqual(tree(repetitionDir(grow, 4)), seed4);
+  const seed5 = tree(repetitionDir(grow, 5));
+
+  r = cli("--seeds", "4..6", "--jobs", "2");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /resuming the multi-seed run in .*grow with seeds 4, 5, 6/);
+  assert.match(r.stderr, /seed 4 kept/);
+  assert.match(r.stderr, /seed 5 kept/);
+  assert.match(r.stderr, /seed 6 done/);
+  assert.match(r.stdout, /mean ± 95 % interval over 3 seeds \(4, 5, 6\)/);
+  assert.deepEqual(tree(repetitionDir(grow, 4)), seed4);
+  assert.deepEqual(tree(repetitionDir(grow, 5)), seed5);
+  // Every table and every seed's history: byte for byte the fresh 3-seed run's.
+  for (const f of SET_FILES) assert.equal(sha(path.join(grow, f)), sha(path.join(reference, f)), f);
+  for (const s of [4, 5, 6]) for (const f of SEED_FILES) assert.equal(sha(path.join(repetitionDir(grow, s), f)), sha(path.join(repetitionDir(reference, s), f)), `seed-${s}/${f}`);
+  // The set's config.json now lists the three seeds, so a plain --resume keeps all three.
+  const after = await resumeRepetitions(grow, { jobs: 1, report: false });
+  assert.deepEqual(after.seeds, [4, 5, 6]);
+  assert.deepEqual(after.repetitions.map((o) => o.how), ["kept", "kept", "kept"]);
+});
+
+test("resuming a set with another option, or without seeds it has, is refused naming the option and the set folder; nothing changes", () => {
+  const grow = path.join(dir, "grow");
+  const before = tree(grow);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, "run", ...args, "--no-report"], { encoding: "utf8", env: { ...process.env, FEDTUNE_QUIET: "1" } });
+  const refused = (r: ReturnType<typeof cli>, message: RegExp): void => {
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, message);
+    assert.deepEqual(tree(grow), before);
+  };
+  refused(cli("--resume", grow, "--seeds", "4..7", "--set", "federation.rounds=5"), /--set federation\.rounds=5 makes field "federation\.rounds" 5, but the set in .*grow was run with 4 \(its config\.json\)/);
+  refused(cli("--resume", grow, "--seeds", "4..7", "--set", "training={\"learningRate\":0.1,\"batchSize\":16}"), /--set training=.* makes field "training\.learningRate" 0\.1, but the set in .*grow was run with 0\.05/);
+  const other = path.join(dir, "other.json");
+  fs.writeFileSync(other, JSON.stringify({ ...raw, model: { kind: "mlp", hiddenUnits: [32] } }));
+  refused(cli("--resume", grow, other, "--repetitions", "4"), /the config file .*other\.json makes field "model\.hiddenUnits\[0\]" 32, but the set in .*grow was run with 16/);
+  refused(cli("--resume", grow, "--seeds", "5,6,7"), /--seeds 5,6,7 leaves out seed\(s\) 4, which the set in .*grow already has/);
+  refused(cli("--resume", grow, "--out", path.join(dir, "x")), /--resume .*grow continues in that folder; do not pass --out/);
+  refused(cli("--resume", repetitionDir(grow, 4), "--seeds", "4,5"), /--resume .*seed-4: that is a single run \(it has run\.json\)/);
+});
+
 test("firstDifference names the first differing field", () => {
   assert.equal(firstDifference({ a: 1, b: [1, 2] }, { b: [1, 2], a: 1 }), undefined);
   assert.deepEqual(firstDifference({ a: { x: 1, y: 2 } }, { a: { x: 1, y: 3 } }), { field: "a.y", a: 2, b: 3 });
