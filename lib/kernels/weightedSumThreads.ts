@@ -82,7 +82,7 @@ export interface WeightedSumThreadOptions {
  * the scan (1-thread / 2-thread time at 1–16 MiB) to re-check.
  */
 const DEFAULT_MIN_INPUT_BYTES = 4 << 20;
-/** A helper that has not answered after this long is taken as dead; its half is computed here. */
+/** A helper that has not answered after this long is taken as dead; its chunks are summed here. */
 const HELPER_TIMEOUT_MS = 60_000;
 
 let options: WeightedSumThreadOptions = { threads: 2, minInputBytes: DEFAULT_MIN_INPUT_BYTES, chunkBytes: BLOCK_BYTES, helperOnly: false };
@@ -101,6 +101,7 @@ interface Helper {
 }
 
 let helper: Helper | undefined;
+const RELEASED = "released";
 /** Why no helper can be started here (no SharedArrayBuffer, no worker threads), once known. */
 let unavailable: string | undefined;
 let helperCalls = 0;
@@ -141,6 +142,8 @@ function startHelper(): void {
     worker.on("error", (e: Error) => (h.broken ??= `weighted-sum helper failed: ${e.message}`));
     worker.on("exit", (code: number) => {
       h.broken ??= `weighted-sum helper exited (code ${code})`;
+      // One that never got ready (its file cannot load here, say) is not started again on every call.
+      if (h.broken !== RELEASED && Atomics.load(control, Control.state) === HelperState.starting) unavailable ??= h.broken;
       if (helper === h) helper = undefined;
     });
     helper = h;
@@ -186,7 +189,7 @@ export async function releaseWeightedSumThread(): Promise<void> {
   const h = helper;
   if (h === undefined) return;
   helper = undefined;
-  h.broken ??= "released";
+  h.broken ??= RELEASED;
   const exited = new Promise<void>((resolve) => h.worker.once("exit", () => resolve()));
   Atomics.store(h.control, Control.state, HelperState.closing);
   Atomics.notify(h.control, Control.state);

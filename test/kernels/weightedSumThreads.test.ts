@@ -195,6 +195,13 @@ test("falls back to one thread for unshared inputs, with threads: 1, and after t
   sizes.forEach((_, v) => assert.deepEqual(bits(afterRelease[v].out), bits(reference[v].out)));
   assert.equal(weightedSumThreadStatus().running, true, "that call started a new helper");
   assert.equal(await prepareWeightedSumThread(), true);
+  // Released while still starting: a later one starts and gets ready all the same.
+  await releaseWeightedSumThread();
+  const starting = prepareWeightedSumThread();
+  await releaseWeightedSumThread();
+  assert.equal(await starting, false);
+  assert.equal(await prepareWeightedSumThread(), true);
+  assert.equal(weightedSumThreadStatus().unavailable, undefined);
 });
 
 test("configureWeightedSumThreads refuses bad options, naming them", () => {
