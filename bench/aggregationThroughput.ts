@@ -1,21 +1,39 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 import { weightedAverage, WeightedWeights } from "../lib/federation/aggregate";
 import { WEIGHTED_SUM_WASM_FILE } from "../lib/kernels/weightedSum";
+import { configureWeightedSumThreads, prepareWeightedSumThread, weightedSumAll } from "../lib/kernels/weightedSumThreads";
+import { toSharedWeights } from "../lib/model/sharedWeights";
 import { Rng } from "../lib/util/rng";
 
 /** Input bytes per second of `weightedAverage`, of a plain copy of the same bytes, and of the parts of the first. */
 export interface AggregationThroughput {
   readonly participants: number;
   readonly parameters: number;
-  /** `weightedAverage(updates)` as the round calls it: checks, fresh result arrays, copy in, sum, copy out. */
+  /**
+   * `weightedAverage(updates)` as a round on the worker pool calls it: updates in SharedArrayBuffers (as fit workers
+   * send them), 2 threads (this one and the weighted-sum helper); checks, fresh result arrays, copy in, sum, copy out.
+   */
   readonly aggregateBytesPerS: number;
+  /** Threads `aggregateBytesPerS` used: 2, or 1 where the helper could not start. */
+  readonly aggregateThreads: number;
+  /** `weightedAverage` on ordinary arrays (as the serial executor's round calls it): one thread. */
+  readonly aggregateOneThreadBytesPerS: number;
+  /** `weightedAverage` on the shared updates on one thread (the helper off): what copying out of shared memory costs. */
+  readonly aggregateSharedOneThreadBytesPerS: number;
+  /** `Float32Array.set` of every input (ordinary arrays) into preallocated arrays, one thread. */
   readonly memcpyBytesPerS: number;
+  /** The same copy on 2 threads, each copying half of the coordinates from its own ordinary arrays. */
+  readonly memcpyTwoThreadsBytesPerS: number;
   /** `acc[k] += x[k]` into a cache-resident Float64Array: what scalar JavaScript can do per input byte at best. */
   readonly float64LoopBytesPerS: number;
   /** The wasm sum alone, on inputs already in its memory (what resident updates would cost; not what the round does). */
   readonly residentSumBytesPerS: number;
   /** Calls timed per body. */
   readonly calls: number;
+  /** For the helper's threshold: the fastest 1-thread and 2-thread call on shared inputs of a few sizes (10 participants). */
+  readonly thresholdScan: ReadonlyArray<{ readonly inputBytes: number; readonly oneThreadS: number; readonly twoThreadsS: number }>;
 }
 
 /**
@@ -66,12 +84,85 @@ function residentSum(updates: readonly WeightedWeights[], layerSizes: readonly n
 }
 
 /**
- * Times FedAvg's weighted average of `participants` updates with the given layer sizes against
- * (a) copying every input array into one output buffer (`Float32Array.set`, i.e. memcpy) and
- * (b) summing every input into a Float64 block with the plainest loop and (c) the wasm sum alone on inputs already
- * in its memory. All consume the same input bytes; single calls alternate, so a busy neighbour slows all alike.
+ * memcpy on 2 threads: this thread copies the first half of the concatenated coordinates, a worker (memcpyWorker.js)
+ * the second half from its own ordinary copy of them, each into its own preallocated arrays. Returns the body and a
+ * function that ends the worker.
  */
-export function aggregationThroughput(layerSizes: readonly number[], participants: number, seconds: number, seed = 8): AggregationThroughput {
+async function twoThreadMemcpy(updates: readonly WeightedWeights[]): Promise<{ body: () => void; close: () => Promise<void> }> {
+  const parameters = updates[0].weights.reduce((a, w) => a + w.values.length, 0);
+  const split = Math.floor(parameters / 2);
+  // Each side's pieces: [participant][piece] ordinary arrays; the worker gets copies of its half (sent, then owned).
+  const pieces = (from: number, to: number): Float32Array[][] =>
+    updates.map((u) => {
+      const out: Float32Array[] = [];
+      let start = 0;
+      for (const w of u.weights) {
+        const n = w.values.length;
+        const lo = Math.max(from, start) - start;
+        const hi = Math.min(to, start + n) - start;
+        if (hi > lo) out.push(w.values.slice(lo, hi));
+        start += n;
+      }
+      return out;
+    });
+  const mine = pieces(0, split);
+  const targets = mine[0].map((x) => new Float32Array(x.length));
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(path.join(__dirname, "memcpyWorker.js"), { workerData: { control, inputs: pieces(split, parameters) } });
+  while (Atomics.load(control, 0) !== 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  const body = (): void => {
+    Atomics.store(control, 0, 2);
+    Atomics.notify(control, 0);
+    for (const u of mine) u.forEach((x, i) => targets[i].set(x));
+    while (Atomics.load(control, 0) === 2) Atomics.wait(control, 0, 2);
+    Atomics.store(control, 0, 1);
+  };
+  const close = async (): Promise<void> => {
+    Atomics.store(control, 0, 3);
+    Atomics.notify(control, 0);
+    await new Promise((resolve) => worker.once("exit", resolve));
+  };
+  return { body, close };
+}
+
+/**
+ * `weightedSumAll` on shared inputs of 10 participants × 1–16 MiB, one thread against two (the helper used from any
+ * size), fastest of alternating single calls: where the helper starts to pay.
+ */
+function thresholdScan(seconds: number): AggregationThroughput["thresholdScan"] {
+  const previous = configureWeightedSumThreads({ minInputBytes: 0 });
+  try {
+    return [1, 2, 4, 8, 16].map((mib) => {
+      const p = 10;
+      const n = Math.floor((mib * 1048576) / 4 / p);
+      const rng = new Rng(mib);
+      const inputs = Array.from({ length: p }, () => {
+        const x = new Float32Array(new SharedArrayBuffer(n * 4));
+        for (let k = 0; k < n; k++) x[k] = rng.normal();
+        return x;
+      });
+      const factors = inputs.map((_, i) => i + 1);
+      const out = new Float32Array(n);
+      const call = (threads: 1 | 2) => (): void => {
+        configureWeightedSumThreads({ threads });
+        weightedSumAll([{ out, inputs }], factors, 55);
+      };
+      const { best } = interleaved(seconds, [call(1), call(2)]);
+      return { inputBytes: p * n * 4, oneThreadS: best[0], twoThreadsS: best[1] };
+    });
+  } finally {
+    configureWeightedSumThreads(previous);
+  }
+}
+
+/**
+ * Times FedAvg's weighted average of `participants` updates with the given layer sizes, as the round calls it (updates
+ * in shared memory, 2 threads) and on ordinary arrays (1 thread), against (a) copying every input array into one
+ * output buffer (`Float32Array.set`, i.e. memcpy) on one and on two threads, (b) summing every input into a Float64
+ * block with the plainest loop and (c) the wasm sum alone on inputs already in its memory. All consume the same input
+ * bytes; single calls alternate, so a busy neighbour slows all alike.
+ */
+export async function aggregationThroughput(layerSizes: readonly number[], participants: number, seconds: number, seed = 8): Promise<AggregationThroughput> {
   const rng = new Rng(seed);
   const updates: WeightedWeights[] = [];
   for (let p = 0; p < participants; p++) {
@@ -82,6 +173,8 @@ export function aggregationThroughput(layerSizes: readonly number[], participant
     });
     updates.push({ weights, numExamples: 1 + rng.int(100), participantId: `p${p}` });
   }
+  // As fit workers send them: each update's variables in one SharedArrayBuffer.
+  const shared = updates.map((u) => ({ ...u, weights: toSharedWeights(u.weights) }));
   const parameters = layerSizes.reduce((a, b) => a + b, 0);
   const inputBytes = participants * parameters * 4;
   const target = layerSizes.map((size) => new Float32Array(size));
@@ -97,24 +190,44 @@ export function aggregationThroughput(layerSizes: readonly number[], participant
       }
     }
   };
-  const {
-    best: [aggregate, memcpy, loop, resident],
-    calls,
-  } = interleaved(seconds, [
-    () => weightedAverage(updates),
-    () => {
-      for (const u of updates) u.weights.forEach((w, i) => target[i].set(w.values));
-    },
-    sumLoop,
-    residentSum(updates, layerSizes),
-  ]);
-  return {
-    participants,
-    parameters,
-    aggregateBytesPerS: inputBytes / aggregate,
-    memcpyBytesPerS: inputBytes / memcpy,
-    float64LoopBytesPerS: inputBytes / loop,
-    residentSumBytesPerS: inputBytes / resident,
-    calls,
-  };
+  const aggregateThreads = (await prepareWeightedSumThread()) ? 2 : 1;
+  const memcpy2 = await twoThreadMemcpy(updates);
+  const previous = configureWeightedSumThreads({});
+  try {
+    const {
+      best: [aggregate, aggregateOne, aggregateSharedOne, memcpy, memcpyTwo, loop, resident],
+      calls,
+    } = interleaved(seconds, [
+      () => weightedAverage(shared),
+      () => weightedAverage(updates),
+      () => {
+        configureWeightedSumThreads({ threads: 1 });
+        weightedAverage(shared);
+        configureWeightedSumThreads({ threads: previous.threads });
+      },
+      () => {
+        for (const u of updates) u.weights.forEach((w, i) => target[i].set(w.values));
+      },
+      memcpy2.body,
+      sumLoop,
+      residentSum(updates, layerSizes),
+    ]);
+    return {
+      participants,
+      parameters,
+      aggregateBytesPerS: inputBytes / aggregate,
+      aggregateThreads,
+      aggregateOneThreadBytesPerS: inputBytes / aggregateOne,
+      aggregateSharedOneThreadBytesPerS: inputBytes / aggregateSharedOne,
+      memcpyBytesPerS: inputBytes / memcpy,
+      memcpyTwoThreadsBytesPerS: inputBytes / memcpyTwo,
+      float64LoopBytesPerS: inputBytes / loop,
+      residentSumBytesPerS: inputBytes / resident,
+      calls,
+      thresholdScan: aggregateThreads === 2 ? thresholdScan(seconds / 4) : [],
+    };
+  } finally {
+    configureWeightedSumThreads(previous);
+    await memcpy2.close();
+  }
 }

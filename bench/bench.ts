@@ -212,31 +212,43 @@ function torchItem(options: Options, wasm: Map<Workload, Throughput>, mlpTrainer
   };
 }
 
-function aggregationItem(options: Options): BenchItem {
+async function aggregationItem(options: Options): Promise<BenchItem> {
   // The layer sizes of the default CNN: what a FedAvg round actually averages.
   const model = buildCnn({ numClasses: 10, seed: SEED });
   const sizes = model.getWeights().map((w) => w.size);
   model.dispose();
   const participants = 10;
-  const r = aggregationThroughput(sizes, participants, options.quick ? 1 : 4, SEED);
+  const r = await aggregationThroughput(sizes, participants, options.quick ? 1 : 4, SEED);
   const gb = 1e9;
+  const t = r.aggregateThreads;
   return {
     id: 5,
     title: `aggregation (weightedAverage) vs memcpy, ${participants} participants × ${r.parameters} parameters`,
     status: "measured",
     reason:
       `fastest of ${r.calls} single calls each, alternating; weightedAverage is timed as the round calls it (checks, fresh result arrays, ` +
-      "copy of each block into wasm memory, sum, copy out) on one thread; memcpy copies the same inputs into preallocated arrays",
+      `copy of each block into wasm memory, sum, copy out): on the worker pool's updates (SharedArrayBuffers) on ${t} thread${t > 1 ? "s" : ""}, ` +
+      "and on ordinary arrays (the serial executor's) on 1 thread; memcpy copies the same inputs (ordinary arrays) into preallocated arrays",
     measurements: [
-      { label: "weightedAverage input throughput", value: r.aggregateBytesPerS / gb, unit: "GB/s" },
-      { label: "memcpy (Float32Array.set) of the same inputs", value: r.memcpyBytesPerS / gb, unit: "GB/s" },
-      { label: "plainest exact loop (acc[k] += x[k] into Float64) over the same inputs", value: r.float64LoopBytesPerS / gb, unit: "GB/s" },
-      { label: "the wasm sum alone, inputs already in its memory (not what the round does)", value: r.residentSumBytesPerS / gb, unit: "GB/s" },
+      { label: `weightedAverage input throughput, shared updates (worker pool), ${t} thread${t > 1 ? "s" : ""}`, value: r.aggregateBytesPerS / gb, unit: "GB/s" },
+      { label: "weightedAverage input throughput, ordinary arrays (serial executor), 1 thread", value: r.aggregateOneThreadBytesPerS / gb, unit: "GB/s" },
+      { label: "weightedAverage input throughput, shared updates, 1 thread (helper off)", value: r.aggregateSharedOneThreadBytesPerS / gb, unit: "GB/s" },
+      { label: "memcpy (Float32Array.set) of the same inputs, 1 thread", value: r.memcpyBytesPerS / gb, unit: "GB/s" },
+      { label: "memcpy of the same inputs, 2 threads (each half of the coordinates)", value: r.memcpyTwoThreadsBytesPerS / gb, unit: "GB/s" },
+      { label: "plainest exact loop (acc[k] += x[k] into Float64) over the same inputs, 1 thread", value: r.float64LoopBytesPerS / gb, unit: "GB/s" },
+      { label: "the wasm sum alone, inputs already in its memory (not what the round does), 1 thread", value: r.residentSumBytesPerS / gb, unit: "GB/s" },
     ],
     ratios: [
-      { ...ratio("weightedAverage / memcpy", r.aggregateBytesPerS / r.memcpyBytesPerS, "≥ 50 %", 0.5), unit: "%" },
-      ratio("weightedAverage / plainest Float64 sum loop", r.aggregateBytesPerS / r.float64LoopBytesPerS, "—"),
-      { ...ratio("the wasm sum alone on resident inputs / memcpy (the bound without the copy in)", r.residentSumBytesPerS / r.memcpyBytesPerS, "—"), unit: "%" },
+      { ...ratio(`weightedAverage (${t} thread${t > 1 ? "s" : ""}, as the pool's round) / memcpy (1 thread)`, r.aggregateBytesPerS / r.memcpyBytesPerS, "≥ 50 %", 0.5), unit: "%" },
+      { ...ratio(`weightedAverage (${t} thread${t > 1 ? "s" : ""}) / memcpy (2 threads)`, r.aggregateBytesPerS / r.memcpyTwoThreadsBytesPerS, "—"), unit: "%" },
+      { ...ratio("weightedAverage (1 thread, ordinary arrays) / memcpy (1 thread)", r.aggregateOneThreadBytesPerS / r.memcpyBytesPerS, "—"), unit: "%" },
+      ratio(`weightedAverage on shared updates: 1-thread time / ${t}-thread time`, r.aggregateBytesPerS / r.aggregateSharedOneThreadBytesPerS, "—"),
+      ratio("weightedAverage (1 thread) / plainest Float64 sum loop", r.aggregateOneThreadBytesPerS / r.float64LoopBytesPerS, "—"),
+      { ...ratio("the wasm sum alone on resident inputs / memcpy (1 thread each)", r.residentSumBytesPerS / r.memcpyBytesPerS, "—"), unit: "%" },
+      // Where the helper thread starts to pay (the default threshold, minInputBytes, is 4 MiB).
+      ...r.thresholdScan.map((x) =>
+        ratio(`weighted sum of ${(x.inputBytes / 1048576).toFixed(0)} MiB of shared inputs: 1-thread time / 2-thread time`, x.oneThreadS / x.twoThreadsS, "—"),
+      ),
     ],
   };
 }
@@ -344,7 +356,7 @@ async function main(): Promise<void> {
     const pool = options.only.has("4") ? await poolRound(options) : undefined;
     if (overhead && options.only.has("3")) items.push(torchItem(options, await wasmThroughputs(options), overhead.mlp, pool));
     if (pool) items.push(poolItem(options, pool));
-    if (options.only.has("5")) items.push(aggregationItem(options));
+    if (options.only.has("5")) items.push(await aggregationItem(options));
     if (options.only.has("18")) items.push(secAggItem(options.quick, SEED));
   }
   const fmnist = all || options.only.has("15") ? await fmnistItem({ ...options, outDir: path.dirname(options.out), seed: SEED }) : undefined;
@@ -387,7 +399,7 @@ async function fullBench(options: Options, items: BenchItem[]): Promise<void> {
   const pool = await poolRound(options);
   items.push(torchItem(options, wasm, overhead.mlp, pool));
   items.push(poolItem(options, pool));
-  items.push(aggregationItem(options));
+  items.push(await aggregationItem(options));
   items.push(scaleItem(options));
   items.push(secAggItem(options.quick, SEED));
 }

@@ -8,7 +8,7 @@
  */
 import type { ModelWeights, WeightTensor } from "../model/weights";
 import { cloneWeights, l2Norm } from "../model/weightOps";
-import { weightedSumInto } from "../kernels/weightedSum";
+import { weightedSumAll } from "../kernels/weightedSumThreads";
 import { assertSameLayout } from "../model/weightLayout";
 
 export { assertSameLayout } from "../model/weightLayout";
@@ -93,7 +93,9 @@ function withValues(template: WeightTensor, values: Float32Array): WeightTensor 
 /**
  * FedAvg's weighted average θ = Σ nᵢ/N · θᵢ (McMahan et al. 2017), computed as (Σ nᵢθᵢ)/N in
  * Float64 (participants in order) and rounded to float32 once — on wasm SIMD (lib/kernels/weightedSum.ts),
- * bitwise the textbook loop's result. One update is returned as an exact (bitwise) copy.
+ * bitwise the textbook loop's result; large updates in shared memory (as the worker pool sends them) are split between
+ * this thread and a helper thread (lib/kernels/weightedSumThreads.ts), same bits. One update is returned as an exact
+ * (bitwise) copy.
  */
 export function weightedAverage(updates: readonly WeightedWeights[]): ModelWeights {
   const context = "weightedAverage";
@@ -103,12 +105,9 @@ export function weightedAverage(updates: readonly WeightedWeights[]): ModelWeigh
   let total = 0;
   for (const u of updates) total += u.numExamples;
   const factors = updates.map((u) => u.numExamples);
-  let finite = true;
-  const result = updates[0].weights.map((w, v) => {
-    const out = new Float32Array(w.values.length);
-    if (!weightedSumInto(out, updates.map((u) => u.weights[v].values), factors, total)) finite = false;
-    return withValues(w, out);
-  });
+  const tasks = updates[0].weights.map((w, v) => ({ out: new Float32Array(w.values.length), inputs: updates.map((u) => u.weights[v].values) }));
+  const finite = weightedSumAll(tasks, factors, total);
+  const result = updates[0].weights.map((w, v) => withValues(w, tasks[v].out));
   // The full scan (which names the culprit) runs only when something is wrong.
   if (!finite) checkFinite(result, updates, context);
   return result;

@@ -1,6 +1,7 @@
 /**
  * The messages between `WorkerPoolFitExecutor` (main thread) and a fit worker. Everything is
- * plain data that `postMessage` can clone: weights are Float32Arrays, the model travels as its
+ * plain data that `postMessage` can clone: weights are Float32Arrays (a fit's update in a SharedArrayBuffer, read in
+ * place by the 2-thread weighted sum), the model travels as its
  * tfjs topology JSON, the personalisation as a `PersonalisationSpec`. Every request carries an
  * id and gets exactly one reply with that id, in order.
  */

@@ -12,13 +12,13 @@ import type { ParticipantData } from "../data/dataset";
 import { Participant } from "../federation/participant";
 import type { Personalisation } from "../federation/personalisation/personalisation";
 import { weightedLayers } from "../model/modelWeights";
+import { ownWeights, toSharedWeights } from "../model/sharedWeights";
 import { Trainer } from "../model/trainer";
 import type { Evaluation } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
 import type { EvaluateMessage, FitMessage, FitResultPayload, FitWorkerData, ModelMessage, WorkerReply, WorkerRequest } from "./fitProtocol";
 import { serialiseError } from "./fitProtocol";
 import { personalisationFromSpec } from "../federation/personalisation/personalisationRegistry";
-import { ownWeights } from "./sharedWeights";
 
 const port = parentPort;
 if (!port) throw new Error("fitWorkerMain: must run in a worker thread (use createWorkerPool)");
@@ -62,7 +62,9 @@ function fit(msg: FitMessage): FitResultPayload {
   participant.state = msg.state;
   const t0 = performance.now();
   const update = participant.fit(ownWeights(msg.global), msg.config, method);
-  return { weights: update.weights, metrics: update.metrics, state: participant.state, seconds: (performance.now() - t0) / 1000 };
+  const seconds = (performance.now() - t0) / 1000;
+  // Shared, the update reaches the main thread without a copy and its 2-thread weighted sum can read it in place.
+  return { weights: toSharedWeights(update.weights), metrics: update.metrics, state: participant.state, seconds };
 }
 
 /** Evaluate on a cached participant's split: `Participant.evaluate`, the code the serial evaluation runs. */

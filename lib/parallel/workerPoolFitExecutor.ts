@@ -7,7 +7,7 @@
  * stay cached there (by participant id, re-sent if the participant's data object changes). Each job then carries only the global weights, the round's config, the
  * personalisation as data (`personalisation.toSpec()`) and the participant's state; the worker returns
  * the update and the new state, which the outcome carries back (the round loop commits it).
- * The global weights travel on shared memory (lib/parallel/sharedWeights.ts), copied there once per run, not
+ * The global weights travel on shared memory (lib/model/sharedWeights.ts), copied there once per run, not
  * cloned with every job on the main thread.
  *
  * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
@@ -36,7 +36,7 @@ import type { FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from
 import { deserialiseError } from "./fitProtocol";
 import { runInLanes } from "./lanes";
 import { WorkerThread } from "./workerThread";
-import { SharedWeightsMemo } from "./sharedWeights";
+import { SharedWeightsMemo } from "../model/sharedWeights";
 import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
 import { checkedSpec } from "../federation/personalisation/personalisationRegistry";
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
-import { ownWeights, SharedWeightsMemo, toSharedWeights } from "../../lib/parallel/sharedWeights";
+import { ownWeights, SharedWeightsMemo, toSharedWeights } from "../../lib/model/sharedWeights";
 import type { ModelWeights } from "../../lib/model/weights";
 import { Rng } from "../../lib/util/rng";
 
@@ -22,14 +22,15 @@ function weights(seed: number): ModelWeights {
 
 const bitsOf = (w: ModelWeights) => w.map((t) => Array.from(new Uint32Array(t.values.buffer, t.values.byteOffset, t.values.length)));
 
-test("toSharedWeights: one SharedArrayBuffer, same names, shapes and bit patterns; the original stays untouched", () => {
+test("toSharedWeights: one SharedArrayBuffer, same names, shapes and bit patterns (NaN payloads too); the original stays untouched", () => {
   const w = weights(1);
   const before = bitsOf(w);
   const shared = toSharedWeights(w);
   const buffers = new Set(shared.map((t) => t.values.buffer));
   assert.equal(buffers.size, 1);
   assert.ok([...buffers][0] instanceof SharedArrayBuffer);
-  assert.equal((([...buffers][0]) as SharedArrayBuffer).byteLength, 4 * (15 + 1 + 0 + 21 + 1031));
+  // Each tensor starts on a 16-byte boundary: 15, 1, 0, 21 and 1,031 floats take 16, 4, 0, 24 and 1,032.
+  assert.equal((([...buffers][0]) as SharedArrayBuffer).byteLength, 4 * (16 + 4 + 0 + 24 + 1032));
   assert.deepEqual(shared.map((t) => [t.name, t.shape]), w.map((t) => [t.name, t.shape]));
   assert.deepEqual(bitsOf(shared), before);
   shared[0].values[0] = 42;
