@@ -35,7 +35,7 @@ import * as aq from "arquero";
 import { initBackend } from "../lib/backend";
 import { fedAvgPaperMethods, runFedAvgPaper } from "../lib/reproduction/fedAvgPaper";
 import { PFL_FIT_CONFIG, pflMethods, runPflBenchmark } from "../lib/reproduction/pflBenchmark";
-import { defaultWorkers } from "../lib/reproduction/reproductionLanes";
+import { coreCount } from "../lib/parallel/lanes";
 import { roundsToTarget } from "../lib/analysis/roundsToTarget";
 import { serverMetric } from "../lib/analysis/serverMetric";
 import { CHECKPOINT_FILE, loadCheckpoint } from "../lib/federation/checkpoint";
@@ -86,7 +86,7 @@ function pick<M extends { readonly label: string }>(all: readonly M[], args: Arg
 
 /** `--workers N` (default the machine's cores); an error names the option. */
 function workers(args: Args): number {
-  const n = num(args, "workers", defaultWorkers());
+  const n = num(args, "workers", coreCount());
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`reproduce: --workers must be an integer ≥ 1, got ${JSON.stringify(args.get("workers"))}`);
   return n;
 }

@@ -18,7 +18,6 @@
  * seeds, and its tables cover them all: byte for byte the set a fresh run with all the seeds writes.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as aq from "arquero";
 import { initBackend } from "../backend";
@@ -26,6 +25,7 @@ import { buildRepetitionReportHtml } from "../report/repetitionReport";
 import type { ExperimentConfig } from "./experimentConfig";
 import { repetitionSeeds, singleSeedConfig } from "./experimentConfig";
 import { runRepetitionGrid } from "../parallel/repetitionGrid";
+import { coreCount } from "../parallel/lanes";
 import { WorkerThread } from "../parallel/workerThread";
 import type { RepetitionMessage, RepetitionOutcome, RepetitionReply, RepetitionRequest } from "./repetitionProtocol";
 import type { ResultInterval } from "./resultsIntervals";
@@ -108,7 +108,7 @@ export async function runRepetitions(config: ExperimentConfig, options: RunRepet
   const started = Date.now();
   const outDir = path.resolve(options.outDir);
   const seeds = repetitionSeeds(config);
-  const jobs = options.jobs ?? Math.min(os.availableParallelism(), seeds.length);
+  const jobs = options.jobs ?? Math.min(coreCount(), seeds.length);
   if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`runRepetitions: jobs must be an integer ≥ 1, got ${options.jobs}`);
   const backend = (await initBackend({ log: false })).name;
   const requests: RepetitionRequest[] = seeds.map((s) => ({ config: singleSeedConfig(config, s), outDir: repetitionDir(outDir, s), report: options.reportPerRun ?? false, resume: false, progress: options.onProgress !== undefined }));

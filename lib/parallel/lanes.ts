@@ -4,6 +4,12 @@
  * the others. The fit pool runs a round's fits and evaluations this way; `runRepetitions` runs
  * whole repetitions this way.
  */
+import * as os from "node:os";
+
+/** The default number of lanes where a caller gives none: this machine's cores (`os.availableParallelism()`). */
+export function coreCount(): number {
+  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+}
 
 /**
  * Run jobs 0 … count−1 on `lanes` lanes (`job(lane, index)`); results in job order. The first

@@ -20,7 +20,6 @@
  * Workers are started on the first `run` and kept; they do not keep the process alive between
  * runs (unref'd while idle). Call `dispose()` to stop them.
  */
-import * as os from "node:os";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -34,7 +33,7 @@ import type { Evaluation, Trainer } from "../model/trainer";
 import { weightedLayers } from "../model/modelWeights";
 import type { FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from "./fitProtocol";
 import { deserialiseError } from "./fitProtocol";
-import { runInLanes } from "./lanes";
+import { coreCount, runInLanes } from "./lanes";
 import { WorkerThread } from "./workerThread";
 import { SharedWeightsMemo } from "../model/sharedWeights";
 import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
@@ -42,7 +41,7 @@ import { checkedSpec } from "../federation/personalisation/personalisationRegist
 
 /** Options of `createWorkerPool`. */
 export interface WorkerPoolOptions {
-  /** Number of worker threads; default the number of cores (`os.availableParallelism()`). */
+  /** Number of worker threads; default the number of cores (`coreCount()`). */
   readonly size?: number;
   /** Backend of the workers; default the main thread's current backend (so results match the serial run). */
   readonly backend?: BackendName;
@@ -125,7 +124,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
 
   /** Check the options; workers start on the first `run`. */
   constructor(options: WorkerPoolOptions = {}) {
-    const size = options.size ?? (typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length);
+    const size = options.size ?? coreCount();
     if (!(Number.isInteger(size) && size >= 1)) throw new Error(`createWorkerPool: size must be an integer ≥ 1, got ${options.size}`);
     this.file = options.workerFile ?? path.join(__dirname, "fitWorker.js");
     if (!fs.existsSync(this.file)) throw new Error(`createWorkerPool: worker file ${this.file} does not exist`);

@@ -6,7 +6,6 @@
  * on that one method and seed; the fit pool is bitwise the serial executor), and checkpoints go to
  * the same per-run folders, so a set stopped with one worker count resumes with any other.
  */
-import * as os from "node:os";
 import * as path from "node:path";
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
@@ -27,11 +26,6 @@ export function workerPlan(workers: number, runs: number): WorkerPlan {
   if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`workers must be an integer ≥ 1, got ${workers}`);
   const lanes = Math.max(1, Math.min(workers, runs));
   return { lanes, poolSize: Math.floor(workers / lanes) };
-}
-
-/** The default worker count of `npm run reproduce` (as `fedtune run`'s repetitions): the machine's cores. */
-export function defaultWorkers(): number {
-  return os.availableParallelism();
 }
 
 /** `lanes` reproduction worker threads: `run(job, lane)` gives the job's per-round series; rounds trained there reach `onRound`. */
