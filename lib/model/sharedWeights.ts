@@ -38,7 +38,7 @@ export function ownWeights(weights: ModelWeights): ModelWeights {
 }
 
 /**
- * One run's shared copies: each weights object (by identity) is copied to shared memory once. The worker pool posted
+ * One pool call's shared copies (a round's fits, or its evaluations): each weights object (by identity) is copied to shared memory once. The worker pool posted
  * the same global weights with every job of a round, on the main thread, between a worker's jobs; now each worker
  * copies them out of the shared memory into its own arrays (`ownWeights`) before a job, so jobs still get private
  * weights, bit for bit the same.

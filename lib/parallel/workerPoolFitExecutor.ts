@@ -7,7 +7,7 @@
  * stay cached there (by participant id, re-sent if the participant's data object changes). Each job then carries only the global weights, the round's config, the
  * personalisation as data (`personalisation.toSpec()`) and the participant's state; the worker returns
  * the update and the new state, which the outcome carries back (the round loop commits it).
- * The global weights travel on shared memory (lib/model/sharedWeights.ts), copied there once per run, not
+ * The global weights travel on shared memory (lib/model/sharedWeights.ts), copied there once per round (one call of the pool), not
  * cloned with every job on the main thread.
  *
  * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
