@@ -32,16 +32,10 @@ export function toSharedWeights(weights: ModelWeights): ModelWeights {
   });
 }
 
-/** `weights` with every value array on shared memory copied into an array of its own (others are kept as they are). */
-export function ownWeights(weights: ModelWeights): ModelWeights {
-  return weights.map((t) => (t.values.buffer instanceof ArrayBuffer ? t : { name: t.name, shape: t.shape, values: new Float32Array(t.values) }));
-}
-
 /**
  * One pool call's shared copies (a round's fits, or its evaluations): each weights object (by identity) is copied to shared memory once. The worker pool posted
- * the same global weights with every job of a round, on the main thread, between a worker's jobs; now each worker
- * copies them out of the shared memory into its own arrays (`ownWeights`) before a job, so jobs still get private
- * weights, bit for bit the same.
+ * the same global weights with every job of a round, on the main thread, between a worker's jobs; now every job reads
+ * them in place, as the serial executor's participants all read the same global arrays (nothing writes to them).
  */
 export class SharedWeightsMemo {
   private readonly copies = new Map<ModelWeights, ModelWeights>();
