@@ -290,17 +290,25 @@ function poolItem(options: Options, r: PoolSpeedup): BenchItem {
   const one = r.poolSeconds.get(1);
   const jobs = (key: "serial" | number) => r.jobSeconds.get(key) ?? NaN;
   measurements.push({ label: "one job (a participant's fit), serial", value: jobs("serial"), unit: "s", note: "mean over the fastest round's jobs" });
+  const cost = (key: "serial" | number) => r.roundCost.get(key);
+  const costNote = (key: "serial" | number) => {
+    const c = cost(key);
+    return c ? `${c.minorFaults.toLocaleString("en-US")} minor page faults` : "";
+  };
+  measurements.push({ label: "process CPU time (all threads) of the serial round", value: cost("serial")?.cpuSeconds ?? NaN, unit: "s", note: costNote("serial") });
   for (const [size, seconds] of r.poolSeconds) {
     measurements.push({ label: `same round, worker pool of ${size}`, value: seconds, unit: "s/round" });
     // A round of equal jobs on `size` lanes: the jobs' own time per lane, and the rest (messages, weights in and out, waiting).
     const perLane = (jobs(size) * r.participants) / size;
     measurements.push({ label: `one job, timed in its worker, pool of ${size}`, value: jobs(size), unit: "s",
       note: `round − jobs' time per lane = ${(1000 * (seconds - perLane)).toFixed(0)} ms outside the fits` });
+    measurements.push({ label: `process CPU time (all threads) of the round, pool of ${size}`, value: cost(size)?.cpuSeconds ?? NaN, unit: "s", note: costNote(size) });
     if (size > 1 && one !== undefined) {
       ratios.push(ratio(`pool ${size} vs pool 1 (speedup)`, one / seconds, size === 2 ? "≥ 1.7×" : "—", size === 2 ? 1.7 : undefined));
       ratios.push(ratio(`one job's time, pool ${size} / pool 1 (> 1×: the fits slow each other down on the shared cores)`, jobs(size) / jobs(1), "—"));
     }
     ratios.push(ratio(`pool ${size} vs serial in-process (speedup)`, r.serialSeconds / seconds, "—"));
+    ratios.push(ratio(`process CPU time of the round, pool ${size} / serial (> 1×: the pool costs more work)`, (cost(size)?.cpuSeconds ?? NaN) / (cost("serial")?.cpuSeconds ?? NaN), "—"));
   }
   return { id: 4, title: `worker pool vs one worker (${os.cpus().length} cores)`, status: "measured", measurements, ratios, reason: options.quick ? "--quick: fewer participants" : undefined };
 }

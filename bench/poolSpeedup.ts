@@ -24,6 +24,12 @@ export interface PoolSpeedup {
    * two cores sharing the machine, not by the pool's own costs.
    */
   readonly jobSeconds: ReadonlyMap<"serial" | number, number>;
+  /**
+   * Executor → the whole process's CPU seconds (every thread) and minor page faults in its fastest round. CPU time
+   * compares the executors' work without the other processes' load; page faults are what a fresh large allocation
+   * costs on a VM (about 20 µs each here), the cause of a job's old slowness in a worker.
+   */
+  readonly roundCost: ReadonlyMap<"serial" | number, { readonly cpuSeconds: number; readonly minorFaults: number }>;
 }
 
 /** The local training of a round: model and SGD settings. */
@@ -61,18 +67,25 @@ export async function poolSpeedup(participants: number, trainSamples: number, po
       config: { epochs: 1, batchSize: setting.batchSize, learningRate: setting.learningRate, momentum: setting.momentum, proximalMu: 0, seed: deriveSeed(seed, round, participant.id) },
     }));
   const jobSeconds = new Map<"serial" | number, number>();
+  const roundCost = new Map<"serial" | number, { cpuSeconds: number; minorFaults: number }>();
   const time = async (executor: FitExecutor, key: "serial" | number): Promise<number> => {
     await executor.run(jobs(0), method);
     let best = Infinity;
     for (let r = 1; r <= reps; r++) {
+      const round = jobs(r);
+      const cpu0 = process.cpuUsage();
+      const faults0 = process.resourceUsage().minorPageFault;
       const t0 = performance.now();
-      const out = await executor.run(jobs(r), method);
+      const out = await executor.run(round, method);
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const minorFaults = process.resourceUsage().minorPageFault - faults0;
       const failed = out.find((o) => !o.ok);
       if (failed && !failed.ok) throw new Error(`poolSpeedup: ${executor.name} failed a job: ${failed.error.message}`);
       if (seconds < best) {
         best = seconds;
         jobSeconds.set(key, out.reduce((sum, o) => sum + (o.seconds ?? NaN), 0) / out.length);
+        roundCost.set(key, { cpuSeconds: (cpu.user + cpu.system) / 1e6, minorFaults });
       }
     }
     return best;
@@ -88,7 +101,7 @@ export async function poolSpeedup(participants: number, trainSamples: number, po
         await pool.dispose();
       }
     }
-    return { participants, samplesPerRound: participants * trainSamples, serialSeconds, poolSeconds, jobSeconds };
+    return { participants, samplesPerRound: participants * trainSamples, serialSeconds, poolSeconds, jobSeconds, roundCost };
   } finally {
     trainer.dispose();
   }
