@@ -82,6 +82,12 @@ export class WasmHeap {
     return out;
   }
 
+  /** A float32 tensor's data as a view of the heap (valid until the next allocation on the backend). */
+  view(info: tf.TensorInfo): Float32Array {
+    if (info.dtype !== "float32") throw new Error(`${this.kernel}: expected a float32 tensor, got ${info.dtype}`);
+    return this.backend.typedArrayFromHeap(info) as Float32Array;
+  }
+
   /** Byte offset of a float32 tensor's data on the heap. */
   offset(info: tf.TensorInfo): number {
     if (info.dtype !== "float32") throw new Error(`${this.kernel}: expected a float32 tensor, got ${info.dtype}`);
