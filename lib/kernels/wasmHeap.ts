@@ -28,7 +28,7 @@ export interface FedtuneWasmKernels {
   relu_grad(dy: number, x: number, out: number, len: number): void;
   softmax_grad(dy: number, y: number, out: number, rows: number, c: number): void;
   add_rows(x: number, b: number, out: number, rows: number, c: number): void;
-  /** Bench only: `iters` rounds of 10 register-only SIMD multiply-add chains (80 flops a round); sum to out[0..3]. */
+  /** Bench only: `iters` rounds of 12 register-only SIMD multiply-then-add chains (96 flops a round); sum to out[0..3]. */
   simd_peak(out: number, m: number, a: number, iters: number): void;
 }
 
