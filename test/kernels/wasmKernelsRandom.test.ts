@@ -202,7 +202,7 @@ for (const [file, exports] of [
   });
 }
 
-test("fedtune_kernels.wasm and weighted_sum.wasm are the byte-identical builds of their C sources (where clang 14 is installed)", (t) => {
+test("fedtune_kernels.wasm, weighted_sum.wasm and weighted_sum_shared.wasm are the byte-identical builds of their C sources (where clang 14 is installed)", (t) => {
   const script = path.join(path.dirname(WASM_KERNELS_FILE), "build.sh");
   const probe = spawnSync("clang-14", ["--version"], { encoding: "utf8" });
   if (probe.error !== undefined || !/clang version 14\.0\.6/.test(probe.stdout)) {
