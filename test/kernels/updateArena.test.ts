@@ -1,0 +1,149 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
+import { UpdateArena, arenaLayout, updateArena, writeToArena } from "../../lib/kernels/updateArena";
+import { weightedSumInto } from "../../lib/kernels/weightedSum";
+import {
+  configureWeightedSumThreads,
+  prepareWeightedSumThread,
+  releaseWeightedSumThread,
+  weightedSumAll,
+  weightedSumThreadStatus,
+} from "../../lib/kernels/weightedSumThreads";
+import type { WeightedSumTask } from "../../lib/kernels/weightedSumThreads";
+import type { ModelWeights } from "../../lib/model/weights";
+import { Rng } from "../../lib/util/rng";
+
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+
+const defaults = configureWeightedSumThreads({});
+
+after(async () => {
+  configureWeightedSumThreads(defaults);
+  await releaseWeightedSumThread();
+});
+
+function bits(a: Float32Array): Uint32Array {
+  return new Uint32Array(new Float32Array(a).buffer);
+}
+
+/** Random values with NaN (several payloads, both signs), ±Inf, ±0, huge and subnormal values sprinkled in. */
+function randomValues(rng: Rng, n: number, specials: boolean): Float32Array {
+  const out = new Float32Array(n);
+  const scale = [1e-3, 1, 1e4][rng.int(3)];
+  for (let k = 0; k < n; k++) out[k] = rng.normal() * scale;
+  if (specials) {
+    const raw = new Uint32Array(out.buffer);
+    const pick = [0x7fc00000, 0xffc00000, 0x7fc01234, 0xffa00001, 0x7f800000, 0xff800000, 0x80000000, 0, 0x7f7fffff, 1];
+    for (let j = 0; j < 1 + rng.int(6); j++) raw[rng.int(n)] = pick[rng.int(pick.length)];
+  }
+  return out;
+}
+
+/** `updates` written into `arena` as the pool's fit workers do, adopted as this thread's views. */
+function resident(arena: UpdateArena, updates: ModelWeights[]): ModelWeights[] {
+  const layout = arenaLayout(updates[0].map((w) => w.values.length));
+  return updates.map((u) => {
+    const block = arena.allocate(layout.bytes);
+    assert.notEqual(block, undefined, "the arena has room");
+    const written = writeToArena(arena.memory, block!, layout, u);
+    assert.ok(written);
+    return arena.adopt(block!, layout, written!);
+  });
+}
+
+function tasksOf(updates: ModelWeights[]): WeightedSumTask[] {
+  return updates[0].map((w, v) => ({ out: new Float32Array(w.values.length), inputs: updates.map((u) => u[v].values) }));
+}
+
+test("the weighted sum on updates resident in the arena equals the copy-in path bit for bit (1 and 2 threads, odd sizes, 1–3,000 participants, NaN payloads/±Inf/±0)", async () => {
+  const arena = updateArena();
+  assert.ok(arena, "shared WebAssembly memory is available in Node");
+  configureWeightedSumThreads({ threads: 2, minInputBytes: 0, chunkBytes: 4096, helperOnly: false });
+  assert.equal(await prepareWeightedSumThread(), true);
+  const rng = new Rng(2615);
+  const before = weightedSumThreadStatus();
+  let cases = 0;
+  for (const p of [1, 2, 3, 7, 10, 31, 300, 3000]) {
+    for (let c = 0; c < 3; c++) {
+      const maxSize = p >= 300 ? 500 : 30000;
+      const sizes = Array.from({ length: 1 + rng.int(4) }, () => 1 + rng.int(rng.int(2) === 0 ? 40 : maxSize));
+      const specials = c !== 0;
+      const plain: ModelWeights[] = Array.from({ length: p }, () => sizes.map((n, v) => ({ name: `v${v}`, shape: [n], values: randomValues(rng, n, specials) })));
+      const factors = Array.from({ length: p }, () => 1 + rng.int(rng.int(2) === 0 ? 50 : 60000));
+      const total = factors.reduce((a, b) => a + b, 0);
+      // The reference: the copy-in kernel on ordinary arrays, one call per variable (what the serial executor's round does).
+      const want = sizes.map((n, v) => {
+        const out = new Float32Array(n);
+        const finite = weightedSumInto(out, plain.map((u) => u[v].values), factors, total);
+        return { out, finite };
+      });
+      const updates = resident(arena!, plain);
+      for (const [threads, helperOnly] of [[1, false], [2, false], [2, true]] as const) {
+        configureWeightedSumThreads({ threads, helperOnly });
+        const tasks = tasksOf(updates);
+        const calls = weightedSumThreadStatus().residentCalls;
+        const finite = weightedSumAll(tasks, factors, total);
+        assert.equal(weightedSumThreadStatus().residentCalls, calls + 1, "the call summed in place");
+        assert.equal(finite, want.every((w) => w.finite), `finite flag, p ${p}, sizes ${sizes}, threads ${threads}`);
+        tasks.forEach((t, v) => assert.deepEqual(bits(t.out), bits(want[v].out), `p ${p}, variable ${v} of ${sizes}, threads ${threads}, helperOnly ${helperOnly}`));
+      }
+      // Inputs unchanged by the sum.
+      updates.forEach((u, i) => u.forEach((w, v) => assert.deepEqual(bits(w.values), bits(plain[i][v].values))));
+      cases++;
+    }
+  }
+  assert.equal(cases, 24);
+  assert.ok(weightedSumThreadStatus().helperChunks > before.helperChunks, "the helper summed resident chunks");
+});
+
+test("a kept update's values never change while later rounds reuse the arena's blocks (FinalizationRegistry)", async () => {
+  const arena = new UpdateArena(64 << 20);
+  const rng = new Rng(7);
+  const sizes = [1001, 37, 4096];
+  const make = (): ModelWeights => sizes.map((n, v) => ({ name: `v${v}`, shape: [n], values: randomValues(rng, n, true) }));
+  const keptPlain = make();
+  const [kept] = resident(arena, [keptPlain]);
+  // Keep one variable's array only (a personalisation keeping a layer): its block must stay.
+  const keptArray = kept[1].values;
+  const keptBits = bits(keptArray);
+  const bytesAfterFirst = arena.status().bytes;
+  for (let round = 0; round < 40; round++) {
+    resident(arena, [make(), make(), make()]);
+    gc();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  gc();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(bits(keptArray), keptBits, "the kept update's values are unchanged");
+  assert.deepEqual(bits(keptArray), bits(keptPlain[1].values));
+  const s = arena.status();
+  assert.ok(s.blocksFree > 0, `blocks were freed for reuse (${JSON.stringify(s)})`);
+  assert.ok(s.bytes < bytesAfterFirst + 40 * 3 * arenaLayout(sizes).bytes, `the arena reused blocks instead of growing every round (${s.bytes} bytes)`);
+  assert.ok(s.blocksInUse >= 1, "the kept update's block is still in use");
+});
+
+test("a full arena refuses allocations (callers fall back), and a released block is reused", () => {
+  const arena = new UpdateArena(1 << 20);
+  const layout = arenaLayout([100000]);
+  const a = arena.allocate(layout.bytes);
+  const b = arena.allocate(layout.bytes);
+  assert.notEqual(a, undefined);
+  assert.notEqual(b, undefined);
+  assert.equal(arena.allocate(layout.bytes), undefined, "a third 400 kB block does not fit in 1 MiB");
+  arena.release(a!);
+  assert.equal(arena.allocate(layout.bytes), a, "the released block comes back");
+  assert.throws(() => arena.release(12345), /not a block of this arena/);
+  // An update that does not match the layout is not written.
+  const w: ModelWeights = [{ name: "x", shape: [100001], values: new Float32Array(100001) }];
+  assert.equal(writeToArena(arena.memory, b!, layout, w), undefined);
+  // Inputs outside the arena take the copy-in path: the same bits.
+  const inputs = [randomValues(new Rng(3), 999, true), randomValues(new Rng(4), 999, true)];
+  const one = new Float32Array(999);
+  weightedSumInto(one, inputs, [3, 5], 8);
+  const tasks: WeightedSumTask[] = [{ out: new Float32Array(999), inputs }];
+  weightedSumAll(tasks, [3, 5], 8);
+  assert.deepEqual(bits(tasks[0].out), bits(one));
+});
