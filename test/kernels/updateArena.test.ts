@@ -81,8 +81,9 @@ test("the weighted sum on updates resident in the arena equals the copy-in path 
         return { out, finite };
       });
       const updates = resident(arena!, plain);
-      for (const [threads, helperOnly] of [[1, false], [2, false], [2, true]] as const) {
-        configureWeightedSumThreads({ threads, helperOnly });
+      // Small chunks (many per variable, both threads busy) and the default 512 KiB (long rows: the kernel's touch-ahead runs).
+      for (const [threads, helperOnly, chunkBytes] of [[1, false, 4096], [2, false, 4096], [2, true, 4096], [1, false, 1 << 19], [2, true, 1 << 19]] as const) {
+        configureWeightedSumThreads({ threads, helperOnly, chunkBytes });
         const tasks = tasksOf(updates);
         const calls = weightedSumThreadStatus().residentCalls;
         const finite = weightedSumAll(tasks, factors, total);
