@@ -61,7 +61,7 @@ function tasksOf(updates: ModelWeights[]): WeightedSumTask[] {
 test("the weighted sum on updates resident in the arena equals the copy-in path bit for bit (1 and 2 threads, odd sizes, 1–3,000 participants, NaN payloads/±Inf/±0)", async () => {
   const arena = updateArena();
   assert.ok(arena, "shared WebAssembly memory is available in Node");
-  configureWeightedSumThreads({ threads: 2, minInputBytes: 0, chunkBytes: 4096, helperOnly: false });
+  configureWeightedSumThreads({ threads: 2, minInputBytes: 0, residentChunkBytes: 4096, helperOnly: false });
   assert.equal(await prepareWeightedSumThread(), true);
   const rng = new Rng(2615);
   const before = weightedSumThreadStatus();
@@ -81,9 +81,9 @@ test("the weighted sum on updates resident in the arena equals the copy-in path 
         return { out, finite };
       });
       const updates = resident(arena!, plain);
-      // Small chunks (many per variable, both threads busy) and the default 512 KiB (long rows: the kernel's touch-ahead runs).
-      for (const [threads, helperOnly, chunkBytes] of [[1, false, 4096], [2, false, 4096], [2, true, 4096], [1, false, 1 << 19], [2, true, 1 << 19]] as const) {
-        configureWeightedSumThreads({ threads, helperOnly, chunkBytes });
+      // Small chunks (many per variable, both threads busy) and the default 2 MiB (long rows: the kernel's touch-ahead runs).
+      for (const [threads, helperOnly, residentChunkBytes] of [[1, false, 4096], [2, false, 4096], [2, true, 4096], [1, false, 2 << 20], [2, true, 2 << 20]] as const) {
+        configureWeightedSumThreads({ threads, helperOnly, residentChunkBytes });
         const tasks = tasksOf(updates);
         const calls = weightedSumThreadStatus().residentCalls;
         const finite = weightedSumAll(tasks, factors, total);

@@ -90,7 +90,7 @@ test("pools of 1, 2 and 3 workers give results bitwise identical to the serial e
     reference.set(m, { ...r, states: ps.map((p) => p.state.weights) });
   }
   // The pool's shared updates are averaged on 2 threads even at this size (small chunks), the serial ones on 1.
-  const previous = configureWeightedSumThreads({ minInputBytes: 0, chunkBytes: 64 });
+  const previous = configureWeightedSumThreads({ minInputBytes: 0, chunkBytes: 64, residentChunkBytes: 64 });
   assert.equal(await prepareWeightedSumThread(), true);
   const helperCallsBefore = weightedSumThreadStatus().helperCalls;
   const residentCallsBefore = weightedSumThreadStatus().residentCalls;

@@ -38,7 +38,7 @@
  * multiples of 4). Sets `finite` to 1 if every output is finite, else 0.
  *
  * TOUCH (a power of two ≥ 16, or 0 for none): every TOUCH coordinates, first read one word of every 64-byte line of
- * the next TOUCH coordinates of every row. Those reads are independent, so the core has many cache misses in flight at
+ * the next TOUCH coordinates of every row (at the start, of the first 2·TOUCH). Those reads are independent, so the core has many cache misses in flight at
  * once and the rows arrive in cache before the sum needs them; the sum's own reads come a line per row at a time behind
  * a chain of float64 adds and stall on memory (wasm has no prefetch instruction). Only reads: the results are the same.
  * For rows resident in a large shared memory, measured 2026-12-01 (10 × 421,642 floats, one thread, best of 100,
@@ -54,7 +54,8 @@
     if (TOUCH != 0 && (k & (TOUCH - 1)) == 0) {                                                                        \
       const int end = k + 2 * TOUCH < m ? k + 2 * TOUCH : m;                                                           \
       for (int i = 0; i < p; i++)                                                                                      \
-        for (int j = k + TOUCH; j < end; j += 16) touched = wasm_v128_or(touched, wasm_v128_load32_zero(ROW(i) + j));  \
+        for (int j = k == 0 ? 0 : k + TOUCH; j < end; j += 16)                                                         \
+          touched = wasm_v128_or(touched, wasm_v128_load32_zero(ROW(i) + j));                                          \
     }                                                                                                                  \
     v128_t a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;                     \
     for (int i = 0; i < p; i++) {                                                                                      \
