@@ -152,8 +152,8 @@ async function twoThreadMemcpy(updates: readonly WeightedWeights[]): Promise<{ b
 }
 
 /**
- * `weightedSumAll` on shared inputs of 10 participants × 1–16 MiB, one thread against two (the helper used from any
- * size), fastest of alternating single calls: where the helper starts to pay.
+ * `weightedSumAll` on 10 participants × 1–16 MiB in the update arena (as the pool's updates), one thread against two
+ * (the helper used from any size), fastest of alternating single calls: where the helper starts to pay.
  */
 function thresholdScan(seconds: number): AggregationThroughput["thresholdScan"] {
   const previous = configureWeightedSumThreads({ minInputBytes: 0 });
@@ -162,10 +162,15 @@ function thresholdScan(seconds: number): AggregationThroughput["thresholdScan"] 
       const p = 10;
       const n = Math.floor((mib * 1048576) / 4 / p);
       const rng = new Rng(mib);
+      // Where the pool's updates are: in the update arena (else in SharedArrayBuffers).
+      const arena = updateArena();
+      const layout = arenaLayout([n]);
       const inputs = Array.from({ length: p }, () => {
-        const x = new Float32Array(new SharedArrayBuffer(n * 4));
+        const x = new Float32Array(n);
         for (let k = 0; k < n; k++) x[k] = rng.normal();
-        return x;
+        const block = arena?.allocate(layout.bytes);
+        if (arena === undefined || block === undefined) return toSharedWeights([{ name: "x", shape: [n], values: x }])[0].values;
+        return arena.adopt(block, layout, writeToArena(arena.memory, block, layout, [{ name: "x", shape: [n], values: x }])!)[0].values;
       });
       const factors = inputs.map((_, i) => i + 1);
       const out = new Float32Array(n);

@@ -256,7 +256,7 @@ async function aggregationItem(options: Options): Promise<BenchItem> {
       { ...ratio("the wasm sum alone on resident inputs / memcpy (1 thread each)", r.residentSumBytesPerS / r.memcpyBytesPerS, "—"), unit: "%" },
       // Where the helper thread starts to pay (the default threshold, minInputBytes, is 4 MiB).
       ...r.thresholdScan.map((x) =>
-        ratio(`weighted sum of ${(x.inputBytes / 1048576).toFixed(0)} MiB of shared inputs: 1-thread time / 2-thread time`, x.oneThreadS / x.twoThreadsS, "—"),
+        ratio(`weighted sum of ${(x.inputBytes / 1048576).toFixed(0)} MiB of updates in the arena: 1-thread time / 2-thread time`, x.oneThreadS / x.twoThreadsS, "—"),
       ),
     ],
   };
