@@ -9,8 +9,10 @@
  * Aggregation runs after training, when the worker pool's cores are idle.
  *
  * The helper can read only memory it shares with this thread, so the 2-thread path is taken when every input is a
- * view of a SharedArrayBuffer (updates from the worker pool arrive that way, lib/parallel/fitWorkerMain.ts) and the
- * inputs are large enough to pay the hand-off. Everything else, and any environment without SharedArrayBuffer or
+ * view of shared memory and the inputs are large enough to pay the hand-off. The worker pool's updates live in the
+ * update arena (lib/kernels/updateArena.ts, written there by lib/parallel/fitWorkerMain.ts): both threads then run the
+ * kernel on them in place (lib/kernels/weightedSumResident.ts) and only results are copied; updates in
+ * SharedArrayBuffers of their own (the arena full) are copied into each thread's wasm memory block by block. Everything else, and any environment without SharedArrayBuffer or
  * worker threads, runs on this thread as before. The call stays synchronous: the job goes over a MessagePort read with
  * `receiveMessageOnPort`, and both sides wait with `Atomics.wait` on a shared control word, so neither needs an event
  * loop turn. If the helper has not taken the job when every chunk is claimed (it got no core), this thread withdraws

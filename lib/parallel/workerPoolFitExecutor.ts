@@ -8,7 +8,8 @@
  * personalisation as data (`personalisation.toSpec()`) and the participant's state; the worker returns
  * the update and the new state, which the outcome carries back (the round loop commits it).
  * The global weights travel on shared memory (lib/model/sharedWeights.ts), copied there once per round (one call of the pool), not
- * cloned with every job on the main thread.
+ * cloned with every job on the main thread. Each update comes back in a block of the update arena (lib/kernels/updateArena.ts),
+ * allocated here before the job is posted and adopted when it returns, so the round's weighted sum reads it in place.
  *
  * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
  * same inputs with the same backend), not on which worker ran it or when, so any pool size gives
