@@ -1,5 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { UpdateArena, arenaLayout, updateArena, writeToArena } from "../../lib/kernels/updateArena";
 import { weightedSumInto } from "../../lib/kernels/weightedSum";
 import {
@@ -156,4 +158,31 @@ test("a full arena refuses allocations (callers fall back), and a released block
   const tasks: WeightedSumTask[] = [{ out: new Float32Array(999), inputs }];
   weightedSumAll(tasks, [3, 5], 8);
   assert.deepEqual(bits(tasks[0].out), bits(one));
+});
+
+test("a script that summed arena updates on the helper and made the arena collect exits at once (nothing keeps it alive)", () => {
+  const lib = (f: string): string => JSON.stringify(path.join(__dirname, "../../lib/kernels", f));
+  const script = [
+    `const t = require(${lib("weightedSumThreads.ts")});`,
+    `const a = require(${lib("updateArena.ts")});`,
+    "t.configureWeightedSumThreads({ minInputBytes: 0, residentChunkBytes: 1024 });",
+    "t.prepareWeightedSumThread().then((ready) => {",
+    "  const arena = a.updateArena();",
+    "  const layout = a.arenaLayout([500]);",
+    "  const inputs = [1, 2].map((v) => {",
+    "    const b = arena.allocate(layout.bytes);",
+    "    return arena.adopt(b, layout, a.writeToArena(arena.memory, b, layout, [{ name: 'x', shape: [500], values: new Float32Array(500).fill(v) }]))[0].values;",
+    "  });",
+    "  const out = new Float32Array(500);",
+    "  t.weightedSumAll([{ out, inputs }], [1, 2], 3);",
+    "  arena.limitBytes = arena.status().bytes;",
+    "  while (arena.allocate(layout.bytes) !== undefined);",
+    "  const s = t.weightedSumThreadStatus();",
+    "  console.log(JSON.stringify({ ready, helper: s.helperCalls, resident: s.residentCalls, value: out[7], collections: arena.status().collections }));",
+    "});",
+  ].join("\n");
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, `exit status ${r.status}, signal ${r.signal}: ${r.stderr}`);
+  // (1·1 + 2·2) / 3 in float64, rounded to float32.
+  assert.deepEqual(JSON.parse(r.stdout.trim()), { ready: true, helper: 1, resident: 1, value: Math.fround(5 / 3), collections: 1 });
 });
