@@ -9,6 +9,7 @@ import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from "../.
 import { MAX_PATCH_FLOATS } from "../../lib/kernels/conv2d";
 import { WASM_KERNELS_FILE } from "../../lib/kernels/wasmHeap";
 import { WEIGHTED_SUM_WASM_FILE } from "../../lib/kernels/weightedSum";
+import { WEIGHTED_SUM_SHARED_WASM_FILE } from "../../lib/kernels/weightedSumResident";
 import { Rng } from "../../lib/util/rng";
 import { relativeError } from "./relativeError";
 
@@ -179,7 +180,8 @@ test("the stock wasm MaxPoolGrad bug is gone: an all-negative window passes its 
 
 for (const [file, exports] of [
   [WASM_KERNELS_FILE, ["add_rows", "col2im", "im2col", "im2col_t", "matmul", "max_pool_grad", "momentum_update", "relu_grad", "sgd_update", "softmax_grad", "sum_rows"]],
-  [WEIGHTED_SUM_WASM_FILE, ["weighted_sum"]],
+  [WEIGHTED_SUM_WASM_FILE, ["weighted_sum", "weighted_sum_rows"]],
+  [WEIGHTED_SUM_SHARED_WASM_FILE, ["weighted_sum", "weighted_sum_rows"]],
 ] as const) {
   test(`the committed ${path.basename(file)} is safe to share a heap: imports only memory, no data`, () => {
     const bytes = fs.readFileSync(file);
