@@ -41,8 +41,9 @@
  * the next TOUCH coordinates of every row (at the start, of the first 2·TOUCH). Those reads are independent, so the core has many cache misses in flight at
  * once and the rows arrive in cache before the sum needs them; the sum's own reads come a line per row at a time behind
  * a chain of float64 adds and stall on memory (wasm has no prefetch instruction). Only reads: the results are the same.
- * For rows resident in a large shared memory, measured 2026-12-01 (10 × 421,642 floats, one thread, best of 100,
- * alternating): 53 % of memcpy's input bandwidth without, 70 / 73 / 81 / 80 % with TOUCH 256 / 512 / 1024 / 2048.
+ * For rows resident in a large shared memory, measured 2026-12-01 (10 × 421,642 floats, best of 100 alternating calls,
+ * machine at load 4): one thread 6.0 GB/s of input without, 8.3 / 11.1 / 9.5 / 11.1 GB/s with TOUCH 256 / 512 / 1024 /
+ * 2048; two threads (each half) 9.1 GB/s without, 14.7 with 1024.
  */
 #define WEIGHTED_SUM_LOOP(ROW, TOUCH)                                                                                   \
   const v128_t zero = wasm_f64x2_splat(0.0);                                                                           \
