@@ -182,9 +182,9 @@ export class UpdateArena {
   }
 
   /**
-   * At the limit: ask V8 for a full collection (again only once the last one gave blocks back, or after 1 s), so that blocks whose views are unreachable come
-   * back — their FinalizationRegistry callbacks run soon after, on a later turn of the event loop; the update asking
-   * now goes in a SharedArrayBuffer. V8 runs finalizers only after its full collections, and the arena's memory does
+   * At the limit: ask V8 for a full collection (again only once the last one gave blocks back, or after 1 s), so that
+   * blocks whose views are unreachable come back — their FinalizationRegistry callbacks run soon after, on a later turn
+   * of the event loop; the update asking now goes in a SharedArrayBuffer. V8 runs finalizers only after its full collections, and the arena's memory does
    * not count towards the heap that schedules them, so without this a loop of rounds fills the arena and stays full
    * (measured: 30 pool rounds of 10 × 1.7 MB updates, no block came back). A collection costs milliseconds to tens of
    * them, once per limitBytes of updates.
@@ -231,11 +231,6 @@ function fullCollection(): (() => void) | undefined {
 
 let arena: UpdateArena | undefined;
 let arenaUnavailable: string | undefined;
-
-/** Whether this runtime can make a shared WebAssembly memory (Node with worker threads; isolated browsers). */
-export function sharedWasmMemoryAvailable(): boolean {
-  return updateArena() !== undefined;
-}
 
 /** This thread's update arena, made on first use; undefined where shared WebAssembly memory is unavailable. */
 export function updateArena(): UpdateArena | undefined {

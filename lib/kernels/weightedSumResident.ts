@@ -15,16 +15,16 @@ export const WEIGHTED_SUM_SHARED_WASM_FILE = path.join(__dirname, "wasm", "weigh
 /** weighted_sum_rows(rows, p, k0, f, total, out, m): every address a byte offset in the shared memory. */
 export type ResidentSum = (rows: number, p: number, k0: number, f: number, total: number, out: number, m: number) => number;
 
-let module: object | undefined;
+let compiled: object | undefined;
 const instances = new WeakMap<object, ResidentSum>();
 
 /** The kernel on `memory` (a shared WebAssembly.Memory), instantiated on first use on this thread. */
 export function residentSum(memory: WasmMemory): ResidentSum {
   let fn = instances.get(memory);
   if (fn === undefined) {
-    module ??= new wasmApi.Module(fs.readFileSync(WEIGHTED_SUM_SHARED_WASM_FILE));
-    const exports = new wasmApi.Instance(module, { env: { memory } }).exports as { weighted_sum_rows: ResidentSum };
-    fn = exports.weighted_sum_rows;
+    compiled ??= new wasmApi.Module(fs.readFileSync(WEIGHTED_SUM_SHARED_WASM_FILE));
+    const kernel = new wasmApi.Instance(compiled, { env: { memory } }).exports as { weighted_sum_rows: ResidentSum };
+    fn = kernel.weighted_sum_rows;
     instances.set(memory, fn);
   }
   return fn;
