@@ -306,8 +306,11 @@ let scratch: { arena: UpdateArena; block: number; bytes: number } | undefined;
  * does not (or no scratch block can be had): then the call takes the copy-in path.
  */
 function residentPlan(tasks: readonly WeightedSumTask[], chunks: readonly Chunk[], factors: readonly number[]): ResidentPlan | undefined {
+  if (tasks.length === 0 || factors.length === 0) return undefined;
+  // Ordinary arrays (the serial executor's) never are in the arena: do not make one for them.
+  if (typeof SharedArrayBuffer === "undefined" || !(tasks[0].inputs[0].buffer instanceof SharedArrayBuffer)) return undefined;
   const arena = updateArena();
-  if (arena === undefined || tasks.length === 0 || factors.length === 0) return undefined;
+  if (arena === undefined) return undefined;
   const p = factors.length;
   const rows = new Int32Array(tasks.length * p);
   for (let t = 0; t < tasks.length; t++) {
