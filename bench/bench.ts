@@ -21,7 +21,8 @@ import { torchBaseline } from "./torchBaseline";
 import { aggregationThroughput } from "./aggregationThroughput";
 import { formatReport } from "./report";
 import { trainerOverhead, TrainerOverhead } from "./trainerOverhead";
-import { mlpStepProducts, multiplyAdds, productsMs } from "./mlpProducts";
+import { mlpStepProducts, multiplyAdds, productsMs, simdPeakGflops } from "./mlpProducts";
+import { formatStepProfile, MLP_STEP, stepProfile } from "./stepProfile";
 import { poolSpeedup, PoolSpeedup } from "./poolSpeedup";
 import { scaleMemory } from "./scaleMemory";
 import { secAggItem } from "./secagg";
@@ -194,6 +195,15 @@ function torchItem(options: Options, wasm: Map<Workload, Throughput>, mlpTrainer
   measurements.push({ label: "PyTorch's whole mlp step (forward, backward, SGD update), 1 thread", value: torchStepMs, unit: "ms" });
   ratios.push(ratio("mlp ceiling: PyTorch whole step / fedtune's products alone (< 1×: the products alone take longer than PyTorch's step)", torchStepMs / gemmMs, "—"));
   ratios.push(ratio("mlp products: torch.mm / fedtune wasm BatchMatMul (1 thread)", torchGemmMs / gemmMs, "—"));
+  // The hard ceiling: the same products at this machine's wasm SIMD128 peak for separate multiply and add, measured now.
+  const peak = simdPeakGflops(options.quick ? 2_000_000 : 5_000_000, 5);
+  const atPeakMs = (2 * macs) / peak / 1e6;
+  measurements.push({ label: "wasm SIMD128 peak, separate multiply + add, registers only (simd_peak), 1 thread", value: peak, unit: "GFLOP/s",
+    note: `fedtune's products above run at ${((100 * (2 * macs)) / gemmMs / 1e6 / peak).toFixed(0)} % of it` });
+  measurements.push({ label: `the mlp step's ${(2 * macs / 1e6).toFixed(1)} MFLOP of products at that peak`, value: atPeakMs, unit: "ms",
+    note: `PyTorch's whole step: ${torchStepMs.toFixed(3)} ms` });
+  ratios.push(ratio("mlp ceiling at wasm SIMD peak: PyTorch whole step / the step's products at peak (< 1×: 1× PyTorch is out of reach even with " +
+    "free loads and no other work)", torchStepMs / atPeakMs, "—"));
   const headTorch = one.samplesPerS.get("head")!;
   ratios.push(ratio("head-only: wasm on cached features / PyTorch naive loop (1 thread)",
     wasm.get("head-cached")!.samplesPerS / headTorch, "> 1× (fedtune's cached loop, not yet written)", 1));
@@ -387,6 +397,17 @@ async function main(): Promise<void> {
     fs.writeFileSync(tableFile, fmnist.table + "\n");
     console.log(`\nissue 15's table (batch 10, plain SGD; also in ${tableFile}):\n${fmnist.table}`);
     console.log(`\nper-kernel breakdown of one training step (item 7's CNN; also in ${path.join(path.dirname(options.out), "step-profile.txt")}):\n${fmnist.breakdown}`);
+  }
+  if (all || options.only.has("3")) {
+    // Where item 3's MLP step goes: its kernels, and what runs outside them.
+    await tf.setBackend("wasm");
+    registerWasmTrainingKernels();
+    const mlp = await stepProfile(WORKLOADS.mlp.batch, options.quick ? 100 : 300, SEED, MLP_STEP);
+    const breakdown = formatStepProfile(mlp, 0.005);
+    const file = path.join(path.dirname(options.out), "step-profile-mlp.txt");
+    fs.writeFileSync(file, breakdown + "\n");
+    fs.writeFileSync(path.join(path.dirname(options.out), "step-profile-mlp.json"), JSON.stringify(mlp, null, 2) + "\n");
+    console.log(`\nper-kernel breakdown of one training step (item 3's MLP, Trainer.train; also in ${file}):\n${breakdown}`);
   }
   fs.writeFileSync(options.out, JSON.stringify(report, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n");
   console.log(`\nwrote ${options.out} (${report.seconds.toFixed(0)} s)`);

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../lib/util/rng";
+import { WasmHeap } from "../lib/kernels/wasmHeap";
 
 /** One product op(A)·op(B) as the gradient tape runs it: operand shapes as stored, and the transpose flags. */
 export interface Product {
@@ -69,5 +70,34 @@ export function productsMs(products: readonly Product[], calls: number, reps: nu
     return best;
   } finally {
     tf.dispose(operands.flatMap(({ a, b }) => [a, b]));
+  }
+}
+
+/** Floating-point operations per round of `simd_peak` (lib/kernels/wasm): 12 chains × 4 lanes × a multiply and an add. */
+const PEAK_FLOPS_PER_ROUND = 96;
+
+/**
+ * This machine's peak GFLOP/s of wasm SIMD128 float32 arithmetic with separate multiplies and adds (no FMA, as every
+ * fedtune kernel): fedtune's register-only `simd_peak` loop on the current (wasm) backend, `rounds` rounds per call,
+ * the fastest of `reps` calls after a warm-up. What the matrix products could reach if loads, stores and loop control
+ * were free.
+ */
+export function simdPeakGflops(rounds: number, reps: number): number {
+  const heap = new WasmHeap(tf.backend(), "simdPeakGflops");
+  const out = heap.output([4]);
+  try {
+    const at = heap.offset(out);
+    heap.kernels.simd_peak(at, 0.999, 0.001, 1000);
+    let best = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      heap.kernels.simd_peak(at, 0.999, 0.001, rounds);
+      best = Math.min(best, performance.now() - t0);
+    }
+    const sum = heap.view(out)[0];
+    if (!Number.isFinite(sum)) throw new Error(`simdPeakGflops: the chains' sum is ${sum}, expected a finite number`);
+    return (PEAK_FLOPS_PER_ROUND * rounds) / best / 1e6;
+  } finally {
+    tf.backend().disposeData(out.dataId);
   }
 }

@@ -58,10 +58,25 @@ function plainProduct(scope: KernelScope, heap: WasmHeap, stock: tf.KernelFunc, 
   return out;
 }
 
+/** aᵀ·b for float32 operands holding one matrix each, a stored [k, m]: fedtune's wasm `matmul_ta`. */
+function transposedAProduct(scope: KernelScope, heap: WasmHeap, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  const k = rows(a.shape);
+  const m = a.shape[a.shape.length - 1];
+  const n = b.shape[b.shape.length - 1];
+  if (rows(b.shape) !== k) {
+    throw new Error(`BatchMatMul: inner dimensions differ, aᵀ is [${m},${k}] and b is [${b.shape.join(",")}]`);
+  }
+  const batch = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = scope.adopt(heap.output([...batch, m, n]));
+  heap.kernels.matmul_ta(heap.offset(a), heap.offset(b), heap.offset(out), m, k, n);
+  return out;
+}
+
 /**
  * BatchMatMul that turns transposed operands into explicit Transposes around a plain product: fedtune's wasm
  * `matmul` for training-sized products, else the backend's own plain BatchMatMul (`stock`, looked up when called
- * because registration may happen before the backend exists).
+ * because registration may happen before the backend exists). A transposed left operand alone (aᵀ·b, one matrix each)
+ * needs no Transpose: `matmul_ta` reads it in place.
  */
 export function batchMatMulVia(backendName: string, stock: () => tf.KernelFunc | undefined): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -88,6 +103,11 @@ export function batchMatMulVia(backendName: string, stock: () => tf.KernelFunc |
     // packing of it never pays off, whatever the row count.
     return withKernelScope(backend, backendName, (scope) => {
       if (plan === "plain") return plainProduct(scope, heap, plainMatMul, a, b, false);
+      if (transposeA && !transposeB && batchOf(a.shape) === 1 && batchOf(b.shape) === 1) {
+        // aᵀ·b (a dense layer's weight gradient xᵀ·dy): a read in place, no Transpose of a nor of b and the output. The
+        // same products summed in the same order as either plan, so the same bits.
+        return transposedAProduct(scope, heap, a, b);
+      }
       if (plan === "transposeInputs") {
         const a2 = transposeA ? swapLastTwo(scope, a) : a;
         const b2 = transposeB ? swapLastTwo(scope, b) : b;

@@ -18,6 +18,8 @@ export interface FedtuneWasmKernels {
   im2col(x: number, cols: number, ...geometry: PatchGeometry): void;
   col2im(cols: number, dx: number, ...geometry: PatchGeometry): void;
   matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
+  /** out[m, n] = aᵀ·b with a stored [k, m]: matmul's sums, in its order, without transposing a first. */
+  matmul_ta(a: number, b: number, out: number, m: number, k: number, n: number): void;
   max_pool_grad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, pt: number, pl: number): void;
   sum_rows(x: number, out: number, rows: number, c: number): void;
@@ -26,6 +28,8 @@ export interface FedtuneWasmKernels {
   relu_grad(dy: number, x: number, out: number, len: number): void;
   softmax_grad(dy: number, y: number, out: number, rows: number, c: number): void;
   add_rows(x: number, b: number, out: number, rows: number, c: number): void;
+  /** Bench only: `iters` rounds of 12 register-only SIMD multiply-then-add chains (96 flops a round); sum to out[0..3]. */
+  simd_peak(out: number, m: number, a: number, iters: number): void;
 }
 
 /** The committed build of fedtune_kernels.c (see lib/kernels/wasm/build.sh). */
@@ -76,6 +80,12 @@ export class WasmHeap {
     const out = this.output(shape);
     this.backend.typedArrayFromHeap(out).fill(0);
     return out;
+  }
+
+  /** A float32 tensor's data as a view of the heap (valid until the next allocation on the backend). */
+  view(info: tf.TensorInfo): Float32Array {
+    if (info.dtype !== "float32") throw new Error(`${this.kernel}: expected a float32 tensor, got ${info.dtype}`);
+    return this.backend.typedArrayFromHeap(info) as Float32Array;
   }
 
   /** Byte offset of a float32 tensor's data on the heap. */

@@ -22,6 +22,7 @@ import { getWeights, setWeights, weightedLayers } from "./modelWeights";
 import { crossEntropyPerSample, detectOutputKind, OutputKind } from "./loss";
 import { SgdMomentum } from "./sgdMomentum";
 import { selectTrainableLayers, TrainableLayers } from "./freeze";
+import { rowsTensor } from "../kernels/rowsTensor";
 
 
 /** Early stopping on validation loss. */
@@ -480,10 +481,7 @@ function gatherRows(x: tf.Tensor, idx: Int32Array): tf.Tensor {
 
 /** Samples `idx` of `data` as one [idx.length, ...sampleShape] float32 tensor, copied from its feature array. */
 function sampleRows(data: Dataset, idx: Int32Array): tf.Tensor {
-  const len = sampleLength(data);
-  const rows = new Float32Array(idx.length * len);
-  idx.forEach((i, r) => rows.set(data.x.subarray(i * len, (i + 1) * len), r * len));
-  return tf.tensor(rows, [idx.length, ...data.sampleShape], "float32");
+  return rowsTensor(data.x, sampleLength(data), idx, [idx.length, ...data.sampleShape]);
 }
 
 function squaredDistance(vars: readonly tf.Variable[], refs: readonly tf.Tensor[]): tf.Scalar {

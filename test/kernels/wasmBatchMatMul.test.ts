@@ -113,3 +113,32 @@ test("_FusedMatMul on wasm without bias and activation (fedtune's matmul) equals
   }
   assert.equal(tf.memory().numTensors, tensors, "tensors leaked");
 });
+
+test("aᵀ·b on wasm (matmul_ta, a read in place) equals the product on an explicitly transposed a bit for bit, and cpu within float error", async () => {
+  await tf.setBackend("wasm");
+  registerWasmTrainingKernels();
+  const rng = new Rng(90);
+  const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+  // [m, k, n]: the MLP's and the CNN head's weight gradients, batch 1, single rows and columns, odd sizes around the
+  // 4-row and 8-column tiles, and random ones.
+  const shapes: Array<[number, number, number]> = [[784, 64, 128], [128, 64, 10], [1024, 10, 512], [512, 10, 10], [1, 1, 1],
+    [1, 7, 9], [9, 1, 3], [5, 3, 1], [4, 2, 8], [7, 13, 17], [130, 3, 33]];
+  for (let i = 0; i < 12; i++) shapes.push([1 + rng.int(200), 1 + rng.int(70), 1 + rng.int(140)]);
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  for (const [m, k, n] of shapes) {
+    const a = randomValues(rng, k * m);
+    const b = randomValues(rng, k * n);
+    const name = `[${k},${m}]ᵀ·[${k},${n}]`;
+    const inPlace = tf.tidy(() => bits(tf.matMul(tf.tensor2d(a, [k, m]), tf.tensor2d(b, [k, n]), true, false)));
+    const transposedFirst = tf.tidy(() => bits(tf.matMul(tf.transpose(tf.tensor2d(a, [k, m])), tf.tensor2d(b, [k, n]))));
+    assert.deepEqual(inPlace, transposedFirst, `${name}: bits differ from the product on the transposed copy`);
+    await tf.setBackend("cpu");
+    const ref = tf.tidy(() => tf.matMul(tf.tensor2d(a, [k, m]), tf.tensor2d(b, [k, n]), true, false).dataSync() as Float32Array);
+    await tf.setBackend("wasm");
+    const got = new Float32Array(new Uint32Array(inPlace).buffer);
+    assert.ok(relativeError(got, ref) < 1e-5, `${name}: error ${relativeError(got, ref)} against cpu`);
+  }
+  assert.equal(tf.memory().numTensors, tensors, "tensors leaked");
+  assert.equal(tf.engine().backend.numDataIds(), dataIds, "wasm intermediates leaked");
+});

@@ -179,7 +179,7 @@ test("the stock wasm MaxPoolGrad bug is gone: an all-negative window passes its 
 });
 
 for (const [file, exports] of [
-  [WASM_KERNELS_FILE, ["add_rows", "col2im", "im2col", "im2col_t", "matmul", "max_pool_grad", "momentum_update", "relu_grad", "sgd_update", "softmax_grad", "sum_rows"]],
+  [WASM_KERNELS_FILE, ["add_rows", "col2im", "im2col", "im2col_t", "matmul", "matmul_ta", "max_pool_grad", "momentum_update", "relu_grad", "sgd_update", "simd_peak", "softmax_grad", "sum_rows"]],
   [WEIGHTED_SUM_WASM_FILE, ["weighted_sum", "weighted_sum_rows"]],
   [WEIGHTED_SUM_SHARED_WASM_FILE, ["weighted_sum", "weighted_sum_rows"]],
 ] as const) {

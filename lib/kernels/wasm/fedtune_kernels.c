@@ -173,17 +173,18 @@ void max_pool_grad(const float *restrict x, const float *restrict dy, float *res
 
 /*
  * Tiles of the product below: R rows × 8 columns of out in registers, each output summed over k from 0 upward.
- * ROW_STEP adds row ar's term t to that row's two accumulators: splat(ar[t]) · (b0, b1).
+ * ROW_STEP adds row ar's term t (at ar[t·ts]) to that row's two accumulators: splat(ar[t·ts]) · (b0, b1).
  */
 #define ROW_STEP(ar, c0, c1)                                   \
   do {                                                         \
-    const v128_t s_ = wasm_f32x4_splat((ar)[t]);               \
+    const v128_t s_ = wasm_f32x4_splat((ar)[t * ts]);               \
     c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(s_, b0));           \
     c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(s_, b1));           \
   } while (0)
 
-static inline __attribute__((always_inline)) void tile4x8(const float *a0, const float *b, float *o, int k, int n) {
-  const float *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
+static inline __attribute__((always_inline)) void tile4x8(const float *a0, const float *b, float *o, int k, int n, int rs,
+                                                          int ts) {
+  const float *a1 = a0 + rs, *a2 = a1 + rs, *a3 = a2 + rs;
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (int t = 0; t < k; t++, b += n) {
     const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
@@ -198,8 +199,9 @@ static inline __attribute__((always_inline)) void tile4x8(const float *a0, const
   wasm_v128_store(o, c30), wasm_v128_store(o + 4, c31);
 }
 
-static inline __attribute__((always_inline)) void tile2x8(const float *a0, const float *b, float *o, int k, int n) {
-  const float *a1 = a0 + k;
+static inline __attribute__((always_inline)) void tile2x8(const float *a0, const float *b, float *o, int k, int n, int rs,
+                                                          int ts) {
+  const float *a1 = a0 + rs;
   v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00;
   for (int t = 0; t < k; t++, b += n) {
     const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
@@ -210,10 +212,10 @@ static inline __attribute__((always_inline)) void tile2x8(const float *a0, const
   wasm_v128_store(o, c10), wasm_v128_store(o + 4, c11);
 }
 
-static inline __attribute__((always_inline)) void tile1x8(const float *a0, const float *b, float *o, int k, int n) {
+static inline __attribute__((always_inline)) void tile1x8(const float *a0, const float *b, float *o, int k, int n, int ts) {
   v128_t c0 = wasm_f32x4_splat(0), c1 = c0;
   for (int t = 0; t < k; t++, b += n) {
-    const v128_t s = wasm_f32x4_splat(a0[t]);
+    const v128_t s = wasm_f32x4_splat(a0[t * ts]);
     c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(s, wasm_v128_load(b)));
     c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(s, wasm_v128_load(b + 4)));
   }
@@ -222,10 +224,10 @@ static inline __attribute__((always_inline)) void tile1x8(const float *a0, const
 
 /* The rows from r0 on, fewer than four, of the 8-column block at column j: pairs, then a last single row. */
 static inline __attribute__((always_inline)) void rest_rows(const float *a, const float *b, float *out, int r0, int m, int k,
-                                                            int n, int j) {
+                                                            int n, int j, int rs, int ts) {
   int r = r0;
-  for (; r + 2 <= m; r += 2) tile2x8(a + r * k, b + j, out + r * n + j, k, n);
-  if (r < m) tile1x8(a + r * k, b + j, out + r * n + j, k, n);
+  for (; r + 2 <= m; r += 2) tile2x8(a + r * rs, b + j, out + r * n + j, k, n, rs, ts);
+  if (r < m) tile1x8(a + r * rs, b + j, out + r * n + j, k, n, ts);
 }
 
 /* Rows of a (m·k floats) small enough that sweeping b once per 8-column block, a staying in cache, beats streaming b
@@ -233,37 +235,40 @@ static inline __attribute__((always_inline)) void rest_rows(const float *a, cons
 #define A_IN_CACHE_FLOATS (64 * 1024)
 
 /*
- * out[M, N] = a[M, K] · b[K, N] (row-major, one matrix each), without packing b. The backend's XNNPACK product packs
+ * out[M, N] = op(a)[M, K] · b[K, N] (row-major, one matrix each), without packing b, where op(a)'s element (r, t) is
+ * a[r·rs + t·ts]: rs = K, ts = 1 for a stored [M, K]; rs = 1, ts = M for a stored [K, M] (a transposed operand, read
+ * in place). The backend's XNNPACK product packs
  * its b operand into a cache keyed by the tensor, which pays off for fixed weights but is pure cost in training, where
  * b (a dense kernel just updated, a gradient, a patch matrix) is new on every call: for a batch of 10 the packing
  * costs more than the product. Four rows × eight columns per tile in registers (two or one row for the last m % 4);
  * the last n % 8 columns take four rows per vector. Every output is summed over k in increasing order from 0, one
- * float32 multiply and one add per term, whatever the tile or loop order: the results do not depend on them.
+ * float32 multiply and one add per term, whatever the tile or loop order or the layout of a: the results do not
+ * depend on them.
  */
-EXPORT("matmul")
-void matmul(const float *restrict a, const float *restrict b, float *restrict out, int m, int k, int n) {
+static inline __attribute__((always_inline)) void matmul_strided(const float *restrict a, const float *restrict b,
+                                                                 float *restrict out, int m, int k, int n, int rs, int ts) {
   const int n8 = n - n % 8;
   const int m4 = m - m % 4;
   if (m * k <= A_IN_CACHE_FLOATS && k * n > m * k) {
     for (int j = 0; j < n8; j += 8) {
-      for (int r = 0; r < m4; r += 4) tile4x8(a + r * k, b + j, out + r * n + j, k, n);
-      rest_rows(a, b, out, m4, m, k, n, j);
+      for (int r = 0; r < m4; r += 4) tile4x8(a + r * rs, b + j, out + r * n + j, k, n, rs, ts);
+      rest_rows(a, b, out, m4, m, k, n, j, rs, ts);
     }
   } else {
     for (int r = 0; r < m4; r += 4) {
-      for (int j = 0; j < n8; j += 8) tile4x8(a + r * k, b + j, out + r * n + j, k, n);
+      for (int j = 0; j < n8; j += 8) tile4x8(a + r * rs, b + j, out + r * n + j, k, n, rs, ts);
     }
-    for (int j = 0; j < n8; j += 8) rest_rows(a, b, out, m4, m, k, n, j);
+    for (int j = 0; j < n8; j += 8) rest_rows(a, b, out, m4, m, k, n, j, rs, ts);
   }
   /* the last n % 8 columns: four rows of a column per vector (lane i = row r + i), two columns at a time */
   for (int r = 0; r < m4; r += 4) {
-    const float *a0 = a + r * k, *a1 = a0 + k, *a2 = a1 + k, *a3 = a2 + k;
+    const float *a0 = a + r * rs, *a1 = a0 + rs, *a2 = a1 + rs, *a3 = a2 + rs;
     int j = n8;
     for (; j + 2 <= n; j += 2) {
       v128_t c0 = wasm_f32x4_splat(0), c1 = c0;
       const float *bj = b + j;
       for (int t = 0; t < k; t++, bj += n) {
-        const v128_t at = wasm_f32x4_make(a0[t], a1[t], a2[t], a3[t]);
+        const v128_t at = wasm_f32x4_make(a0[t * ts], a1[t * ts], a2[t * ts], a3[t * ts]);
         c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(at, wasm_f32x4_splat(bj[0])));
         c1 = wasm_f32x4_add(c1, wasm_f32x4_mul(at, wasm_f32x4_splat(bj[1])));
       }
@@ -277,7 +282,7 @@ void matmul(const float *restrict a, const float *restrict b, float *restrict ou
       v128_t c0 = wasm_f32x4_splat(0);
       const float *bj = b + j;
       for (int t = 0; t < k; t++, bj += n) {
-        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_f32x4_make(a0[t], a1[t], a2[t], a3[t]), wasm_f32x4_splat(bj[0])));
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_f32x4_make(a0[t * ts], a1[t * ts], a2[t * ts], a3[t * ts]), wasm_f32x4_splat(bj[0])));
       }
       float *o = out + r * n + j;
       o[0] = wasm_f32x4_extract_lane(c0, 0), o += n;
@@ -290,10 +295,23 @@ void matmul(const float *restrict a, const float *restrict b, float *restrict ou
   for (int r = m4; r < m; r++) {
     for (int j = n8; j < n; j++) {
       float s = 0.0f;
-      for (int t = 0; t < k; t++) s += a[r * k + t] * b[t * n + j];
+      for (int t = 0; t < k; t++) s += a[r * rs + t * ts] * b[t * n + j];
       out[r * n + j] = s;
     }
   }
+}
+
+/* out[M, N] = a[M, K] · b[K, N]. */
+EXPORT("matmul")
+void matmul(const float *restrict a, const float *restrict b, float *restrict out, int m, int k, int n) {
+  matmul_strided(a, b, out, m, k, n, k, 1);
+}
+
+/* out[M, N] = aᵀ · b for a stored [K, M] (a dense layer's weight gradient xᵀ·dy), without transposing a first: the
+ * same products and sums, in the same order, as matmul on the transposed copy. */
+EXPORT("matmul_ta")
+void matmul_ta(const float *restrict a, const float *restrict b, float *restrict out, int m, int k, int n) {
+  matmul_strided(a, b, out, m, k, n, 1, m);
 }
 
 /*
@@ -415,4 +433,29 @@ void add_rows(const float *restrict x, const float *restrict b, float *restrict 
     for (; j + 4 <= c; j += 4) wasm_v128_store(o + j, wasm_f32x4_add(wasm_v128_load(xr + j), wasm_v128_load(b + j)));
     for (; j < c; j++) o[j] = xr[j] + b[j];
   }
+}
+
+/*
+ * Bench only (item 3's ceiling): this machine's peak rate of wasm SIMD128 float32 multiplies and adds kept separate
+ * (no FMA, as in every kernel above). Twelve independent chains c ← c·m + a, all in registers, so neither memory nor
+ * the latency of one chain limits the rate (twelve chains are the most that V8 keeps in x86-64's sixteen vector
+ * registers; with eight the rate is latency-bound, 2/3 of it); `iters` rounds do 12 · 8 · iters floating-point
+ * operations (4 lanes × one multiply and one add per chain). The chains' sum goes to out[0..3] so that none of the
+ * work can be dropped.
+ */
+#define PEAK_STEP(c) c = wasm_f32x4_add(wasm_f32x4_mul(c, vm), va)
+EXPORT("simd_peak")
+void simd_peak(float *restrict out, float m, float a, int iters) {
+  const v128_t vm = wasm_f32x4_splat(m), va = wasm_f32x4_splat(a);
+  v128_t c0 = wasm_f32x4_splat(0), c1 = wasm_f32x4_splat(1), c2 = wasm_f32x4_splat(2), c3 = wasm_f32x4_splat(3),
+         c4 = wasm_f32x4_splat(4), c5 = wasm_f32x4_splat(5), c6 = wasm_f32x4_splat(6), c7 = wasm_f32x4_splat(7),
+         c8 = wasm_f32x4_splat(8), c9 = wasm_f32x4_splat(9), c10 = wasm_f32x4_splat(10), c11 = wasm_f32x4_splat(11);
+  for (int t = 0; t < iters; t++) {
+    PEAK_STEP(c0), PEAK_STEP(c1), PEAK_STEP(c2), PEAK_STEP(c3), PEAK_STEP(c4), PEAK_STEP(c5);
+    PEAK_STEP(c6), PEAK_STEP(c7), PEAK_STEP(c8), PEAK_STEP(c9), PEAK_STEP(c10), PEAK_STEP(c11);
+  }
+  const v128_t s0 = wasm_f32x4_add(wasm_f32x4_add(c0, c1), wasm_f32x4_add(c2, c3));
+  const v128_t s1 = wasm_f32x4_add(wasm_f32x4_add(c4, c5), wasm_f32x4_add(c6, c7));
+  const v128_t s2 = wasm_f32x4_add(wasm_f32x4_add(c8, c9), wasm_f32x4_add(c10, c11));
+  wasm_v128_store(out, wasm_f32x4_add(wasm_f32x4_add(s0, s1), s2));
 }
