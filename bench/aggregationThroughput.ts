@@ -5,6 +5,7 @@ import { weightedAverage, WeightedWeights } from "../lib/federation/aggregate";
 import { WEIGHTED_SUM_WASM_FILE } from "../lib/kernels/weightedSum";
 import { configureWeightedSumThreads, prepareWeightedSumThread, weightedSumAll } from "../lib/kernels/weightedSumThreads";
 import { toSharedWeights } from "../lib/model/sharedWeights";
+import { UpdateArena, arenaLayout, updateArena, writeToArena } from "../lib/kernels/updateArena";
 import { Rng } from "../lib/util/rng";
 
 /** Input bytes per second of `weightedAverage`, of a plain copy of the same bytes, and of the parts of the first. */
@@ -12,12 +13,25 @@ export interface AggregationThroughput {
   readonly participants: number;
   readonly parameters: number;
   /**
-   * `weightedAverage(updates)` as a round on the worker pool calls it: updates in SharedArrayBuffers (as fit workers
-   * send them), 2 threads (this one and the weighted-sum helper); checks, fresh result arrays, copy in, sum, copy out.
+   * `weightedAverage(updates)` as a round on the worker pool calls it: updates in the update arena (as fit workers
+   * write them), 2 threads (this one and the weighted-sum helper); checks, fresh result arrays, the sum in place, copy
+   * out. Where the arena is unavailable, the SharedArrayBuffer path (`aggregateSharedBytesPerS`), as the pool then runs.
    */
   readonly aggregateBytesPerS: number;
+  /** Whether `aggregateBytesPerS` ran on updates in the arena. */
+  readonly aggregateInArena: boolean;
   /** Threads `aggregateBytesPerS` used: 2, or 1 where the helper could not start. */
   readonly aggregateThreads: number;
+  /** The arena updates on one thread (the helper off). */
+  readonly aggregateArenaOneThreadBytesPerS: number;
+  /** Updates each in a SharedArrayBuffer of its own (the pool's path before the arena, and its fallback when full), 2 threads: copy in, sum, copy out. */
+  readonly aggregateSharedBytesPerS: number;
+  /**
+   * What the round pays outside `weightedAverage` to have its updates in the arena, per update, against what it paid
+   * before: the fit worker's copy of the update into an arena block (plus the main thread's allocate and release)
+   * against its copy into a new SharedArrayBuffer (`toSharedWeights`); and the main thread's `adopt` (views, registry).
+   */
+  readonly handOver: { readonly arenaS: number; readonly sharedArrayBufferS: number; readonly adoptS: number };
   /** `weightedAverage` on ordinary arrays (as the serial executor's round calls it): one thread. */
   readonly aggregateOneThreadBytesPerS: number;
   /** `weightedAverage` on the shared updates on one thread (the helper off): what copying out of shared memory costs. */
@@ -83,6 +97,18 @@ function residentSum(updates: readonly WeightedWeights[], layerSizes: readonly n
   return () => layerSizes.forEach((n, v) => sum(rowsAt + at[v] * 4, p, rowFloats, 0, total, outAt + at[v] * 4, n));
 }
 
+/** Seconds per `adopt` of an update of `variables` variables (views and their registration; sizes do not matter). */
+function adoptSeconds(variables: number): number {
+  const arena = new UpdateArena(8 << 20);
+  const layout = arenaLayout(new Array<number>(variables).fill(4));
+  const weights = layout.offsets.map((_, v) => ({ name: `v${v}`, shape: [4], values: new Float32Array(4) }));
+  const n = 2000;
+  const blocks = Array.from({ length: n }, () => arena.allocate(layout.bytes)!);
+  const t = performance.now();
+  for (const b of blocks) arena.adopt(b, layout, weights);
+  return (performance.now() - t) / 1000 / n;
+}
+
 /**
  * memcpy on 2 threads: this thread copies the first half of the concatenated coordinates, a worker (memcpyWorker.js)
  * the second half from its own ordinary copy of them, each into its own preallocated arrays. Returns the body and a
@@ -126,8 +152,8 @@ async function twoThreadMemcpy(updates: readonly WeightedWeights[]): Promise<{ b
 }
 
 /**
- * `weightedSumAll` on shared inputs of 10 participants × 1–16 MiB, one thread against two (the helper used from any
- * size), fastest of alternating single calls: where the helper starts to pay.
+ * `weightedSumAll` on 10 participants × 1–16 MiB in the update arena (as the pool's updates), one thread against two
+ * (the helper used from any size), fastest of alternating single calls: where the helper starts to pay.
  */
 function thresholdScan(seconds: number): AggregationThroughput["thresholdScan"] {
   const previous = configureWeightedSumThreads({ minInputBytes: 0 });
@@ -136,10 +162,15 @@ function thresholdScan(seconds: number): AggregationThroughput["thresholdScan"] 
       const p = 10;
       const n = Math.floor((mib * 1048576) / 4 / p);
       const rng = new Rng(mib);
+      // Where the pool's updates are: in the update arena (else in SharedArrayBuffers).
+      const arena = updateArena();
+      const layout = arenaLayout([n]);
       const inputs = Array.from({ length: p }, () => {
-        const x = new Float32Array(new SharedArrayBuffer(n * 4));
+        const x = new Float32Array(n);
         for (let k = 0; k < n; k++) x[k] = rng.normal();
-        return x;
+        const block = arena?.allocate(layout.bytes);
+        if (arena === undefined || block === undefined) return toSharedWeights([{ name: "x", shape: [n], values: x }])[0].values;
+        return arena.adopt(block, layout, writeToArena(arena.memory, block, layout, [{ name: "x", shape: [n], values: x }])!)[0].values;
       });
       const factors = inputs.map((_, i) => i + 1);
       const out = new Float32Array(n);
@@ -173,8 +204,26 @@ export async function aggregationThroughput(layerSizes: readonly number[], parti
     });
     updates.push({ weights, numExamples: 1 + rng.int(100), participantId: `p${p}` });
   }
-  // As fit workers send them: each update's variables in one SharedArrayBuffer.
+  // As fit workers sent them before the arena (and still do when it is full): each update's variables in one SharedArrayBuffer.
   const shared = updates.map((u) => ({ ...u, weights: toSharedWeights(u.weights) }));
+  // As fit workers write them now: each update in a block of the update arena, adopted by this thread.
+  const arena = updateArena();
+  const layout = arenaLayout(layerSizes);
+  const inArena = arena === undefined ? shared : updates.map((u) => {
+    const block = arena.allocate(layout.bytes);
+    const written = block === undefined ? undefined : writeToArena(arena.memory, block, layout, u.weights);
+    if (written === undefined) throw new Error("aggregationThroughput: no room in the update arena");
+    return { ...u, weights: arena.adopt(block!, layout, written) };
+  });
+  // The hand-over's copy, on a bench-only arena (blocks allocated, written and released in turn).
+  const handArena = arena === undefined ? undefined : new UpdateArena(layout.bytes * 2 + (1 << 20));
+  const handOverArena = (): void => {
+    for (const u of updates) {
+      const block = handArena!.allocate(layout.bytes)!;
+      writeToArena(handArena!.memory, block, layout, u.weights);
+      handArena!.release(block);
+    }
+  };
   const parameters = layerSizes.reduce((a, b) => a + b, 0);
   const inputBytes = participants * parameters * 4;
   const target = layerSizes.map((size) => new Float32Array(size));
@@ -194,28 +243,39 @@ export async function aggregationThroughput(layerSizes: readonly number[], parti
   const memcpy2 = await twoThreadMemcpy(updates);
   const previous = configureWeightedSumThreads({});
   try {
+    const oneThread = (body: () => void) => (): void => {
+      configureWeightedSumThreads({ threads: 1 });
+      body();
+      configureWeightedSumThreads({ threads: previous.threads });
+    };
     const {
-      best: [aggregate, aggregateOne, aggregateSharedOne, memcpy, memcpyTwo, loop, resident],
+      best: [aggregate, aggregateArenaOne, aggregateShared, aggregateOne, aggregateSharedOne, memcpy, memcpyTwo, loop, resident, handShared, handArenaS],
       calls,
     } = interleaved(seconds, [
+      () => weightedAverage(inArena),
+      oneThread(() => weightedAverage(inArena)),
       () => weightedAverage(shared),
       () => weightedAverage(updates),
-      () => {
-        configureWeightedSumThreads({ threads: 1 });
-        weightedAverage(shared);
-        configureWeightedSumThreads({ threads: previous.threads });
-      },
+      oneThread(() => weightedAverage(shared)),
       () => {
         for (const u of updates) u.weights.forEach((w, i) => target[i].set(w.values));
       },
       memcpy2.body,
       sumLoop,
       residentSum(updates, layerSizes),
+      () => {
+        for (const u of updates) toSharedWeights(u.weights);
+      },
+      handArena === undefined ? () => undefined : handOverArena,
     ]);
     return {
       participants,
       parameters,
       aggregateBytesPerS: inputBytes / aggregate,
+      aggregateInArena: arena !== undefined,
+      aggregateArenaOneThreadBytesPerS: inputBytes / aggregateArenaOne,
+      aggregateSharedBytesPerS: inputBytes / aggregateShared,
+      handOver: { arenaS: handArenaS / participants, sharedArrayBufferS: handShared / participants, adoptS: adoptSeconds(layerSizes.length) },
       aggregateThreads,
       aggregateOneThreadBytesPerS: inputBytes / aggregateOne,
       aggregateSharedOneThreadBytesPerS: inputBytes / aggregateSharedOne,

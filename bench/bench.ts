@@ -237,12 +237,19 @@ async function aggregationItem(options: Options): Promise<BenchItem> {
     status: "measured",
     reason:
       `fastest of ${r.calls} single calls each, alternating; weightedAverage is timed as the round calls it (checks, fresh result arrays, ` +
-      `copy of each block into wasm memory, sum, copy out): on the worker pool's updates (SharedArrayBuffers) on ${t} thread${t > 1 ? "s" : ""}, ` +
-      "and on ordinary arrays (the serial executor's) on 1 thread; memcpy copies the same inputs (ordinary arrays) into preallocated arrays",
+      `sum, copy out): on the worker pool's updates (${r.aggregateInArena ? "in the update arena, summed in place" : "SharedArrayBuffers: no shared wasm memory here"}) on ${t} thread${t > 1 ? "s" : ""}, ` +
+      "on updates each in a SharedArrayBuffer (the pool before the arena, and when it is full: each block copied into wasm memory first), " +
+      "and on ordinary arrays (the serial executor's) on 1 thread; memcpy copies the same inputs (ordinary arrays) into preallocated arrays. " +
+      "Hand-over: what a fit worker's copy of its update costs, into an arena block now vs a new SharedArrayBuffer before (timed here, per update)",
     measurements: [
-      { label: `weightedAverage input throughput, shared updates (worker pool), ${t} thread${t > 1 ? "s" : ""}`, value: r.aggregateBytesPerS / gb, unit: "GB/s" },
+      { label: `weightedAverage input throughput, ${r.aggregateInArena ? "updates in the arena" : "shared updates"} (worker pool), ${t} thread${t > 1 ? "s" : ""}`, value: r.aggregateBytesPerS / gb, unit: "GB/s" },
+      { label: "weightedAverage input throughput, updates in the arena, 1 thread (helper off)", value: r.aggregateArenaOneThreadBytesPerS / gb, unit: "GB/s" },
+      { label: `weightedAverage input throughput, updates in SharedArrayBuffers (copy-in; the pool's fallback), ${t} thread${t > 1 ? "s" : ""}`, value: r.aggregateSharedBytesPerS / gb, unit: "GB/s" },
       { label: "weightedAverage input throughput, ordinary arrays (serial executor), 1 thread", value: r.aggregateOneThreadBytesPerS / gb, unit: "GB/s" },
-      { label: "weightedAverage input throughput, shared updates, 1 thread (helper off)", value: r.aggregateSharedOneThreadBytesPerS / gb, unit: "GB/s" },
+      { label: "weightedAverage input throughput, updates in SharedArrayBuffers, 1 thread (helper off)", value: r.aggregateSharedOneThreadBytesPerS / gb, unit: "GB/s" },
+      { label: "hand-over per update: fit worker's copy into an arena block (+ allocate, release)", value: r.handOver.arenaS * 1e3, unit: "ms" },
+      { label: "hand-over per update: fit worker's copy into a new SharedArrayBuffer (before)", value: r.handOver.sharedArrayBufferS * 1e3, unit: "ms" },
+      { label: "hand-over per update: main thread's adopt (views + FinalizationRegistry)", value: r.handOver.adoptS * 1e3, unit: "ms" },
       { label: "memcpy (Float32Array.set) of the same inputs, 1 thread", value: r.memcpyBytesPerS / gb, unit: "GB/s" },
       { label: "memcpy of the same inputs, 2 threads (each half of the coordinates)", value: r.memcpyTwoThreadsBytesPerS / gb, unit: "GB/s" },
       { label: "plainest exact loop (acc[k] += x[k] into Float64) over the same inputs, 1 thread", value: r.float64LoopBytesPerS / gb, unit: "GB/s" },
@@ -252,12 +259,14 @@ async function aggregationItem(options: Options): Promise<BenchItem> {
       { ...ratio(`weightedAverage (${t} thread${t > 1 ? "s" : ""}, as the pool's round) / memcpy (1 thread)`, r.aggregateBytesPerS / r.memcpyBytesPerS, "≥ 50 %", 0.5), unit: "%" },
       { ...ratio(`weightedAverage (${t} thread${t > 1 ? "s" : ""}) / memcpy (2 threads)`, r.aggregateBytesPerS / r.memcpyTwoThreadsBytesPerS, "—"), unit: "%" },
       { ...ratio("weightedAverage (1 thread, ordinary arrays) / memcpy (1 thread)", r.aggregateOneThreadBytesPerS / r.memcpyBytesPerS, "—"), unit: "%" },
-      ratio(`weightedAverage on shared updates: 1-thread time / ${t}-thread time`, r.aggregateBytesPerS / r.aggregateSharedOneThreadBytesPerS, "—"),
+      ratio(`weightedAverage on the pool's updates: 1-thread time / ${t}-thread time`, r.aggregateBytesPerS / r.aggregateArenaOneThreadBytesPerS, "—"),
+      ratio(`weightedAverage, ${t} thread${t > 1 ? "s" : ""}: updates in the arena / in SharedArrayBuffers (speed)`, r.aggregateBytesPerS / r.aggregateSharedBytesPerS, "—"),
+      ratio("hand-over per update: arena block (+ adopt) / new SharedArrayBuffer (time)", (r.handOver.arenaS + r.handOver.adoptS) / r.handOver.sharedArrayBufferS, "—"),
       ratio("weightedAverage (1 thread) / plainest Float64 sum loop", r.aggregateOneThreadBytesPerS / r.float64LoopBytesPerS, "—"),
       { ...ratio("the wasm sum alone on resident inputs / memcpy (1 thread each)", r.residentSumBytesPerS / r.memcpyBytesPerS, "—"), unit: "%" },
       // Where the helper thread starts to pay (the default threshold, minInputBytes, is 4 MiB).
       ...r.thresholdScan.map((x) =>
-        ratio(`weighted sum of ${(x.inputBytes / 1048576).toFixed(0)} MiB of shared inputs: 1-thread time / 2-thread time`, x.oneThreadS / x.twoThreadsS, "—"),
+        ratio(`weighted sum of ${(x.inputBytes / 1048576).toFixed(0)} MiB of updates in the arena: 1-thread time / 2-thread time`, x.oneThreadS / x.twoThreadsS, "—"),
       ),
     ],
   };

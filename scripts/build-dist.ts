@@ -17,7 +17,7 @@ function copy(rel: string): void {
 
 function main(): void {
   if (!fs.existsSync(path.join(DIST, "lib", "index.js"))) throw new Error("build-dist: dist/lib/index.js is missing; run tsc -p tsconfig.build.json first");
-  for (const rel of ["data", "models", "lib/notebooks/nbformat.v4.schema.json", "lib/kernels/wasm/fedtune_kernels.wasm", "lib/kernels/wasm/weighted_sum.wasm"]) copy(rel);
+  for (const rel of ["data", "models", "lib/notebooks/nbformat.v4.schema.json", "lib/kernels/wasm/fedtune_kernels.wasm", "lib/kernels/wasm/weighted_sum.wasm", "lib/kernels/wasm/weighted_sum_shared.wasm"]) copy(rel);
   // The worker entries: in dist/ they load the compiled worker instead of registering tsx.
   for (const [dir, name] of [["parallel", "fitWorker"], ["experiment", "repetitionWorker"]]) {
     const worker = fs.readFileSync(path.join(ROOT, "lib", dir, `${name}.js`), "utf8");

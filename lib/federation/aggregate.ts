@@ -93,8 +93,9 @@ function withValues(template: WeightTensor, values: Float32Array): WeightTensor 
 /**
  * FedAvg's weighted average θ = Σ nᵢ/N · θᵢ (McMahan et al. 2017), computed as (Σ nᵢθᵢ)/N in
  * Float64 (participants in order) and rounded to float32 once — on wasm SIMD (lib/kernels/weightedSum.ts),
- * bitwise the textbook loop's result; large updates in shared memory (as the worker pool sends them) are split between
- * this thread and a helper thread (lib/kernels/weightedSumThreads.ts), same bits. One update is returned as an exact
+ * bitwise the textbook loop's result; updates in the update arena (as the worker pool's workers write them) are summed
+ * in place, and large updates in shared memory are split between this thread and a helper thread
+ * (lib/kernels/weightedSumThreads.ts), same bits. One update is returned as an exact
  * (bitwise) copy.
  */
 export function weightedAverage(updates: readonly WeightedWeights[]): ModelWeights {

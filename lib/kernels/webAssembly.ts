@@ -5,10 +5,10 @@
 export interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: object };
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 
-/** A WebAssembly.Memory: its current buffer (replaced on every grow) and grow(pages of 64 KiB). */
+/** A WebAssembly.Memory: its current buffer (replaced on every grow; a SharedArrayBuffer if shared) and grow(pages of 64 KiB). */
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;

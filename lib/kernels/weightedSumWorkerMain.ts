@@ -3,10 +3,13 @@
  * sleeps in `Atomics.wait` on the shared control word. When the main thread posts a job it takes it (posted → running,
  * unless the main thread withdrew it first), reads it from its MessagePort with `receiveMessageOnPort`, claims chunks
  * from the shared counter until none is left, sums each with the same kernel as the main thread into the job's shared
- * output, and says done (or failed, with the reason on the port).
+ * output (or, for inputs resident in the update arena, in place there), and says done (or failed, with the reason on
+ * the port).
  */
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { weightedSumInto } from "./weightedSum";
+import { residentSum } from "./weightedSumResident";
+import type { WasmMemory } from "./webAssembly";
 import { Control, HelperState } from "./weightedSumThreads";
 import type { HelperData, WeightedSumJob } from "./weightedSumThreads";
 
@@ -22,8 +25,23 @@ function receive(id: number): WeightedSumJob {
   }
 }
 
+/** The update arena's memory, as the main thread sent it with its first resident job. */
+let arena: WasmMemory | undefined;
+
 function run(job: WeightedSumJob): void {
   const n = job.at.length;
+  const resident = job.resident;
+  if (resident !== undefined) {
+    arena = resident.memory ?? arena;
+    if (arena === undefined) throw new Error(`job ${job.id} is on the update arena, but its memory was never sent`);
+    const fn = residentSum(arena);
+    const { args, participants, factorsAt } = resident;
+    for (let i = Atomics.add(control, Control.next, 1); i < n; i = Atomics.add(control, Control.next, 1)) {
+      const finite = fn(args[4 * i], participants, args[4 * i + 1], factorsAt, job.total, args[4 * i + 2], args[4 * i + 3]) !== 0;
+      Atomics.store(job.finished, i, finite ? 1 : 2);
+    }
+    return;
+  }
   for (let i = Atomics.add(control, Control.next, 1); i < n; i = Atomics.add(control, Control.next, 1)) {
     const lo = job.chunks[3 * i + 1];
     const hi = job.chunks[3 * i + 2];

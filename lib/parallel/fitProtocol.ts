@@ -1,7 +1,7 @@
 /**
  * The messages between `WorkerPoolFitExecutor` (main thread) and a fit worker. Everything is
- * plain data that `postMessage` can clone: weights are Float32Arrays (a fit's update in a SharedArrayBuffer, read in
- * place by the 2-thread weighted sum), the model travels as its
+ * plain data that `postMessage` can clone: weights are Float32Arrays (a fit's update in a block of the main thread's
+ * update arena, or else in a SharedArrayBuffer, read in place by the weighted sum), the model travels as its
  * tfjs topology JSON, the personalisation as a `PersonalisationSpec`. Every request carries an
  * id and gets exactly one reply with that id, in order.
  */
@@ -13,6 +13,8 @@ import type { Evaluation } from "../model/trainer";
 import type { PersonalState } from "../federation/personalisation/personalisation";
 import type { PersonalisationSpec } from "../federation/personalisation/personalisationSpec";
 import type { SerialisedError } from "./workerThread";
+import type { ArenaLayout } from "../kernels/updateArena";
+import type { WasmMemory } from "../kernels/webAssembly";
 
 /** `workerData` of a fit worker. */
 export interface FitWorkerData {
@@ -55,6 +57,15 @@ export interface FitMessage {
   readonly personalisation: PersonalisationSpec;
   /** `trainable` of every weighted layer of the main model now (the model's flags may change between rounds). */
   readonly trainableFlags: readonly boolean[];
+  /** A block of the main thread's update arena to write the update into (lib/kernels/updateArena.ts); absent: a new SharedArrayBuffer. */
+  readonly arena?: ArenaBlock;
+}
+
+/** Where a fit worker writes its update: a block of the update arena's shared memory, laid out by `layout`. */
+export interface ArenaBlock {
+  readonly memory: WasmMemory;
+  readonly block: number;
+  readonly layout: ArenaLayout;
 }
 
 /** Evaluate weights on one split of a cached participant. */
@@ -89,6 +100,8 @@ export interface FitResultPayload {
   readonly state: PersonalState;
   /** Wall-clock seconds of the fit in the worker (what a round's timeout compares). */
   readonly seconds: number;
+  /** True if `weights` were written into the job's arena block (else they are in a SharedArrayBuffer of their own). */
+  readonly inArena: boolean;
 }
 
 /** A worker's answer to a request. */

@@ -13,6 +13,7 @@ import { Participant } from "../federation/participant";
 import type { Personalisation } from "../federation/personalisation/personalisation";
 import { weightedLayers } from "../model/modelWeights";
 import { toSharedWeights } from "../model/sharedWeights";
+import { writeToArena } from "../kernels/updateArena";
 import { Trainer } from "../model/trainer";
 import type { Evaluation } from "../model/trainer";
 import type { ModelWeights } from "../model/weights";
@@ -67,8 +68,10 @@ function fit(msg: FitMessage): FitResultPayload {
   // minor fault on a VM like the bench's).
   const update = participant.fit(msg.global, msg.config, method);
   const seconds = (performance.now() - t0) / 1000;
-  // Shared, the update reaches the main thread without a copy and its 2-thread weighted sum can read it in place.
-  return { weights: toSharedWeights(update.weights), metrics: update.metrics, state: participant.state, seconds };
+  // In the main thread's update arena (else in a SharedArrayBuffer), the update reaches the main thread without a copy
+  // and its weighted sum reads it in place.
+  const inArena = msg.arena === undefined ? undefined : writeToArena(msg.arena.memory, msg.arena.block, msg.arena.layout, update.weights);
+  return { weights: inArena ?? toSharedWeights(update.weights), metrics: update.metrics, state: participant.state, seconds, inArena: inArena !== undefined };
 }
 
 /** Evaluate on a cached participant's split: `Participant.evaluate`, the code the serial evaluation runs. */

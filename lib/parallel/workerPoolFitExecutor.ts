@@ -8,7 +8,8 @@
  * personalisation as data (`personalisation.toSpec()`) and the participant's state; the worker returns
  * the update and the new state, which the outcome carries back (the round loop commits it).
  * The global weights travel on shared memory (lib/model/sharedWeights.ts), copied there once per round (one call of the pool), not
- * cloned with every job on the main thread.
+ * cloned with every job on the main thread. Each update comes back in a block of the update arena (lib/kernels/updateArena.ts),
+ * allocated here before the job is posted and adopted when it returns, so the round's weighted sum reads it in place.
  *
  * Determinism: a job's result depends only on the job (the worker runs `Participant.fit` on the
  * same inputs with the same backend), not on which worker ran it or when, so any pool size gives
@@ -31,7 +32,10 @@ import type { Participant } from "../federation/participant";
 import type { Personalisation } from "../federation/personalisation/personalisation";
 import type { Evaluation, Trainer } from "../model/trainer";
 import { weightedLayers } from "../model/modelWeights";
-import type { FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from "./fitProtocol";
+import type { ArenaBlock, FitResultPayload, FitWorkerData, WorkerReply, WorkerRequest } from "./fitProtocol";
+import { arenaLayout, updateArena } from "../kernels/updateArena";
+import type { UpdateArena } from "../kernels/updateArena";
+import type { ModelWeights } from "../model/weights";
 import { deserialiseError } from "./fitProtocol";
 import { coreCount, runInLanes } from "./lanes";
 import { WorkerThread } from "./workerThread";
@@ -300,6 +304,8 @@ export class WorkerPoolFitExecutor implements FitExecutor {
   private async runJob(slot: number, job: FitJob, setup: ModelSetup, spec: PersonalisationSpec, shared: SharedWeightsMemo): Promise<FitOutcome> {
     const p = job.participant;
     const w = await this.preparedWorker(slot, p, setup);
+    const arena = updateArena();
+    const target = arena === undefined ? undefined : arenaBlockFor(arena, job.global);
     let reply: Extract<WorkerReply, { type: "reply" }>;
     try {
       reply = await w.call({
@@ -310,21 +316,34 @@ export class WorkerPoolFitExecutor implements FitExecutor {
         config: job.config,
         personalisation: spec,
         trainableFlags: setup.trainableFlags,
+        arena: target,
       });
     } catch (e) {
+      if (target !== undefined) arena!.release(target.block);
       // The worker died during this job: the participant's failure (its state is unchanged); the next job gets a new worker.
       return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
     }
+    const fit = reply.ok ? (reply.fit as FitResultPayload) : undefined;
+    if (target !== undefined && fit?.inArena !== true) arena!.release(target.block);
     if (reply.ok === false) return { ok: false, error: deserialiseError(reply.error) };
-    const fit = reply.fit as FitResultPayload;
+    if (fit === undefined) throw new Error(`WorkerPoolFitExecutor.run: the worker sent no update for participant ${p.id}`);
+    // The update's views of the arena, registered: its block is reused only once nobody holds them.
+    const weights = target !== undefined && fit.inArena ? arena!.adopt(target.block, target.layout, fit.weights) : fit.weights;
     // `seconds` (the fit's time in the worker) is read by Federation's timeout check; the new state is committed by the loop.
     return {
       ok: true,
-      update: { participantId: p.id, weights: fit.weights, numExamples: p.numExamples, metrics: fit.metrics },
+      update: { participantId: p.id, weights, numExamples: p.numExamples, metrics: fit.metrics },
       newState: fit.state,
       seconds: fit.seconds,
     };
   }
+}
+
+/** A block of `arena` for an update shaped like `global` (the model's variables), or undefined if the arena is full. */
+function arenaBlockFor(arena: UpdateArena, global: ModelWeights): ArenaBlock | undefined {
+  const layout = arenaLayout(global.map((w) => w.values.length));
+  const block = arena.allocate(layout.bytes);
+  return block === undefined ? undefined : { memory: arena.memory, block, layout };
 }
 
 /** A worker-thread pool executor (default size: the number of cores). Dispose it when done. */

@@ -9,6 +9,7 @@ import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from "../.
 import { MAX_PATCH_FLOATS } from "../../lib/kernels/conv2d";
 import { WASM_KERNELS_FILE } from "../../lib/kernels/wasmHeap";
 import { WEIGHTED_SUM_WASM_FILE } from "../../lib/kernels/weightedSum";
+import { WEIGHTED_SUM_SHARED_WASM_FILE } from "../../lib/kernels/weightedSumResident";
 import { Rng } from "../../lib/util/rng";
 import { relativeError } from "./relativeError";
 
@@ -179,7 +180,8 @@ test("the stock wasm MaxPoolGrad bug is gone: an all-negative window passes its 
 
 for (const [file, exports] of [
   [WASM_KERNELS_FILE, ["add_rows", "col2im", "im2col", "im2col_t", "matmul", "matmul_ta", "max_pool_grad", "momentum_update", "relu_grad", "sgd_update", "simd_peak", "softmax_grad", "sum_rows"]],
-  [WEIGHTED_SUM_WASM_FILE, ["weighted_sum"]],
+  [WEIGHTED_SUM_WASM_FILE, ["weighted_sum", "weighted_sum_rows"]],
+  [WEIGHTED_SUM_SHARED_WASM_FILE, ["weighted_sum", "weighted_sum_rows"]],
 ] as const) {
   test(`the committed ${path.basename(file)} is safe to share a heap: imports only memory, no data`, () => {
     const bytes = fs.readFileSync(file);
@@ -202,7 +204,7 @@ for (const [file, exports] of [
   });
 }
 
-test("fedtune_kernels.wasm and weighted_sum.wasm are the byte-identical builds of their C sources (where clang 14 is installed)", (t) => {
+test("fedtune_kernels.wasm, weighted_sum.wasm and weighted_sum_shared.wasm are the byte-identical builds of their C sources (where clang 14 is installed)", (t) => {
   const script = path.join(path.dirname(WASM_KERNELS_FILE), "build.sh");
   const probe = spawnSync("clang-14", ["--version"], { encoding: "utf8" });
   if (probe.error !== undefined || !/clang version 14\.0\.6/.test(probe.stdout)) {

@@ -7,6 +7,7 @@ import { buildMlp, Trainer, weightsEqual } from "../../lib/model/index";
 import type { ModelWeights } from "../../lib/model/weights";
 import { weightedAverage } from "../../lib/federation/aggregate";
 import { configureWeightedSumThreads, prepareWeightedSumThread, releaseWeightedSumThread, weightedSumThreadStatus } from "../../lib/kernels/weightedSumThreads";
+import { updateArena } from "../../lib/kernels/updateArena";
 import { evaluateSerially, serialFitExecutor } from "../../lib/federation/executor";
 import type { FitExecutor, FitOutcome } from "../../lib/federation/executor";
 import { createParticipants, Participant } from "../../lib/federation/participant";
@@ -89,9 +90,10 @@ test("pools of 1, 2 and 3 workers give results bitwise identical to the serial e
     reference.set(m, { ...r, states: ps.map((p) => p.state.weights) });
   }
   // The pool's shared updates are averaged on 2 threads even at this size (small chunks), the serial ones on 1.
-  const previous = configureWeightedSumThreads({ minInputBytes: 0, chunkBytes: 64 });
+  const previous = configureWeightedSumThreads({ minInputBytes: 0, chunkBytes: 64, residentChunkBytes: 64 });
   assert.equal(await prepareWeightedSumThread(), true);
   const helperCallsBefore = weightedSumThreadStatus().helperCalls;
+  const residentCallsBefore = weightedSumThreadStatus().residentCalls;
   for (const size of [1, 2, 3]) {
     const pool = createWorkerPool({ size });
     const trainer = makeTrainer();
@@ -103,12 +105,16 @@ test("pools of 1, 2 and 3 workers give results bitwise identical to the serial e
         const r = await runRounds(pool, ps, method, 2);
         const ref = reference.get(m)!;
         assertSameOutcomes(ref.outcomes, r.outcomes, `${method.name} on ${size} worker(s)`);
-        // Updates arrive in shared memory, each variable on a 16-byte boundary, and were averaged on 2 threads.
+        // Updates arrive in the update arena, each variable on a 16-byte boundary, and were averaged in place on 2 threads.
         for (const o of r.outcomes.flat()) {
           if (!o.ok) continue;
-          for (const w of o.update.weights) assert.ok(w.values.buffer instanceof SharedArrayBuffer && w.values.byteOffset % 16 === 0, `${w.name} shared, aligned`);
+          for (const w of o.update.weights) {
+            assert.ok(w.values.buffer instanceof SharedArrayBuffer && w.values.byteOffset % 16 === 0, `${w.name} shared, aligned`);
+            assert.notEqual(updateArena()!.address(w.values), undefined, `${w.name} in the update arena`);
+          }
         }
         assert.ok(weightedSumThreadStatus().helperCalls > helperCallsBefore, "the averages used the helper thread");
+        assert.ok(weightedSumThreadStatus().residentCalls > residentCallsBefore, "the averages summed the updates in place");
         assert.ok(weightsEqual(ref.global, r.global), `${method.name} on ${size} worker(s): final global model`);
         ps.forEach((p, i) => {
           const want = ref.states[i];

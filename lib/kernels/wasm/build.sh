@@ -2,6 +2,7 @@
 # Rebuilds the wasm modules of this folder from their C sources, byte for byte:
 #   fedtune_kernels.c → fedtune_kernels.wasm   (tfjs-backend-wasm kernels, lib/kernels/wasmHeap.ts)
 #   weighted_sum.c    → weighted_sum.wasm      (FedAvg's exact weighted sum, lib/kernels/weightedSum.ts)
+#   weighted_sum.c    → weighted_sum_shared.wasm (the same, importing a shared memory: the update arena, lib/kernels/updateArena.ts)
 #
 # Toolchain (pinned): Debian bookworm's clang 14.0.6 and wasm-ld 14 (apt-get install clang-14 lld-14), plus wabt's
 # wasm-objdump for the safety checks. Another clang major version may emit different (equally valid) code; the
@@ -22,13 +23,18 @@ obj=$(mktemp --suffix=.o)
 tmp=$(mktemp --suffix=.wasm)
 trap 'rm -f "$obj" "$tmp"' EXIT
 status=0
-for name in fedtune_kernels weighted_sum; do
+# target:source; a _shared target imports a shared memory (threads' atomics feature; any maximum up to 4 GiB).
+for target in fedtune_kernels:fedtune_kernels weighted_sum:weighted_sum weighted_sum_shared:weighted_sum; do
+  name=${target%%:*}
+  source=${target#*:}
   committed=$name.wasm
   out=$committed
   [ "${1:-}" = "--check" ] && out=$tmp
-  "$CLANG" --target=wasm32-unknown-unknown -O3 -msimd128 -mbulk-memory -ffreestanding -ffp-contract=off -fno-builtin-malloc -nostdlib \
-    -ffile-prefix-map="$PWD"=. -c $name.c -o "$obj"
-  "$WASM_LD" --no-entry --import-memory --strip-all --stack-first -z stack-size=0 \
+  cflags=() ldflags=()
+  case $name in *_shared) cflags=(-matomics) ldflags=(--shared-memory --max-memory=4294967296) ;; esac
+  "$CLANG" --target=wasm32-unknown-unknown -O3 -msimd128 -mbulk-memory "${cflags[@]}" -ffreestanding -ffp-contract=off -fno-builtin-malloc -nostdlib \
+    -ffile-prefix-map="$PWD"=. -c $source.c -o "$obj"
+  "$WASM_LD" --no-entry --import-memory "${ldflags[@]}" --strip-all --stack-first -z stack-size=0 \
     "$obj" -o "$out"
   # The modules share a heap with other code: they must not carry data to write there, nor use a stack in it.
   if command -v wasm-objdump >/dev/null; then
@@ -39,7 +45,7 @@ for name in fedtune_kernels weighted_sum; do
     if cmp -s "$out" "$committed"; then
       echo "build.sh: $committed matches its source"
     else
-      echo "build.sh: $committed differs from a fresh build of $name.c (rebuild with build.sh)" >&2
+      echo "build.sh: $committed differs from a fresh build of $source.c (rebuild with build.sh)" >&2
       status=1
     fi
   else
