@@ -29,3 +29,12 @@ export function residentSum(memory: WasmMemory): ResidentSum {
   }
   return fn;
 }
+
+/**
+ * Sum chunk `i` of a resident job in place: `args` holds 4 ints per chunk — its participants' row table, first
+ * coordinate, output address and length (written by weightedSumThreads' residentPlan). Both threads decode chunks here.
+ * Returns false if an output is NaN or ±Inf.
+ */
+export function sumResidentChunk(fn: ResidentSum, args: Int32Array, i: number, participants: number, factorsAt: number, total: number): boolean {
+  return fn(args[4 * i], participants, args[4 * i + 1], factorsAt, total, args[4 * i + 2], args[4 * i + 3]) !== 0;
+}

@@ -26,7 +26,7 @@ import type { MessagePort } from "node:worker_threads";
 import { BLOCK_BYTES, checkWeightedSum, weightedSumInto } from "./weightedSum";
 import { updateArena } from "./updateArena";
 import type { UpdateArena } from "./updateArena";
-import { residentSum } from "./weightedSumResident";
+import { residentSum, sumResidentChunk } from "./weightedSumResident";
 import type { WasmMemory } from "./webAssembly";
 
 /** One variable of a weighted sum: where its result goes and every participant's values of it. */
@@ -424,7 +424,7 @@ function sumResident(h: Helper | undefined, tasks: readonly WeightedSumTask[], c
     tasks[c.task].out.set(new Float32Array(buffer, args[4 * i + 2], c.hi - c.lo), c.lo);
   };
   const sumHere = (i: number): boolean => {
-    const finite = fn(args[4 * i], p, args[4 * i + 1], factorsAt, total, args[4 * i + 2], args[4 * i + 3]) !== 0;
+    const finite = sumResidentChunk(fn, args, i, p, factorsAt, total);
     copyOut(i);
     return finite;
   };

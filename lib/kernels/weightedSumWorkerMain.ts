@@ -8,7 +8,7 @@
  */
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { weightedSumInto } from "./weightedSum";
-import { residentSum } from "./weightedSumResident";
+import { residentSum, sumResidentChunk } from "./weightedSumResident";
 import type { WasmMemory } from "./webAssembly";
 import { Control, HelperState } from "./weightedSumThreads";
 import type { HelperData, WeightedSumJob } from "./weightedSumThreads";
@@ -37,7 +37,7 @@ function run(job: WeightedSumJob): void {
     const fn = residentSum(arena);
     const { args, participants, factorsAt } = resident;
     for (let i = Atomics.add(control, Control.next, 1); i < n; i = Atomics.add(control, Control.next, 1)) {
-      const finite = fn(args[4 * i], participants, args[4 * i + 1], factorsAt, job.total, args[4 * i + 2], args[4 * i + 3]) !== 0;
+      const finite = sumResidentChunk(fn, args, i, participants, factorsAt, job.total);
       Atomics.store(job.finished, i, finite ? 1 : 2);
     }
     return;
