@@ -39,13 +39,13 @@ export const WASM_KERNELS_FILE = path.join(__dirname, "wasm", "fedtune_kernels.w
 
 let compiled: object | undefined;
 /** One instance per backend memory (each worker thread has its own backend): the wasm exports, and the table in use. */
-const instances = new WeakMap<object, { wasm: FedtuneWasmKernels; kernels: FedtuneWasmKernels }>();
+const instances = new WeakMap<object, { wasm: FedtuneWasmKernels; kernels: FedtuneWasmKernels; native: boolean }>();
 
 /**
  * fedtune_kernels.wasm instantiated on `memory`, and the kernel table the kernels call: the same, with `matmul` and
  * `matmul_ta` on the native products where they run (lib/kernels/native.ts; bit-identical, ~4× faster).
  */
-function instantiate(memory: WasmMemory): { wasm: FedtuneWasmKernels; kernels: FedtuneWasmKernels } {
+function instantiate(memory: WasmMemory): { wasm: FedtuneWasmKernels; kernels: FedtuneWasmKernels; native: boolean } {
   let entry = instances.get(memory);
   if (entry === undefined) {
     compiled ??= new wasmApi.Module(fs.readFileSync(WASM_KERNELS_FILE));
@@ -57,7 +57,7 @@ function instantiate(memory: WasmMemory): { wasm: FedtuneWasmKernels; kernels: F
       matmul: (a, b, out, m, k, n) => native.matmul(memory.buffer, a, b, out, m, k, n),
       matmul_ta: (a, b, out, m, k, n) => native.matmulTa(memory.buffer, a, b, out, m, k, n),
     };
-    entry = { wasm, kernels };
+    entry = { wasm, kernels, native: native !== undefined };
     instances.set(memory, entry);
   }
   return entry;
@@ -73,6 +73,8 @@ export class WasmHeap {
   readonly kernels: FedtuneWasmKernels;
   /** fedtune's wasm functions alone (what `kernels` falls back to; tests and the bench compare the two). */
   readonly wasmKernels: FedtuneWasmKernels;
+  /** Whether `kernels.matmul` and `matmul_ta` are the native products (then they beat XNNPACK's at every size). */
+  readonly nativeProducts: boolean;
 
   /** `backend` is the one a wasm kernelFunc receives; `kernel` names the caller in errors. */
   constructor(backend: object, private readonly kernel: string) {
@@ -82,9 +84,10 @@ export class WasmHeap {
       !(memory instanceof wasmApi.Memory)) {
       throw new Error(`${kernel}: needs the tfjs-backend-wasm backend (its makeOutput, getMemoryOffset and wasm memory)`);
     }
-    const { wasm, kernels } = instantiate(memory);
+    const { wasm, kernels, native } = instantiate(memory);
     this.kernels = kernels;
     this.wasmKernels = wasm;
+    this.nativeProducts = native;
   }
 
   /** A new, uninitialised float32 tensor on the backend. */

@@ -133,3 +133,38 @@ test("training issue 15's CNN and the bench MLP gives the same weights and histo
     assert.deepEqual(native.hashes, wasm.hashes, `native ${isa} trains bit-identically to wasm`);
   }
 });
+
+test("with the native products, a Conv2D over MAX_PATCH_FLOATS runs in chunks of samples and a BatchMatMul over SMALL_M rows on fedtune's kernels, bit-identical to XNNPACK's", { skip }, async () => {
+  const tf = await import("@tensorflow/tfjs");
+  await import("@tensorflow/tfjs-backend-wasm");
+  const { registerWasmTrainingKernels, unregisterWasmTrainingKernels } = await import("../../lib/kernels/index");
+  const { MAX_PATCH_FLOATS } = await import("../../lib/kernels/conv2d");
+  const { SMALL_M } = await import("../../lib/kernels/batchMatMul");
+  await tf.setBackend("wasm");
+  const rng = new Rng(1508);
+  const random = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  // 23 samples of 8·8 positions × 800 patch entries: 1.18 M floats, chunks of 10, 10 and 3 samples. 13 samples of 24·24
+  // positions × 25 entries (grey input): 187 k floats, one chunk. 300 × 33 · 33 × 17 rows over SMALL_M.
+  const x = random([23, 12, 12, 32]), f = random([5, 5, 32, 64]), xs = random([13, 28, 28, 1]), fs1 = random([5, 5, 1, 32]);
+  const a = random([SMALL_M + 172, 33]), b = random([33, 17]);
+  assert.ok(23 * 64 * 800 > 2 * MAX_PATCH_FLOATS, "the first convolution needs three chunks");
+  const runs = [
+    () => tf.conv2d(x as never, f as never, 1, "valid"),
+    () => tf.conv2d(xs as never, fs1 as never, 1, "valid"),
+    () => tf.matMul(a, b),
+  ];
+  const before = tf.memory().numTensors;
+  registerWasmTrainingKernels();
+  const ours = runs.map((r) => tf.tidy(() => r().dataSync().slice()));
+  unregisterWasmTrainingKernels();
+  const stock = runs.map((r) => tf.tidy(() => r().dataSync().slice()));
+  registerWasmTrainingKernels();
+  assert.equal(tf.memory().numTensors, before, "no tensor leaked");
+  ours.forEach((values, i) => {
+    assert.equal(values.length, stock[i].length);
+    for (let j = 0; j < values.length; j++) {
+      if (!Object.is(values[j], stock[i][j])) assert.fail(`case ${i}: element ${j} is ${values[j]}, XNNPACK gives ${stock[i][j]}`);
+    }
+  });
+  tf.dispose([x, f, xs, fs1, a, b]);
+});

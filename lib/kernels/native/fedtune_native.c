@@ -20,16 +20,30 @@
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX2 __attribute__((target("avx2")))
 
+/*
+ * Both instruction sets run the same blocked loop: for each block of columns (32 with AVX-512, 16 with AVX2) and each
+ * run of KC terms, that piece of b is copied into a contiguous buffer on the stack (b's rows are n floats apart; read
+ * in place, a 2 KiB row stride puts every row of a column block in the same few L1 sets), and every tile of up to 6
+ * rows adds those KC terms to its sums. A tile's sums start from +0 at t = 0 and otherwise from the float32 partial sums
+ * the previous run stored in `out`, which they are exactly: each output is still one sum from +0 over t in increasing
+ * order, as in the wasm kernel.
+ */
+#define KC 256
+
 /* ---------- AVX-512: tiles of R rows × 32 columns (two vectors), masked for the last n % 32 columns ---------- */
 
-/* out rows r..r+R−1, columns j..j+31 (lanes beyond n masked off by m0, m1); op(a)(r, t) = a[r·rs + t·ts]. */
+/* out rows r..r+R−1, columns j..j+31 (lanes beyond n masked off by m0, m1) += Σ_{t < kc} op(a)(r, t)·bp[t, 0..31], where
+ * op(a)(r, t) = a[r·rs + t·ts] and bp is the packed block (32 floats a row); `first`: the sums start from +0. */
 #define TILE512(R)                                                                                                    \
-  AVX512 static void tile512_##R(const float *a, const float *b, float *o, int k, int n, int rs, int ts,             \
-                                 __mmask16 m0, __mmask16 m1) {                                                        \
+  AVX512 static void tile512_##R(const float *a, const float *bp, float *o, int kc, int n, int rs, int ts,           \
+                                 __mmask16 m0, __mmask16 m1, int first) {                                             \
     __m512 c0[R], c1[R];                                                                                              \
-    for (int i = 0; i < R; i++) c0[i] = _mm512_setzero_ps(), c1[i] = _mm512_setzero_ps();                            \
-    for (int t = 0; t < k; t++, b += n) {                                                                             \
-      const __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);                         \
+    for (int i = 0; i < R; i++) {                                                                                     \
+      c0[i] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, o + (long)i * n);                               \
+      c1[i] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m1, o + (long)i * n + 16);                          \
+    }                                                                                                                 \
+    for (int t = 0; t < kc; t++, bp += 32) {                                                                          \
+      const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);                                             \
       const float *at = a + (long)t * ts;                                                                             \
       for (int i = 0; i < R; i++) {                                                                                   \
         const __m512 s = _mm512_set1_ps(at[(long)i * rs]);                                                            \
@@ -49,37 +63,32 @@ TILE512(4)
 TILE512(5)
 TILE512(6)
 
-/* R rows from r on (R ≤ 6) at column j. */
-AVX512 INLINE void rows512(const float *a, const float *b, float *out, int r, int rows, int k, int n, int j, int rs,
-                           int ts, __mmask16 m0, __mmask16 m1) {
-  const float *ar = a + (long)r * rs;
-  const float *bj = b + j;
-  float *o = out + (long)r * n + j;
-  switch (rows) {
-    case 6: tile512_6(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    case 5: tile512_5(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    case 4: tile512_4(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    case 3: tile512_3(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    case 2: tile512_2(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    default: tile512_1(ar, bj, o, k, n, rs, ts, m0, m1); break;
-  }
-}
-
 INLINE __mmask16 lanes16(int count) { return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1); }
 
-/* Rows of a (m·k floats) small enough to stay in cache while b is swept once per 32-column block. */
-#define A_IN_CACHE_FLOATS (64 * 1024)
-
 AVX512 static void matmul512(const float *a, const float *b, float *out, int m, int k, int n, int rs, int ts) {
-  if ((long)m * k <= A_IN_CACHE_FLOATS && (long)k * n > (long)m * k) {
-    for (int j = 0; j < n; j += 32) {
-      const __mmask16 m0 = lanes16(n - j), m1 = lanes16(n - j - 16);
-      for (int r = 0; r < m; r += 6) rows512(a, b, out, r, m - r < 6 ? m - r : 6, k, n, j, rs, ts, m0, m1);
-    }
-  } else {
-    for (int r = 0; r < m; r += 6) {
-      const int rows = m - r < 6 ? m - r : 6;
-      for (int j = 0; j < n; j += 32) rows512(a, b, out, r, rows, k, n, j, rs, ts, lanes16(n - j), lanes16(n - j - 16));
+  __attribute__((aligned(64))) float bp[KC * 32];
+  for (int j = 0; j < n; j += 32) {
+    const __mmask16 m0 = lanes16(n - j), m1 = lanes16(n - j - 16);
+    for (int t0 = 0; t0 < k; t0 += KC) {
+      const int kc = k - t0 < KC ? k - t0 : KC;
+      const float *bt = b + (long)t0 * n + j;
+      for (int t = 0; t < kc; t++, bt += n) {
+        _mm512_store_ps(bp + t * 32, _mm512_maskz_loadu_ps(m0, bt));
+        _mm512_store_ps(bp + t * 32 + 16, _mm512_maskz_loadu_ps(m1, bt + 16));
+      }
+      const float *at = a + (long)t0 * ts;
+      for (int r = 0; r < m; r += 6) {
+        const float *ar = at + (long)r * rs;
+        float *o = out + (long)r * n + j;
+        switch (m - r < 6 ? m - r : 6) {
+          case 6: tile512_6(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          case 5: tile512_5(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          case 4: tile512_4(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          case 3: tile512_3(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          case 2: tile512_2(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          default: tile512_1(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+        }
+      }
     }
   }
 }
@@ -93,12 +102,15 @@ AVX2 INLINE __m256i lanes8(int count) {
 }
 
 #define TILE256(R)                                                                                                    \
-  AVX2 static void tile256_##R(const float *a, const float *b, float *o, int k, int n, int rs, int ts, __m256i m0,   \
-                               __m256i m1) {                                                                          \
+  AVX2 static void tile256_##R(const float *a, const float *bp, float *o, int kc, int n, int rs, int ts, __m256i m0, \
+                               __m256i m1, int first) {                                                               \
     __m256 c0[R], c1[R];                                                                                              \
-    for (int i = 0; i < R; i++) c0[i] = _mm256_setzero_ps(), c1[i] = _mm256_setzero_ps();                            \
-    for (int t = 0; t < k; t++, b += n) {                                                                             \
-      const __m256 b0 = _mm256_maskload_ps(b, m0), b1 = _mm256_maskload_ps(b + 8, m1);                               \
+    for (int i = 0; i < R; i++) {                                                                                     \
+      c0[i] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(o + (long)i * n, m0);                                  \
+      c1[i] = first ? _mm256_setzero_ps() : _mm256_maskload_ps(o + (long)i * n + 8, m1);                              \
+    }                                                                                                                 \
+    for (int t = 0; t < kc; t++, bp += 16) {                                                                          \
+      const __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);                                              \
       const float *at = a + (long)t * ts;                                                                             \
       for (int i = 0; i < R; i++) {                                                                                   \
         const __m256 s = _mm256_set1_ps(at[(long)i * rs]);                                                            \
@@ -118,33 +130,37 @@ TILE256(4)
 TILE256(5)
 TILE256(6)
 
-AVX2 INLINE void rows256(const float *a, const float *b, float *out, int r, int rows, int k, int n, int j, int rs,
-                         int ts, __m256i m0, __m256i m1) {
-  const float *ar = a + (long)r * rs;
-  const float *bj = b + j;
-  float *o = out + (long)r * n + j;
-  switch (rows) {
-    case 6: tile256_6(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    case 5: tile256_5(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    case 4: tile256_4(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    case 3: tile256_3(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    case 2: tile256_2(ar, bj, o, k, n, rs, ts, m0, m1); break;
-    default: tile256_1(ar, bj, o, k, n, rs, ts, m0, m1); break;
+AVX2 static void matmul256(const float *a, const float *b, float *out, int m, int k, int n, int rs, int ts) {
+  __attribute__((aligned(32))) float bp[KC * 16];
+  for (int j = 0; j < n; j += 16) {
+    const __m256i m0 = lanes8(n - j), m1 = lanes8(n - j - 8);
+    for (int t0 = 0; t0 < k; t0 += KC) {
+      const int kc = k - t0 < KC ? k - t0 : KC;
+      const float *bt = b + (long)t0 * n + j;
+      for (int t = 0; t < kc; t++, bt += n) {
+        _mm256_store_ps(bp + t * 16, _mm256_maskload_ps(bt, m0));
+        _mm256_store_ps(bp + t * 16 + 8, _mm256_maskload_ps(bt + 8, m1));
+      }
+      const float *at = a + (long)t0 * ts;
+      for (int r = 0; r < m; r += 6) {
+        const float *ar = at + (long)r * rs;
+        float *o = out + (long)r * n + j;
+        switch (m - r < 6 ? m - r : 6) {
+          case 6: tile256_6(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          case 5: tile256_5(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          case 4: tile256_4(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          case 3: tile256_3(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          case 2: tile256_2(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+          default: tile256_1(ar, bp, o, kc, n, rs, ts, m0, m1, t0 == 0); break;
+        }
+      }
+    }
   }
 }
 
-AVX2 static void matmul256(const float *a, const float *b, float *out, int m, int k, int n, int rs, int ts) {
-  if ((long)m * k <= A_IN_CACHE_FLOATS && (long)k * n > (long)m * k) {
-    for (int j = 0; j < n; j += 16) {
-      const __m256i m0 = lanes8(n - j), m1 = lanes8(n - j - 8);
-      for (int r = 0; r < m; r += 6) rows256(a, b, out, r, m - r < 6 ? m - r : 6, k, n, j, rs, ts, m0, m1);
-    }
-  } else {
-    for (int r = 0; r < m; r += 6) {
-      const int rows = m - r < 6 ? m - r : 6;
-      for (int j = 0; j < n; j += 16) rows256(a, b, out, r, rows, k, n, j, rs, ts, lanes8(n - j), lanes8(n - j - 8));
-    }
-  }
+/* out = +0 everywhere: the product over k = 0 terms (the blocked loops above never run a tile then). */
+static void zero_out(float *out, long count) {
+  for (long i = 0; i < count; i++) out[i] = 0.0f;
 }
 
 /* ---------- CPU features ---------- */
@@ -212,7 +228,9 @@ static napi_value product(napi_env env, napi_callback_info info, int transposed)
   const float *b = (const float *)((char *)data + v[1]);
   float *out = (float *)((char *)data + v[2]);
   const int rs = transposed ? 1 : (int)k, ts = transposed ? (int)m : 1;
-  if (isa == ISA_AVX512) {
+  if (k == 0) {
+    zero_out(out, m * n);
+  } else if (isa == ISA_AVX512) {
     matmul512(a, b, out, (int)m, (int)k, (int)n, rs, ts);
   } else {
     matmul256(a, b, out, (int)m, (int)k, (int)n, rs, ts);
