@@ -50,7 +50,8 @@ function instantiate(memory: WasmMemory): { wasm: FedtuneWasmKernels; kernels: F
   if (entry === undefined) {
     compiled ??= new wasmApi.Module(fs.readFileSync(WASM_KERNELS_FILE));
     const wasm = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as FedtuneWasmKernels;
-    const native = nativeProducts();
+    // Node-API reads an ArrayBuffer's memory, not a SharedArrayBuffer's: a threaded wasm build keeps the wasm products.
+    const native = memory.buffer instanceof ArrayBuffer ? nativeProducts() : undefined;
     // memory.buffer is read on every call: the heap's ArrayBuffer is replaced whenever the backend grows it.
     const kernels: FedtuneWasmKernels = native === undefined ? wasm : {
       ...wasm,
