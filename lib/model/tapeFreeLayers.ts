@@ -131,11 +131,19 @@ function biasGradient(scope: KernelScope, dz: Info): Info {
   return scope.run("Sum", { x: dz }, { axis, keepDims: false });
 }
 
-function denseRelu(kernel: tf.Variable, bias: tf.Variable | undefined, trained: tf.Variable[]): TapeFreeLayer {
+/** How a ReLU layer computes its linear part: the product, and its gradients with respect to the kernel and the input. */
+interface LinearPart {
+  product(scope: KernelScope, x: Info): Info;
+  kernelGradient(scope: KernelScope, x: Info, dz: Info): Info;
+  inputGradient(scope: KernelScope, x: Info, dz: Info): Info;
+}
+
+/** product(x, kernel) + bias, then ReLU — Dense and Conv2D under tfjs's unfused path — and its backward replay. */
+function reluLayer(kernel: tf.Variable, bias: tf.Variable | undefined, trained: tf.Variable[], linear: LinearPart): TapeFreeLayer {
   return {
     trainedVariables: trained,
     forward(scope, x) {
-      const product = scope.run("BatchMatMul", { a: x, b: kernel }, { transposeA: false, transposeB: false });
+      const product = linear.product(scope, x);
       const z = bias ? scope.run("Add", { a: product, b: bias }) : product;
       const y = scope.run("Relu", { x: z });
       return {
@@ -144,13 +152,21 @@ function denseRelu(kernel: tf.Variable, bias: tf.Variable | undefined, trained: 
           const dz = scope.run(RELU_GRAD, { dy, x: z });
           if (trained.length > 0) {
             if (bias) grads.push({ variable: bias, grad: biasGradient(scope, dz) });
-            grads.push({ variable: kernel, grad: scope.run("BatchMatMul", { a: x, b: dz }, { transposeA: true, transposeB: false }) });
+            grads.push({ variable: kernel, grad: linear.kernelGradient(scope, x, dz) });
           }
-          return needDx ? scope.run("BatchMatMul", { a: dz, b: kernel }, { transposeA: false, transposeB: true }) : undefined;
+          return needDx ? linear.inputGradient(scope, x, dz) : undefined;
         },
       };
     },
   };
+}
+
+function denseRelu(kernel: tf.Variable, bias: tf.Variable | undefined, trained: tf.Variable[]): TapeFreeLayer {
+  return reluLayer(kernel, bias, trained, {
+    product: (scope, x) => scope.run("BatchMatMul", { a: x, b: kernel }, { transposeA: false, transposeB: false }),
+    kernelGradient: (scope, x, dz) => scope.run("BatchMatMul", { a: x, b: dz }, { transposeA: true, transposeB: false }),
+    inputGradient: (scope, _x, dz) => scope.run("BatchMatMul", { a: dz, b: kernel }, { transposeA: false, transposeB: true }),
+  });
 }
 
 function denseSoftmax(kernel: tf.Variable, bias: tf.Variable | undefined, trained: tf.Variable[]): TapeFreeLayer {
@@ -186,31 +202,12 @@ function denseSoftmax(kernel: tf.Variable, bias: tf.Variable | undefined, traine
 
 function conv2dRelu(filter: tf.Variable, bias: tf.Variable | undefined, trained: tf.Variable[], strides: number[], pad: string,
   dilations: number[]): TapeFreeLayer {
-  return {
-    trainedVariables: trained,
-    forward(scope, x) {
-      const conv = scope.run("Conv2D", { x, filter }, { strides, pad, dataFormat: "NHWC", dilations, dimRoundingMode: undefined } as unknown as tf.NamedAttrMap);
-      const z = bias ? scope.run("Add", { a: conv, b: bias }) : conv;
-      const y = scope.run("Relu", { x: z });
-      return {
-        y,
-        backward(dy, needDx, grads) {
-          const dz = scope.run(RELU_GRAD, { dy, x: z });
-          if (trained.length > 0) {
-            if (bias) grads.push({ variable: bias, grad: biasGradient(scope, dz) });
-            grads.push({
-              variable: filter,
-              grad: scope.run("Conv2DBackpropFilter", { x, dy: dz },
-                { strides, pad, dataFormat: "NHWC", dimRoundingMode: undefined, filterShape: filter.shape } as unknown as tf.NamedAttrMap),
-            });
-          }
-          if (!needDx) return undefined;
-          return scope.run("Conv2DBackpropInput", { dy: dz, filter },
-            { strides, pad, dataFormat: "NHWC", dimRoundingMode: undefined, inputShape: x.shape } as unknown as tf.NamedAttrMap);
-        },
-      };
-    },
-  };
+  const attrs = (extra: object) => ({ strides, pad, dataFormat: "NHWC", dimRoundingMode: undefined, ...extra }) as unknown as tf.NamedAttrMap;
+  return reluLayer(filter, bias, trained, {
+    product: (scope, x) => scope.run("Conv2D", { x, filter }, attrs({ dilations })),
+    kernelGradient: (scope, x, dz) => scope.run("Conv2DBackpropFilter", { x, dy: dz }, attrs({ filterShape: filter.shape })),
+    inputGradient: (scope, x, dz) => scope.run("Conv2DBackpropInput", { dy: dz, filter }, attrs({ inputShape: x.shape })),
+  });
 }
 
 function maxPool(filterSize: number[], strides: number[], pad: string): TapeFreeLayer {
