@@ -10,10 +10,11 @@
  * quarter of the step's CPU time. Here the step is ~20 kernel calls on bare backend tensors, freed by one KernelScope.
  *
  * The loss replayed is `mean(crossEntropyPerSample(p, labels))` with fedtune's cross-entropy kernels (lib/model/loss.ts
- * picks the same on wasm); its gradient seed is tfjs's Mean gradient, (1 · 1) / n in float32 for every sample.
- * `TapeFreeStep.plan` returns undefined — and the Trainer records a tape as before — for anything else: another
- * backend, a model that is not Sequential, a layer, activation, regulariser, constraint or call hook without a replay,
- * logits outputs, a proximal term, or trainable variables that are not exactly the replayed layers' weights.
+ * picks the same on wasm), plus the Trainer's proximal term when it has one (tapeFreeProximal.ts); the gradient seed is
+ * tfjs's Mean gradient, (1 · 1) / n in float32 for every sample. `TapeFreeStep.plan` returns undefined — and the
+ * Trainer records a tape as before — for anything else: another backend, a model that is not Sequential, a layer,
+ * activation, regulariser, constraint or call hook without a replay, logits outputs, or trainable variables that are
+ * not exactly the replayed layers' weights.
  */
 import * as tf from "@tensorflow/tfjs";
 import { KernelScope } from "../kernels/kernelScope";
@@ -22,6 +23,7 @@ import { CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from "../kernels/crossEntropy";
 import { RELU_GRAD, SOFTMAX_GRAD } from "../kernels/activationGrads";
 import { tapeFreeLayer, type LayerBackward, type TapeFreeLayer, type WeightGradient } from "./tapeFreeLayers";
 import { CROSS_ENTROPY_EPSILON, type OutputKind } from "./loss";
+import { proximalForward, type ProximalSetting } from "./tapeFreeProximal";
 
 const BACKEND = "wasm";
 const KERNELS = [CROSS_ENTROPY, CROSS_ENTROPY_GRAD, RELU_GRAD, SOFTMAX_GRAD] as const;
@@ -45,8 +47,8 @@ export interface StepSetting {
   readonly variables: readonly tf.Variable[];
   /** What the model emits. */
   readonly outputs: OutputKind;
-  /** Whether the objective has a proximal term (no plan then). */
-  readonly proximal: boolean;
+  /** The objective's proximal term, if it has one (references in `variables`' order). */
+  readonly proximal?: ProximalSetting;
 }
 
 /** Loss and gradients of one batch. */
@@ -64,12 +66,13 @@ export class TapeFreeStep {
     /** Per layer: whether a layer before it trains, so the step needs dL/d(its input). */
     private readonly needDx: readonly boolean[],
     private readonly variables: readonly tf.Variable[],
+    private readonly proximal: ProximalSetting | undefined,
   ) {}
 
   /** The step for `setting`, or undefined when the tape must run it (see the file's comment). */
   static plan(setting: StepSetting): TapeFreeStep | undefined {
     const { model, fromLayer, variables } = setting;
-    if (!enabled || setting.proximal || setting.outputs !== "probabilities" || !(model instanceof tf.Sequential)) return undefined;
+    if (!enabled || setting.outputs !== "probabilities" || !(model instanceof tf.Sequential)) return undefined;
     if (tf.getBackend() !== BACKEND || KERNELS.some((k) => tf.getKernel(k, BACKEND) === undefined)) return undefined;
     const modelLayers = model.layers;
     const layers: TapeFreeLayer[] = [];
@@ -81,8 +84,9 @@ export class TapeFreeStep {
     // The replayed layers must train exactly the optimiser's variables, in its order.
     const trained = layers.flatMap((l) => l.trainedVariables);
     if (trained.length !== variables.length || trained.some((v, i) => v !== variables[i])) return undefined;
+    if (setting.proximal && setting.proximal.references.length !== variables.length) return undefined;
     const needDx = layers.map((_, i) => layers.slice(0, i).some((l) => l.trainedVariables.length > 0));
-    return new TapeFreeStep(layers, needDx, variables);
+    return new TapeFreeStep(layers, needDx, variables, setting.proximal);
   }
 
   /**
@@ -108,24 +112,32 @@ export class TapeFreeStep {
       const attrs = { epsilon: CROSS_ENTROPY_EPSILON };
       const perSample = scope.run(CROSS_ENTROPY, { probabilities: h, labels }, attrs);
       const mean = scope.run("Mean", { x: perSample }, { axis: null, keepDims: false } as unknown as tf.NamedAttrMap);
-      const loss = heap.view(mean)[0];
+      const term = this.proximal ? proximalForward(scope, heap, this.proximal, this.variables, mean) : undefined;
+      const loss = heap.view(term ? term.objective : mean)[0];
       // tfjs's Mean gradient of the seed dy = 1: (1 · 1) / n, one float32 division, for every sample.
       const dMean = scope.adopt(heap.output([n]));
       heap.view(dMean).fill(Math.fround(1 / n));
       let dy: tf.TensorInfo | undefined = scope.run(CROSS_ENTROPY_GRAD, { dy: dMean, probabilities: h, labels }, attrs);
       const grads: WeightGradient[] = [];
       for (let i = this.layers.length - 1; i >= 0 && dy !== undefined; i--) dy = backwards[i](dy, this.needDx[i], grads);
-      return { loss, grads: this.variables.map((v) => adoptGradient(scope, v, grads)) };
+      const ce = this.variables.map((v) => gradientOf(v, grads));
+      const all = term ? term.addGradients(ce) : ce;
+      return { loss, grads: all.map((g, i) => adopt(scope, g, this.variables[i])) };
     } finally {
       scope.disposeAll();
     }
   }
 }
 
-/** The gradient of `variable` as a tensor of its shape, taken out of `scope`. */
-function adoptGradient(scope: KernelScope, variable: tf.Variable, grads: readonly WeightGradient[]): tf.Tensor {
+/** The gradient of `variable` among `grads`, under the variable's shape. */
+function gradientOf(variable: tf.Variable, grads: readonly WeightGradient[]): tf.TensorInfo {
   const g = grads.find((x) => x.variable === variable);
   if (g === undefined) throw new Error(`TapeFreeStep.run: no gradient for variable ${variable.name}`);
-  const info = scope.keep(g.grad);
-  return tf.engine().makeTensorFromTensorInfo({ dataId: info.dataId, shape: [...variable.shape], dtype: info.dtype });
+  return { dataId: g.grad.dataId, shape: [...variable.shape], dtype: g.grad.dtype };
+}
+
+/** `grad` (a scope's output under another shape, perhaps) as a tensor of `variable`'s shape, taken out of `scope`. */
+function adopt(scope: KernelScope, grad: tf.TensorInfo, variable: tf.Variable): tf.Tensor {
+  scope.keep(grad);
+  return tf.engine().makeTensorFromTensorInfo({ dataId: grad.dataId, shape: [...variable.shape], dtype: grad.dtype });
 }

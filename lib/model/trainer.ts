@@ -287,7 +287,8 @@ export class Trainer {
     const muHalf = options.proximal ? tf.scalar(options.proximal.mu / 2) : undefined;
     const optimizer = new SgdMomentum(variables, options.learningRate, options.momentum);
     // The same step without the gradient tape where tapeFreeStep.ts replays every layer (same kernels, same bits).
-    const tapeFree = TapeFreeStep.plan({ model: this.model, fromLayer, variables, outputs: this.outputs, proximal: references !== undefined });
+    const proximal = references && muHalf ? { references, muHalf } : undefined;
+    const tapeFree = TapeFreeStep.plan({ model: this.model, fromLayer, variables, outputs: this.outputs, proximal });
     /** One step under tfjs's gradient tape (any model, loss and proximal term); returns the batch's loss. */
     const tapeStep = (xb: tf.Tensor, yb: tf.Tensor): number => {
       const { value, grads } = tf.variableGrads(() => {
