@@ -8,6 +8,9 @@
  * bitwise unchanged), cross-entropy plus an optional proximal term μ/2·‖θ − θ_ref‖² (FedProx,
  * Ditto), early stopping on validation loss with patience and restore-best.
  *
+ * The step runs without tfjs's gradient tape where lib/model/tapeFreeStep.ts replays every layer (the same kernels in
+ * the same order, so the same bits), and under `tf.variableGrads` otherwise.
+ *
  * Frozen-feature caching: when a prefix of the layers is frozen (e.g. everything but the head),
  * that prefix is run once per call on the training and validation data (inference mode) and only
  * the trainable suffix is trained, per epoch, on the cached features. Frozen layers always run in
