@@ -101,3 +101,44 @@ export function simdPeakGflops(rounds: number, reps: number): number {
     tf.backend().disposeData(out.dataId);
   }
 }
+
+/**
+ * Milliseconds for all of `products` once on fedtune's product kernel alone, with no tfjs around it: the kernel table
+ * in use (`"in use"`: the native products where they run) or the wasm one (`"wasm"`), op(A)ᵀ read in place by
+ * `matmul_ta`, op(B) as a stored [k, n] operand (the same multiply-adds). Fastest of `reps` loops of `calls` rounds.
+ */
+export function productKernelsMs(products: readonly Product[], which: "in use" | "wasm", calls: number, reps: number, seed: number): number {
+  const heap = new WasmHeap(tf.backend(), "productKernelsMs");
+  const kernels = which === "wasm" ? heap.wasmKernels : heap.kernels;
+  const rng = new Rng(seed);
+  const infos: tf.TensorInfo[] = [];
+  const operand = (rows: number, cols: number) => {
+    const info = heap.output([rows, cols]);
+    infos.push(info);
+    const v = heap.view(info);
+    for (let i = 0; i < v.length; i++) v[i] = rng.normal();
+    return info;
+  };
+  try {
+    const calls1 = products.map((p) => {
+      const m = p.transposeA ? p.a[1] : p.a[0];
+      const k = p.transposeA ? p.a[0] : p.a[1];
+      const n = p.transposeB ? p.b[0] : p.b[1];
+      const a = operand(p.transposeA ? k : m, p.transposeA ? m : k), b = operand(k, n), out = operand(m, n);
+      return { m, k, n, ta: p.transposeA, a: heap.offset(a), b: heap.offset(b), out: heap.offset(out) };
+    });
+    const once = () => {
+      for (const c of calls1) (c.ta ? kernels.matmul_ta : kernels.matmul)(c.a, c.b, c.out, c.m, c.k, c.n);
+    };
+    once();
+    let best = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      for (let c = 0; c < calls; c++) once();
+      best = Math.min(best, (performance.now() - t0) / calls);
+    }
+    return best;
+  } finally {
+    for (const info of infos) tf.backend().disposeData(info.dataId);
+  }
+}

@@ -6,6 +6,7 @@ import { WasmHeap } from "./wasmHeap";
  * Largest row count (batch) for which a plain product runs on fedtune's wasm `matmul` instead of the backend's
  * XNNPACK one. Below it, XNNPACK's packing of b (redone whenever b is a new tensor, i.e. every training step)
  * dominates; above it, a b that stays the same (evaluating fixed weights on large batches) amortises its packing.
+ * Where the native products run (lib/kernels/native.ts), ~4× XNNPACK's speed, every size is fedtune's.
  */
 export const SMALL_M = 128;
 
@@ -44,7 +45,7 @@ const batchOf = (shape: readonly number[]) => shape.slice(0, -2).reduce((x, y) =
 function plainProduct(scope: KernelScope, heap: WasmHeap, stock: tf.KernelFunc, a: tf.TensorInfo, b: tf.TensorInfo,
   freshB: boolean): tf.TensorInfo {
   const m = rows(a.shape);
-  if ((m > SMALL_M && !freshB) || batchOf(a.shape) !== 1 || batchOf(b.shape) !== 1) {
+  if ((m > SMALL_M && !freshB && !heap.nativeProducts) || batchOf(a.shape) !== 1 || batchOf(b.shape) !== 1) {
     return scope.runFunc("BatchMatMul", stock, { a, b }, { transposeA: false, transposeB: false });
   }
   const k = a.shape[a.shape.length - 1];
@@ -94,11 +95,13 @@ export function batchMatMulVia(backendName: string, stock: () => tf.KernelFunc |
     const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
     const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     const plan = planMatMul(transposeA, transposeB, m, k, n);
-    if (a.dtype !== "float32" || b.dtype !== "float32" || (plan === "plain" && m > SMALL_M)) {
+    if (a.dtype !== "float32" || b.dtype !== "float32") {
       // Non-float inputs go to the stock kernel unchanged, which reports them in its own words.
       return plainMatMul({ inputs, backend, attrs });
     }
     const heap = new WasmHeap(backend, "BatchMatMul");
+    // Large plain products on fixed weights (evaluation) amortise XNNPACK's packing, unless the native products run.
+    if (plan === "plain" && m > SMALL_M && !heap.nativeProducts) return plainMatMul({ inputs, backend, attrs });
     // A transposed product is a gradient (dW = xᵀ·dy, dx = dy·Wᵀ): its right operand is new on every call, so XNNPACK's
     // packing of it never pays off, whatever the row count.
     return withKernelScope(backend, backendName, (scope) => {

@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { wasmApi } from "./webAssembly";
+import { wasmApi, type WasmMemory } from "./webAssembly";
+import { nativeProducts } from "./native";
 import type { PatchGeometry } from "./convGeometry";
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` that fedtune's wasm kernels use (not exported as types). */
@@ -37,17 +38,29 @@ export const WASM_KERNELS_FILE = path.join(__dirname, "wasm", "fedtune_kernels.w
 
 
 let compiled: object | undefined;
-/** One instance per backend memory (each worker thread has its own backend). */
-const instances = new WeakMap<object, FedtuneWasmKernels>();
+/** One instance per backend memory (each worker thread has its own backend): the wasm exports, and the table in use. */
+const instances = new WeakMap<object, { wasm: FedtuneWasmKernels; kernels: FedtuneWasmKernels; native: boolean }>();
 
-function instantiate(memory: object): FedtuneWasmKernels {
-  let kernels = instances.get(memory);
-  if (kernels === undefined) {
+/**
+ * fedtune_kernels.wasm instantiated on `memory`, and the kernel table the kernels call: the same, with `matmul` and
+ * `matmul_ta` on the native products where they run (lib/kernels/native.ts; bit-identical, ~4× faster).
+ */
+function instantiate(memory: WasmMemory): { wasm: FedtuneWasmKernels; kernels: FedtuneWasmKernels; native: boolean } {
+  let entry = instances.get(memory);
+  if (entry === undefined) {
     compiled ??= new wasmApi.Module(fs.readFileSync(WASM_KERNELS_FILE));
-    kernels = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as FedtuneWasmKernels;
-    instances.set(memory, kernels);
+    const wasm = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as FedtuneWasmKernels;
+    const native = nativeProducts();
+    // memory.buffer is read on every call: the heap's ArrayBuffer is replaced whenever the backend grows it.
+    const kernels: FedtuneWasmKernels = native === undefined ? wasm : {
+      ...wasm,
+      matmul: (a, b, out, m, k, n) => native.matmul(memory.buffer, a, b, out, m, k, n),
+      matmul_ta: (a, b, out, m, k, n) => native.matmulTa(memory.buffer, a, b, out, m, k, n),
+    };
+    entry = { wasm, kernels, native: native !== undefined };
+    instances.set(memory, entry);
   }
-  return kernels;
+  return entry;
 }
 
 /**
@@ -56,8 +69,12 @@ function instantiate(memory: object): FedtuneWasmKernels {
  */
 export class WasmHeap {
   private readonly backend: WasmBackendInternals;
-  /** fedtune's wasm functions, sharing this backend's memory. */
+  /** fedtune's kernel functions on this backend's memory: the wasm ones, with the native products where they run. */
   readonly kernels: FedtuneWasmKernels;
+  /** fedtune's wasm functions alone (what `kernels` falls back to; tests and the bench compare the two). */
+  readonly wasmKernels: FedtuneWasmKernels;
+  /** Whether `kernels.matmul` and `matmul_ta` are the native products (then they beat XNNPACK's at every size). */
+  readonly nativeProducts: boolean;
 
   /** `backend` is the one a wasm kernelFunc receives; `kernel` names the caller in errors. */
   constructor(backend: object, private readonly kernel: string) {
@@ -67,7 +84,10 @@ export class WasmHeap {
       !(memory instanceof wasmApi.Memory)) {
       throw new Error(`${kernel}: needs the tfjs-backend-wasm backend (its makeOutput, getMemoryOffset and wasm memory)`);
     }
-    this.kernels = instantiate(memory);
+    const { wasm, kernels, native } = instantiate(memory);
+    this.kernels = kernels;
+    this.wasmKernels = wasm;
+    this.nativeProducts = native;
   }
 
   /** A new, uninitialised float32 tensor on the backend. */

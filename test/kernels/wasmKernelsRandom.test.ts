@@ -204,11 +204,11 @@ for (const [file, exports] of [
   });
 }
 
-test("fedtune_kernels.wasm, weighted_sum.wasm and weighted_sum_shared.wasm are the byte-identical builds of their C sources (where clang 14 is installed)", (t) => {
+test("fedtune_kernels.wasm, weighted_sum.wasm, weighted_sum_shared.wasm and the native fedtune_native.node are the byte-identical builds of their C sources (where clang 14 is installed)", (t) => {
   const script = path.join(path.dirname(WASM_KERNELS_FILE), "build.sh");
   const probe = spawnSync("clang-14", ["--version"], { encoding: "utf8" });
   if (probe.error !== undefined || !/clang version 14\.0\.6/.test(probe.stdout)) {
-    t.skip("clang 14.0.6 not installed (apt-get install clang-14 lld-14 wabt): cannot rebuild the wasm kernels here");
+    t.skip("clang 14.0.6 not installed (apt-get install clang-14 lld-14 wabt): cannot rebuild the wasm kernels and the native addon here");
     return;
   }
   const check = spawnSync("bash", [script, "--check"], { encoding: "utf8" });

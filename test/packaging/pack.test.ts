@@ -59,7 +59,7 @@ test("npm pack → npm ci --offline in a new folder → import from \"fedtune\" 
   assert.equal(pack.status, 0, pack.out);
   const files = (JSON.parse(pack.out.slice(pack.out.indexOf("["), pack.out.lastIndexOf("]") + 1)) as { filename: string; files: { path: string }[] }[])[0];
   const names = files.files.map((f) => f.path);
-  for (const f of ["dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/notebooks/nbformat.v4.schema.json", "dist/data/manifest.json", "dist/models/pretrained-cnn/model.json", "dist/bin/cli.js", "bin/fedtune.js"]) {
+  for (const f of ["dist/lib/index.js", "dist/lib/index.d.ts", "dist/lib/notebooks/nbformat.v4.schema.json", "dist/data/manifest.json", "dist/models/pretrained-cnn/model.json", "dist/lib/kernels/native/fedtune_native.node", "dist/bin/cli.js", "bin/fedtune.js"]) {
     assert.ok(names.includes(f), `the tarball holds ${f}`);
   }
   assert.ok(!names.some((f) => f.startsWith("lib/") || f.startsWith("test/") || f.startsWith("notebooks/")), "sources, tests and notebooks stay out");
