@@ -40,6 +40,18 @@ export function multiplyAdds(products: readonly Product[]): number {
   }, 0);
 }
 
+/** Milliseconds per call of `once`: the fastest of `reps` loops of `calls` calls, after one warm-up call. */
+function fastestMs(once: () => void, calls: number, reps: number): number {
+  once();
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let c = 0; c < calls; c++) once();
+    best = Math.min(best, (performance.now() - t0) / calls);
+  }
+  return best;
+}
+
 /**
  * Milliseconds for all of `products` once on the current backend's BatchMatMul kernel (seeded operands, outputs
  * read back so the work is done): the fastest of `reps` loops of `calls` rounds each, after one warm-up round.
@@ -60,14 +72,7 @@ export function productsMs(products: readonly Product[], calls: number, reps: nu
     }
   };
   try {
-    once();
-    let best = Infinity;
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      for (let c = 0; c < calls; c++) once();
-      best = Math.min(best, (performance.now() - t0) / calls);
-    }
-    return best;
+    return fastestMs(once, calls, reps);
   } finally {
     tf.dispose(operands.flatMap(({ a, b }) => [a, b]));
   }
@@ -127,17 +132,9 @@ export function productKernelsMs(products: readonly Product[], which: "in use" |
       const a = operand(p.transposeA ? k : m, p.transposeA ? m : k), b = operand(k, n), out = operand(m, n);
       return { m, k, n, ta: p.transposeA, a: heap.offset(a), b: heap.offset(b), out: heap.offset(out) };
     });
-    const once = () => {
+    return fastestMs(() => {
       for (const c of calls1) (c.ta ? kernels.matmul_ta : kernels.matmul)(c.a, c.b, c.out, c.m, c.k, c.n);
-    };
-    once();
-    let best = Infinity;
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      for (let c = 0; c < calls; c++) once();
-      best = Math.min(best, (performance.now() - t0) / calls);
-    }
-    return best;
+    }, calls, reps);
   } finally {
     for (const info of infos) tf.backend().disposeData(info.dataId);
   }

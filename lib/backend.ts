@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmTrainingKernels } from "./kernels/index";
+import { productPath } from "./kernels/native";
 import { inNotebook } from "./viz/display";
 
 /** The backends fedtune knows, fastest first. */
@@ -79,7 +80,8 @@ async function activate(name: BackendName): Promise<BackendInfo> {
       return {
         name,
         tfjsName: "wasm",
-        reason: "no native TensorFlow binding is installed; wasm (with fedtune's gradient kernels) is the fastest CPU backend",
+        reason: "no native TensorFlow binding is installed; wasm (with fedtune's gradient kernels) is the fastest CPU backend" +
+          `; matrix products: ${productPath()}`,
         extraKernels: extra,
       };
     }

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { withKernelScope } from "./kernelScope";
-import { forwardConv, patchGeometry } from "./convGeometry";
+import { forwardConv, patchGeometry, ROW_LAYOUT_MIN_RUN } from "./convGeometry";
 import { WasmHeap } from "./wasmHeap";
 
 /**
@@ -14,8 +14,9 @@ import { WasmHeap } from "./wasmHeap";
 export const MAX_PATCH_FLOATS = 1 << 19;
 
 /**
- * Conv2D for tfjs-backend-wasm at training sizes: the patch matrix cols[P, K] (wasm `im2col`) times the filter, which
- * is already W[K, Co] row-major, in one wasm `matmul` whose output [P, Co] is the NHWC result. Each output sums its
+ * Conv2D for tfjs-backend-wasm at training sizes: the patch matrix cols[P, K] (wasm `im2col`; for short input runs its
+ * transpose, `im2col_t`, read by `matmul_ta`: ROW_LAYOUT_MIN_RUN) times the filter, which is already W[K, Co]
+ * row-major, in one `matmul` whose output [P, Co] is the NHWC result. Each output sums its
  * products in the order XNNPACK's convolution does (kh, kw, c from 0), so the values are the stock kernel's, bit for
  * bit. Dilations, NCHW, non-float32 inputs and large patch matrices go to the stock kernel (`stock`, looked up when
  * called because registration may happen before the backend exists) — but never strided or numerically padded
@@ -53,12 +54,19 @@ export function conv2dVia(backendName: string, stock: () => tf.KernelFunc | unde
       const geometry = patchGeometry(conv);
       const sampleIn = conv.inHeight * conv.inWidth * conv.inChannels * 4;
       const sampleOut = positions * conv.outChannels * 4;
+      const rowLayout = fw * ci >= ROW_LAYOUT_MIN_RUN;
       for (let b0 = 0; b0 < conv.batchSize; b0 += chunk) {
         const samples = Math.min(chunk, conv.batchSize - b0);
         geometry[0] = samples;
-        heap.kernels.im2col(heap.offset(x) + b0 * sampleIn, heap.offset(cols), ...geometry);
-        heap.kernels.matmul(heap.offset(cols), heap.offset(filter), heap.offset(out) + b0 * sampleOut, samples * positions, k,
-          conv.outChannels);
+        const at = heap.offset(x) + b0 * sampleIn;
+        const outAt = heap.offset(out) + b0 * sampleOut;
+        if (rowLayout) {
+          heap.kernels.im2col(at, heap.offset(cols), ...geometry);
+          heap.kernels.matmul(heap.offset(cols), heap.offset(filter), outAt, samples * positions, k, conv.outChannels);
+        } else {
+          heap.kernels.im2col_t(at, heap.offset(cols), ...geometry);
+          heap.kernels.matmul_ta(heap.offset(cols), heap.offset(filter), outAt, samples * positions, k, conv.outChannels);
+        }
       }
       return out;
     });

@@ -1,16 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { withKernelScope } from "./kernelScope";
-import { checkDyShape, forwardConv, patchGeometry } from "./convGeometry";
+import { checkDyShape, forwardConv, patchGeometry, ROW_LAYOUT_MIN_RUN } from "./convGeometry";
 import { WasmHeap } from "./wasmHeap";
-
-/**
- * Shortest run of contiguous input floats (kw·Ci) from which the filter gradient builds its patch matrix row by row
- * (`im2col`, whole runs copied) and reads it transposed (`matmul_ta`), instead of building the transposed matrix
- * (`im2col_t`, one float at a time, strided by Ci). For the issue-15 CNN's second convolution (kw·Ci = 160) at batch
- * 10 that is 35 + 370 µs against 685 + 330 µs; for its first (grey input, kw·Ci = 5) the transposed build is faster.
- * Either way each gradient is the same sum over positions in the same order: the same bits.
- */
-export const ROW_LAYOUT_MIN_RUN = 16;
 
 /**
  * Conv2DBackpropFilter for tfjs-backend-wasm, which has none: dW[K, Co] = cols[K, P] · dy[P, Co] with

@@ -63,6 +63,48 @@ TILE512(4)
 TILE512(5)
 TILE512(6)
 
+/* The same for a last block of at most 16 columns (m1 would be empty): one vector a row, up to 12 rows a tile, so a
+ * narrow product (a softmax head's 10 columns) does not spend half its arithmetic on masked-off lanes. */
+#define TILE512N(R)                                                                                                   \
+  AVX512 static void tile512n_##R(const float *a, const float *bp, float *o, int kc, int n, int rs, int ts,          \
+                                  __mmask16 m0, int first) {                                                          \
+    __m512 c0[R];                                                                                                     \
+    for (int i = 0; i < R; i++) c0[i] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m0, o + (long)i * n);   \
+    for (int t = 0; t < kc; t++, bp += 32) {                                                                          \
+      const __m512 b0 = _mm512_load_ps(bp);                                                                           \
+      const float *at = a + (long)t * ts;                                                                             \
+      for (int i = 0; i < R; i++) c0[i] = _mm512_add_ps(c0[i], _mm512_mul_ps(_mm512_set1_ps(at[(long)i * rs]), b0));  \
+    }                                                                                                                 \
+    for (int i = 0; i < R; i++, o += n) _mm512_mask_storeu_ps(o, m0, c0[i]);                                          \
+  }
+TILE512N(1)
+TILE512N(2)
+TILE512N(3)
+TILE512N(4)
+TILE512N(6)
+TILE512N(8)
+TILE512N(12)
+
+/* Up to 12 rows from `ar` of a block of at most 16 columns: tiles of 12, then 8, 4, 3, 2, 1 (6 unused: 12 covers it). */
+AVX512 INLINE void narrow512(const float *ar, const float *bp, float *o, int rows, int kc, int n, int rs, int ts,
+                             __mmask16 m0, int first) {
+  switch (rows) {
+    case 12: tile512n_12(ar, bp, o, kc, n, rs, ts, m0, first); break;
+    case 11: case 10: case 9: case 8: tile512n_8(ar, bp, o, kc, n, rs, ts, m0, first);
+      if (rows > 8) narrow512(ar + 8L * rs, bp, o + 8L * n, rows - 8, kc, n, rs, ts, m0, first);
+      break;
+    case 7: case 6: tile512n_6(ar, bp, o, kc, n, rs, ts, m0, first);
+      if (rows > 6) tile512n_1(ar + 6L * rs, bp, o + 6L * n, kc, n, rs, ts, m0, first);
+      break;
+    case 5: case 4: tile512n_4(ar, bp, o, kc, n, rs, ts, m0, first);
+      if (rows > 4) tile512n_1(ar + 4L * rs, bp, o + 4L * n, kc, n, rs, ts, m0, first);
+      break;
+    case 3: tile512n_3(ar, bp, o, kc, n, rs, ts, m0, first); break;
+    case 2: tile512n_2(ar, bp, o, kc, n, rs, ts, m0, first); break;
+    default: tile512n_1(ar, bp, o, kc, n, rs, ts, m0, first); break;
+  }
+}
+
 INLINE __mmask16 lanes16(int count) { return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1); }
 
 AVX512 static void matmul512(const float *a, const float *b, float *out, int m, int k, int n, int rs, int ts) {
@@ -77,6 +119,12 @@ AVX512 static void matmul512(const float *a, const float *b, float *out, int m, 
         _mm512_store_ps(bp + t * 32 + 16, _mm512_maskz_loadu_ps(m1, bt + 16));
       }
       const float *at = a + (long)t0 * ts;
+      if (m1 == 0) {
+        for (int r = 0; r < m; r += 12) {
+          narrow512(at + (long)r * rs, bp, out + (long)r * n + j, m - r < 12 ? m - r : 12, kc, n, rs, ts, m0, t0 == 0);
+        }
+        continue;
+      }
       for (int r = 0; r < m; r += 6) {
         const float *ar = at + (long)r * rs;
         float *o = out + (long)r * n + j;

@@ -14,6 +14,7 @@
 #   lib/kernels/wasm/build.sh --check    build to temporary files and compare with the committed ones (exit 1 if not identical)
 set -euo pipefail
 cd "$(dirname "$0")"
+mode=${1:-}
 CLANG=${CLANG:-clang-14}
 WASM_LD=${WASM_LD:-wasm-ld-14}
 LD_LLD=${LD_LLD:-ld.lld-14}
@@ -29,13 +30,26 @@ tmp=$(mktemp --suffix=.wasm)
 tmpnode=$(mktemp --suffix=.node)
 trap 'rm -f "$obj" "$tmp" "$tmpnode"' EXIT
 status=0
+# report <built> <committed> <source>: with --check, compare the fresh build with the committed file; else say what was written.
+report() {
+  if [ "$mode" = "--check" ]; then
+    if cmp -s "$1" "$2"; then
+      echo "build.sh: $2 matches its source"
+    else
+      echo "build.sh: $2 differs from a fresh build of $3 (rebuild with build.sh)" >&2
+      status=1
+    fi
+  else
+    echo "build.sh: wrote $1 ($(stat -c %s "$1") bytes, sha256 $(sha256sum "$1" | cut -c1-16)…)"
+  fi
+}
 # target:source; a _shared target imports a shared memory (threads' atomics feature; any maximum up to 4 GiB).
 for target in fedtune_kernels:fedtune_kernels weighted_sum:weighted_sum weighted_sum_shared:weighted_sum; do
   name=${target%%:*}
   source=${target#*:}
   committed=$name.wasm
   out=$committed
-  [ "${1:-}" = "--check" ] && out=$tmp
+  [ "$mode" = "--check" ] && out=$tmp
   cflags=() ldflags=()
   case $name in *_shared) cflags=(-matomics) ldflags=(--shared-memory --max-memory=4294967296) ;; esac
   "$CLANG" --target=wasm32-unknown-unknown -O3 -msimd128 -mbulk-memory "${cflags[@]}" -ffreestanding -ffp-contract=off -fno-builtin-malloc -nostdlib \
@@ -47,16 +61,7 @@ for target in fedtune_kernels:fedtune_kernels weighted_sum:weighted_sum weighted
     if wasm-objdump -h "$out" | grep -q ' Data '; then echo "build.sh: $committed has a data section" >&2; exit 1; fi
     if wasm-objdump -d "$out" | grep -q 'global\.set'; then echo "build.sh: $committed writes a global (stack pointer?)" >&2; exit 1; fi
   fi
-  if [ "${1:-}" = "--check" ]; then
-    if cmp -s "$out" "$committed"; then
-      echo "build.sh: $committed matches its source"
-    else
-      echo "build.sh: $committed differs from a fresh build of $source.c (rebuild with build.sh)" >&2
-      status=1
-    fi
-  else
-    echo "build.sh: wrote $out ($(stat -c %s "$out") bytes, sha256 $(sha256sum "$out" | cut -c1-16)…)"
-  fi
+  report "$out" "$committed" "$source.c"
 done
 
 # The native addon: a shared object with no libc (its only undefined symbols are Node-API's, which Node resolves at
@@ -68,7 +73,7 @@ if [ ! -f "$NAPI_INCLUDE/node_api.h" ]; then
 fi
 committed=../native/fedtune_native.node
 out=$committed
-[ "${1:-}" = "--check" ] && out=$tmpnode
+[ "$mode" = "--check" ] && out=$tmpnode
 (cd ../native && "$CLANG" --target=x86_64-pc-linux-gnu -O3 -fPIC -shared -nostdlib -ffreestanding -ffp-contract=off \
   -fno-ident -fuse-ld=lld --ld-path="$(command -v "$LD_LLD")" -Wl,--build-id=none -Wl,-s -I"../wasm/$NAPI_INCLUDE" \
   -ffile-prefix-map="$PWD"=. fedtune_native.c -o "$(cd "$(dirname "$out")" && pwd)/$(basename "$out")")
@@ -77,14 +82,5 @@ if nm -D --undefined-only "$out" | grep -v ' U napi_' | grep -q ' U '; then
   exit 1
 fi
 if objdump -d "$out" | grep -q 'vfmadd\|vfmsub\|vfnmadd'; then echo "build.sh: $committed contains fused multiply-adds" >&2; exit 1; fi
-if [ "${1:-}" = "--check" ]; then
-  if cmp -s "$out" "$committed"; then
-    echo "build.sh: $committed matches its source"
-  else
-    echo "build.sh: $committed differs from a fresh build of fedtune_native.c (rebuild with build.sh)" >&2
-    status=1
-  fi
-else
-  echo "build.sh: wrote $out ($(stat -c %s "$out") bytes, sha256 $(sha256sum "$out" | cut -c1-16)…)"
-fi
+report "$out" "$committed" fedtune_native.c
 exit $status
