@@ -45,9 +45,12 @@ export class KernelScope {
     return info;
   }
 
-  /** Takes `info` out of the scope so that `disposeAll` keeps it (the kernel's result). */
+  /**
+   * Takes `info` out of the scope so that `disposeAll` keeps it (the kernel's result). `info` may be the output itself
+   * or its data under another shape: one owned reference to its data is given up.
+   */
   keep(info: tf.TensorInfo): tf.TensorInfo {
-    const i = this.owned.indexOf(info);
+    const i = this.owned.findIndex((o) => o.dataId === info.dataId);
     if (i < 0) throw new Error("KernelScope.keep: tensor was not produced in this scope");
     this.owned.splice(i, 1);
     return info;

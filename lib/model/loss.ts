@@ -6,7 +6,7 @@ import { CROSS_ENTROPY } from "../kernels/crossEntropy";
 export type OutputKind = "probabilities" | "logits";
 
 /** Clip for log(p): the same ε as Keras, so a confident wrong answer costs ≈ 16, not Infinity. */
-const EPSILON = 1e-7;
+export const CROSS_ENTROPY_EPSILON = 1e-7;
 
 /**
  * Per-sample cross-entropy, shape [batch], for integer `labels` (shape [batch], int32). Probabilities go through
@@ -16,14 +16,14 @@ const EPSILON = 1e-7;
 export function crossEntropyPerSample(outputs: tf.Tensor, labels: tf.Tensor, numClasses: number, kind: OutputKind): tf.Tensor1D {
   if (kind === "probabilities" && outputs.rank === 2 && outputs.shape[1] === numClasses && outputs.dtype === "float32" &&
     labels.dtype === "int32" && labels.rank === 1 && tf.getKernel(CROSS_ENTROPY, tf.getBackend()) !== undefined) {
-    return tf.engine().runKernel(CROSS_ENTROPY, { probabilities: outputs, labels }, { epsilon: EPSILON }) as tf.Tensor1D;
+    return tf.engine().runKernel(CROSS_ENTROPY, { probabilities: outputs, labels }, { epsilon: CROSS_ENTROPY_EPSILON }) as tf.Tensor1D;
   }
   return tf.tidy(() => {
     const oneHot = tf.oneHot(labels as tf.Tensor1D, numClasses).toFloat();
     if (kind === "logits") {
       return tf.losses.softmaxCrossEntropy(oneHot, outputs as tf.Tensor2D, undefined, 0, tf.Reduction.NONE) as tf.Tensor1D;
     }
-    const logP = tf.log(tf.clipByValue(outputs, EPSILON, 1 - EPSILON));
+    const logP = tf.log(tf.clipByValue(outputs, CROSS_ENTROPY_EPSILON, 1 - CROSS_ENTROPY_EPSILON));
     return tf.neg(tf.sum(tf.mul(oneHot, logP), -1)) as tf.Tensor1D;
   });
 }

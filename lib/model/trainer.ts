@@ -8,6 +8,9 @@
  * bitwise unchanged), cross-entropy plus an optional proximal term μ/2·‖θ − θ_ref‖² (FedProx,
  * Ditto), early stopping on validation loss with patience and restore-best.
  *
+ * The step runs without tfjs's gradient tape where lib/model/tapeFreeStep.ts replays every layer (the same kernels in
+ * the same order, so the same bits), and under `tf.variableGrads` otherwise.
+ *
  * Frozen-feature caching: when a prefix of the layers is frozen (e.g. everything but the head),
  * that prefix is run once per call on the training and validation data (inference mode) and only
  * the trainable suffix is trained, per epoch, on the cached features. Frozen layers always run in
@@ -23,6 +26,7 @@ import { crossEntropyPerSample, detectOutputKind, OutputKind } from "./loss";
 import { SgdMomentum } from "./sgdMomentum";
 import { selectTrainableLayers, TrainableLayers } from "./freeze";
 import { rowsTensor } from "../kernels/rowsTensor";
+import { TapeFreeStep } from "./tapeFreeStep";
 
 
 /** Early stopping on validation loss. */
@@ -285,6 +289,25 @@ export class Trainer {
     const references = this.proximalReferences(trainableVars, options.proximal);
     const muHalf = options.proximal ? tf.scalar(options.proximal.mu / 2) : undefined;
     const optimizer = new SgdMomentum(variables, options.learningRate, options.momentum);
+    // The same step without the gradient tape where tapeFreeStep.ts replays every layer (same kernels, same bits).
+    const proximal = references && muHalf ? { references, muHalf } : undefined;
+    const tapeFree = TapeFreeStep.plan({ model: this.model, fromLayer, variables, outputs: this.outputs, proximal });
+    /** One step under tfjs's gradient tape (any model, loss and proximal term); returns the batch's loss. */
+    const tapeStep = (xb: tf.Tensor, yb: tf.Tensor): number => {
+      const { value, grads } = tf.variableGrads(() => {
+        const out = this.forward(xb, fromLayer, firstTrainable, true);
+        let loss = tf.mean(crossEntropyPerSample(out, yb, this.numClasses, this.outputs)) as tf.Scalar;
+        if (references && muHalf) loss = tf.add(loss, tf.mul(muHalf, squaredDistance(variables, references))) as tf.Scalar;
+        return loss;
+      }, variables);
+      try {
+        optimizer.step(variables.map((v) => grads[v.name]));
+        return value.dataSync()[0];
+      } finally {
+        value.dispose();
+        tf.dispose(Object.values(grads));
+      }
+    };
     const rng = new Rng(options.seed);
     const history: EpochRecord[] = [];
     let steps = 0;
@@ -307,17 +330,12 @@ export class Trainer {
           const idx = order.subarray(b, Math.min(usedPerEpoch, b + batchSize));
           const xb = trainX ? gatherRows(trainX, idx) : sampleRows(train, idx);
           const yb = tf.tensor1d(idx.map((i) => train.y[i]), "int32");
-          const { value, grads } = tf.variableGrads(() => {
-            const out = this.forward(xb, fromLayer, firstTrainable, true);
-            let loss = tf.mean(crossEntropyPerSample(out, yb, this.numClasses, this.outputs)) as tf.Scalar;
-            if (references && muHalf) loss = tf.add(loss, tf.mul(muHalf, squaredDistance(variables, references))) as tf.Scalar;
-            return loss;
-          }, variables);
-          optimizer.step(variables.map((v) => grads[v.name]));
-          lossSum += value.dataSync()[0] * idx.length;
+          try {
+            lossSum += (tapeFree ? tapeFreeStep(tapeFree, optimizer, xb, yb) : tapeStep(xb, yb)) * idx.length;
+          } finally {
+            tf.dispose([xb, yb]);
+          }
           seen += idx.length;
-          tf.dispose([xb, yb, value]);
-          tf.dispose(Object.values(grads));
           steps += 1;
           samples += idx.length;
         }
@@ -468,6 +486,17 @@ export class Trainer {
       }
     }
   }
+}
+
+/** One step on the tape-free path: loss and gradients of the batch, then the optimiser's update; returns the loss. */
+function tapeFreeStep(step: TapeFreeStep, optimizer: SgdMomentum, xb: tf.Tensor, yb: tf.Tensor): number {
+  const { loss, grads } = step.run(xb, yb);
+  try {
+    optimizer.step(grads);
+  } finally {
+    tf.dispose(grads);
+  }
+  return loss;
 }
 
 function toTensor(data: Dataset): tf.Tensor {
