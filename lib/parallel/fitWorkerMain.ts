@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend";
 import type { ParticipantData } from "../data/dataset";
 import { Participant } from "../federation/participant";
-import type { Personalisation } from "../federation/personalisation/personalisation";
+import type { Personalisation, PersonalState } from "../federation/personalisation/personalisation";
 import { weightedLayers } from "../model/modelWeights";
 import { toSharedWeights } from "../model/sharedWeights";
 import { writeToArena } from "../kernels/updateArena";
@@ -71,7 +71,19 @@ function fit(msg: FitMessage): FitResultPayload {
   // In the main thread's update arena (else in a SharedArrayBuffer), the update reaches the main thread without a copy
   // and its weighted sum reads it in place.
   const inArena = msg.arena === undefined ? undefined : writeToArena(msg.arena.memory, msg.arena.block, msg.arena.layout, update.weights);
-  return { weights: inArena ?? toSharedWeights(update.weights), metrics: update.metrics, state: participant.state, seconds, inArena: inArena !== undefined };
+  return { weights: inArena ?? toSharedWeights(update.weights), metrics: update.metrics, state: ownState(participant.state), seconds, inArena: inArena !== undefined };
+}
+
+/**
+ * The participant's new state with arrays of its own: a method may keep arrays of the job's global weights in it (FedRep
+ * without a training phase keeps `personalModel(global, …)`), and those live on the round's shared memory, in a block
+ * of the main thread's update arena that a later round reuses once the round is over. Such arrays are copied (same
+ * bits); the others are this job's own and move without a copy.
+ */
+function ownState(state: PersonalState): PersonalState {
+  const weights = state.weights;
+  if (weights === undefined || weights.every((w) => w.values.buffer instanceof ArrayBuffer)) return state;
+  return { ...state, weights: weights.map((w) => (w.values.buffer instanceof ArrayBuffer ? w : { ...w, values: w.values.slice() })) };
 }
 
 /** Evaluate on a cached participant's split: `Participant.evaluate`, the code the serial evaluation runs. */

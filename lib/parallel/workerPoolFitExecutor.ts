@@ -153,7 +153,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
   private async runJobs(jobs: readonly FitJob[], personalisation: Personalisation, onJobDone: JobListener | undefined): Promise<FitOutcome[]> {
     const setup = modelSetup(oneTrainer(jobs.map((j) => j.participant), "run"));
     const spec = checkedSpec(personalisation);
-    const shared = new SharedWeightsMemo();
+    const shared = new SharedWeightsMemo(updateArena());
     await this.start();
     return this.inLanes(jobs.length, async (slot, i) => {
       const outcome = await this.runJob(slot, jobs[i], setup, spec, shared);
@@ -175,7 +175,7 @@ export class WorkerPoolFitExecutor implements FitExecutor {
     try {
       return await this.holding(async () => {
         const setup = modelSetup(oneTrainer(jobs.map((j) => j.participant), "evaluate"));
-        const shared = new SharedWeightsMemo();
+        const shared = new SharedWeightsMemo(updateArena());
         await this.start();
         return this.inLanes(jobs.length, (slot, i) => this.evaluateJob(slot, jobs[i], setup, shared));
       });

@@ -186,3 +186,25 @@ test("a script that summed arena updates on the helper and made the arena collec
   // (1·1 + 2·2) / 3 in float64, rounded to float32.
   assert.deepEqual(JSON.parse(r.stdout.trim()), { ready: true, helper: 1, resident: 1, value: Math.fround(5 / 3), collections: 1 });
 });
+
+test("past collectAfterBytes the arena collects on its own: dropped updates' blocks come back long before its limit; `hold` copies bit for bit", async () => {
+  const rng = new Rng(11);
+  const sizes = [1001, 37, 4096];
+  const layout = arenaLayout(sizes);
+  // A limit that 90 updates never reach: only the collections every 4 blocks' worth can bring blocks back.
+  const arena = new UpdateArena(64 << 20, 64 << 20, 4 * layout.bytes);
+  const make = (): ModelWeights => sizes.map((n, v) => ({ name: `v${v}`, shape: [n], values: randomValues(rng, n, true) }));
+  const keptPlain = make();
+  const kept = arena.hold(keptPlain)!;
+  assert.deepEqual(kept.map((w) => bits(w.values)), keptPlain.map((w) => bits(w.values)), "hold copies every bit (NaN payloads, ±0, ±Inf)");
+  for (const w of kept) assert.notEqual(arena.address(w.values), undefined, `${w.name} is a view of the arena`);
+  for (let round = 0; round < 30; round++) {
+    // Three updates a round, dropped at once (a round that aggregates and keeps nothing).
+    for (let i = 0; i < 3; i++) assert.ok(arena.hold(make()) !== undefined, `round ${round}: the arena had room`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const s = arena.status();
+  assert.ok(s.collections >= 3, `the arena asked for collections itself (${s.collections})`);
+  assert.ok(s.blocksInUse + s.blocksFree <= 16, `91 updates went through at most 16 blocks, not 91 (${JSON.stringify(s)})`);
+  assert.deepEqual(kept.map((w) => bits(w.values)), keptPlain.map((w) => bits(w.values)), "the kept update's values are unchanged");
+});

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import { SharedWeightsMemo, toSharedWeights } from "../../lib/model/sharedWeights";
+import { UpdateArena } from "../../lib/kernels/updateArena";
 import type { ModelWeights } from "../../lib/model/weights";
 import { Rng } from "../../lib/util/rng";
 
@@ -57,4 +58,18 @@ test("SharedWeightsMemo: one shared copy per weights object", () => {
   assert.equal(memo.of(a), memo.of(a));
   assert.notEqual(memo.of(a), memo.of(b));
   assert.deepEqual(bitsOf(memo.of(b)), bitsOf(b));
+});
+
+test("SharedWeightsMemo with the update arena: the copy is a block of the arena, bit for bit; a full arena falls back to a SharedArrayBuffer", () => {
+  const arena = new UpdateArena(1 << 20);
+  const memo = new SharedWeightsMemo(arena);
+  const a = weights(5);
+  const shared = memo.of(a);
+  assert.equal(memo.of(a), shared, "one copy per weights object");
+  assert.deepEqual(bitsOf(shared), bitsOf(a));
+  for (const t of shared) assert.notEqual(arena.address(t.values), undefined, `${t.name} in the arena`);
+  const full = new SharedWeightsMemo(new UpdateArena(1 << 20, 16));
+  const fallback = full.of(a);
+  assert.deepEqual(bitsOf(fallback), bitsOf(a));
+  assert.ok(fallback.every((t) => t.values.buffer instanceof SharedArrayBuffer && t.values.buffer === fallback[0].values.buffer), "one SharedArrayBuffer of its own");
 });

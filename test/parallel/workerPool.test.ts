@@ -262,3 +262,29 @@ test("the pool evaluates in parallel, bitwise as the serial evaluation, on every
     trainer.dispose();
   }
 });
+
+test("a state that keeps the round's global arrays comes back as arrays of its own (the global's arena block is reused later)", async () => {
+  await initBackend({ log: false });
+  // FedRep without a training phase keeps personalModel(global, {}) = the global arrays themselves as its state.
+  const method = (): Personalisation => new FedRep({ headEpochs: 0, bodyEpochs: 0 });
+  const trainer = makeTrainer();
+  const data = makeData(2);
+  const pool = createWorkerPool({ size: 1 });
+  try {
+    const jobs = (ps: Participant[]) => ps.map((participant, i) => ({ participant, global: INITIAL, config: { ...fitConfig, seed: i } }));
+    const out = await pool.run(jobs(createParticipants(trainer, data)), method());
+    const serial = await serialFitExecutor.run(jobs(createParticipants(trainer, data)), method());
+    out.forEach((o, i) => {
+      const s = serial[i];
+      assert.ok(o.ok && s.ok && o.newState.weights && s.newState.weights);
+      assert.ok(weightsEqual(o.newState.weights, s.newState.weights), `participant ${i}: the state's values`);
+      assert.ok(weightsEqual(o.newState.weights, INITIAL), "the state is the global model");
+      for (const w of o.newState.weights) {
+        assert.ok(w.values.buffer instanceof ArrayBuffer, `${w.name}: an array of its own, not a view of the round's shared memory`);
+      }
+    });
+  } finally {
+    await pool.dispose();
+    trainer.dispose();
+  }
+});
