@@ -18,9 +18,9 @@ export const MAX_PATCH_FLOATS = 1 << 19;
  * transpose, `im2col_t`, read by `matmul_ta`: ROW_LAYOUT_MIN_RUN) times the filter, which is already W[K, Co]
  * row-major, in one `matmul` whose output [P, Co] is the NHWC result. Each output sums its
  * products in the order XNNPACK's convolution does (kh, kw, c from 0), so the values are the stock kernel's, bit for
- * bit. Dilations, NCHW, non-float32 inputs and large patch matrices go to the stock kernel (`stock`, looked up when
- * called because registration may happen before the backend exists) — but never strided or numerically padded
- * convolutions: there the stock kernel is wrong (all zeros for x [1,8,6,6] * [4,1,6,4], strides [2,3], same) or writes
+ * bit. Dilations, NCHW, non-float32 inputs and, where the native products do not run, large patch matrices go to the
+ * stock kernel (`stock`, looked up when called because registration may happen before the backend exists) — but never
+ * strided or numerically padded convolutions: there the stock kernel is wrong (all zeros for x [1,8,6,6] * [4,1,6,4], strides [2,3], same) or writes
  * past its output (numeric pads where XNNPACK's output width differs from tfjs's), so they always run here.
  */
 export function conv2dVia(backendName: string, stock: () => tf.KernelFunc | undefined): tf.KernelFunc {
